@@ -1,0 +1,1 @@
+"""Training sessions (séances), sign-in and sign-out, absences, corrections, the ledger."""

@@ -1,0 +1,158 @@
+"""Use cases on training sessions: plan, edit, find; R6 and R10 decide, holidays are flagged."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import holidays as holiday_calendars
+from sqlalchemy import Select, false, func, select
+
+from attendance import rules
+from attendance.models import SessionKind, TrainingSession
+from core.auth import Principal
+from core.errors import Conflict, Forbidden, NotFound
+from core.extensions import db
+from core.models import Role
+from sites.models import Site
+from training import access
+from training.models import Group, RegroupementAuthorisation
+from training.services import get_group
+
+
+def french_holidays(year: int) -> dict[date, str]:
+    """French public holidays of a year (metropolitan calendar)."""
+    return dict(holiday_calendars.country_holidays("FR", years=year, language="fr"))
+
+
+def visible_sessions(principal: Principal) -> Select:
+    query = select(TrainingSession)
+    if principal.has_role(Role.REGION):
+        return query
+    if principal.has_role(*access.ORG_WIDE):
+        return query.where(TrainingSession.organisation_id == principal.organisation_id)
+    if principal.has_role(Role.TRAINER):
+        return query.where(TrainingSession.group_id.in_(access.trained_group_ids(principal)))
+    if principal.is_trainee:
+        return query.where(TrainingSession.group_id.in_(access.enrolled_group_ids(principal)))
+    if principal.has_role(Role.SITE_STAFF):
+        return query.where(TrainingSession.site_id == principal.site_id)
+    return query.where(false())
+
+
+def get_session(actor: Principal, session_id: str) -> TrainingSession:
+    session = db.session.scalar(visible_sessions(actor).where(TrainingSession.id == session_id))
+    if session is None:
+        raise NotFound("Séance introuvable.")
+    return session
+
+
+def can_plan(actor: Principal, group: Group) -> bool:
+    """The organisation's admin and the group's own trainers plan its sessions."""
+    if actor.organisation_id != group.organisation_id:
+        return False
+    return actor.has_role(Role.ORG_ADMIN) or (
+        actor.has_role(Role.TRAINER) and group.has_trainer(actor.id)
+    )
+
+
+def plan_session(actor: Principal, group_id: str, data: dict[str, Any]) -> TrainingSession:
+    """Create a session for a group, after R6 and R10; flag a public holiday."""
+    group = get_group(actor, group_id)
+    if not can_plan(actor, group):
+        raise Forbidden("Seuls le référent de l'organisme et les formateurs du groupe planifient.")
+    session = TrainingSession(
+        organisation_id=group.organisation_id, group=group, created_by_id=actor.id
+    )
+    _apply(session, group, data)
+    db.session.add(session)
+    db.session.flush()
+    return session
+
+
+def update_session(actor: Principal, session_id: str, data: dict[str, Any]) -> TrainingSession:
+    """Change a planned session; the rules are checked again on the result."""
+    session = get_session(actor, session_id)
+    if not can_plan(actor, session.group):
+        raise Forbidden("Seuls le référent de l'organisme et les formateurs du groupe planifient.")
+    if session.status != "planned":
+        raise Conflict(
+            "Une séance ouverte ou close ne se modifie plus.", code="session_not_planned"
+        )
+    merged = {
+        "kind": session.kind,
+        "title": session.title,
+        "starts_at": session.starts_at,
+        "ends_at": session.ends_at,
+        "regroupement_reason": session.regroupement_reason,
+        "site_id": session.site_id,
+        **data,
+    }
+    _apply(session, session.group, merged, exclude_id=session.id)
+    db.session.flush()
+    return session
+
+
+def _apply(
+    session: TrainingSession, group: Group, data: dict[str, Any], exclude_id: str | None = None
+) -> None:
+    order = group.order
+    starts_at: datetime = data["starts_at"]
+    ends_at: datetime = data["ends_at"]
+    rules.check_session_times(starts_at, ends_at, order.start_date, order.end_date)
+    day = rules.local_day(starts_at)
+    hours = (ends_at - starts_at).total_seconds() / 3600
+    if data["kind"] == SessionKind.AUTOFORMATION:
+        planned = _planned_autoformation_hours(group.id, exclude_id)
+        rules.check_autoformation_share(order.modality, order.centre_hours, planned, hours)
+    reason = data.get("regroupement_reason") if data["kind"] == SessionKind.REGROUPEMENT else None
+    authorisation_id = None
+    if data["kind"] == SessionKind.REGROUPEMENT:
+        authorised = _authorised_days(group.id)
+        rules.check_regroupement(order.modality, reason, day, group.first_day, authorised)
+        authorisation_id = authorised.get(day) if reason == "autorise" else None
+    if data.get("site_id") and db.session.get(Site, data["site_id"]) is None:
+        raise NotFound("Site introuvable.")
+    session.kind, session.title = data["kind"], data["title"]
+    session.starts_at, session.ends_at = starts_at, ends_at
+    session.regroupement_reason, session.authorisation_id = reason, authorisation_id
+    session.site_id = data.get("site_id")
+    session.on_public_holiday = rules.is_public_holiday(day, french_holidays(day.year))
+
+
+def _planned_autoformation_hours(group_id: str, exclude_id: str | None) -> float:
+    query = select(TrainingSession.starts_at, TrainingSession.ends_at).where(
+        TrainingSession.group_id == group_id,
+        TrainingSession.kind == SessionKind.AUTOFORMATION,
+    )
+    if exclude_id:
+        query = query.where(TrainingSession.id != exclude_id)
+    return sum((end - start).total_seconds() / 3600 for start, end in db.session.execute(query))
+
+
+def _authorised_days(group_id: str) -> dict[date, str]:
+    rows = db.session.execute(
+        select(RegroupementAuthorisation.session_date, RegroupementAuthorisation.id).where(
+            RegroupementAuthorisation.group_id == group_id
+        )
+    )
+    return dict(rows.tuples().all())
+
+
+def sessions_between(actor: Principal, start: datetime, days: int) -> list[TrainingSession]:
+    """The actor's visible sessions starting in [start, start + days), in time order."""
+    query = visible_sessions(actor).where(
+        TrainingSession.starts_at >= start, TrainingSession.starts_at < start + timedelta(days=days)
+    )
+    return list(db.session.scalars(query.order_by(TrainingSession.starts_at)))
+
+
+def count_sessions(group_id: str) -> int:
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(TrainingSession)
+            .where(TrainingSession.group_id == group_id)
+        )
+        or 0
+    )

@@ -1,0 +1,1 @@
+"""Certificates of realisation and attendance, verification, billing and realisation exports."""

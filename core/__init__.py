@@ -1,0 +1,87 @@
+"""Application factory of the Compétences Plus émargement service."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from core.config import check_config, load_config
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """Build the app: configuration, extensions, blueprints, error handlers, commands."""
+    app = Flask(__name__, instance_relative_config=False, instance_path=_instance_path())
+    app.config.update(load_config(app.instance_path))
+    if test_config:
+        app.config.update(test_config)
+    check_config(app.config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    _init_extensions(app)
+    _register_blueprints(app)
+    from core.cli import register_commands
+    from core.errors import register_error_handlers
+
+    register_error_handlers(app)
+    register_commands(app)
+    return app
+
+
+def _instance_path() -> str:
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    return os.environ.get("INSTANCE_PATH", os.path.join(root, "instance"))
+
+
+def _init_extensions(app: Flask) -> None:
+    from core.api import api
+    from core.extensions import csrf, db, limiter, migrate, socketio
+
+    import_models()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    socketio.init_app(app, message_queue=app.config["REDIS_URL"] or None)
+    api.init_app(app)
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+
+
+def import_models() -> None:
+    """Import every model module so that metadata (and Alembic) sees all tables."""
+    import attendance.models  # noqa: F401
+    import core.models  # noqa: F401
+    import sites.models  # noqa: F401
+    import training.models  # noqa: F401
+
+
+def _register_blueprints(app: Flask) -> None:
+    from attendance.routes import blp as attendance_api
+    from core.api import api
+    from core.extensions import csrf
+    from core.pages import bp as core_pages
+    from core.routes import blp as accounts_api
+    from training.pages import bp as training_pages
+    from training.routes import blp as training_api
+
+    for blueprint in (accounts_api, training_api, attendance_api):
+        csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
+        api.register_blueprint(blueprint)
+    app.register_blueprint(core_pages)
+    app.register_blueprint(training_pages)
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite: enforce foreign keys, WAL journal and durable commits."""
+    if type(dbapi_connection).__module__.startswith("sqlite3"):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute("PRAGMA busy_timeout=5000")
+        cursor.close()

@@ -1,0 +1,68 @@
+"""The OpenAPI-described JSON API (flask-smorest): shared schema pieces and error shape."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from flask_smorest import Api as SmorestApi
+from werkzeug.exceptions import HTTPException
+
+from core.errors import http_error_body
+
+PARIS = ZoneInfo("Europe/Paris")
+
+
+class ErrorDetailSchema(ma.Schema):
+    code = ma.fields.String(metadata={"description": "Stable snake_case code"})
+    message = ma.fields.String(metadata={"description": "French sentence for a person"})
+    rule = ma.fields.String(
+        metadata={"description": "Rule id of SPEC.md (R1–R24), when a rule decided"}
+    )
+    details = ma.fields.Dict()
+
+
+class ErrorSchema(ma.Schema):
+    error = ma.fields.Nested(ErrorDetailSchema)
+
+
+class Api(SmorestApi):
+    """flask-smorest with the contract's error body `{"error": {code, message, rule?}}`."""
+
+    ERROR_SCHEMA = ErrorSchema
+
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        body, status = http_error_body(error)
+        return body, status
+
+
+class ParisDateTime(ma.fields.AwareDateTime):
+    """Reads ISO 8601 with an offset; writes Europe/Paris time with its offset."""
+
+    def _serialize(self, value: datetime | None, attr: Any, obj: Any, **kwargs: Any) -> Any:
+        if value is None:
+            return None
+        return value.astimezone(PARIS).isoformat()
+
+
+class PageArgs(ma.Schema):
+    """`?limit=&cursor=` of every list endpoint."""
+
+    limit = ma.fields.Integer(load_default=None, validate=ma.validate.Range(min=1, max=200))
+    cursor = ma.fields.String(load_default=None)
+
+
+def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
+    """`{"items": [...], "next_cursor": ...}` around an item schema."""
+    return ma.Schema.from_dict(
+        {
+            "items": ma.fields.List(ma.fields.Nested(item)),
+            "next_cursor": ma.fields.String(allow_none=True),
+        },
+        name=name,
+    )
+
+
+api = Api()

@@ -1,0 +1,120 @@
+"""Who is asking: the principal behind a bearer token (API) or a session cookie (pages)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from copy import deepcopy
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, g, request, session
+
+from core.errors import Forbidden, Unauthenticated
+from core.extensions import db
+from core.models import Invitation, Role, Trainee, User
+from core.tokens import decode_token
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: a staff user or a trainee on a bound device."""
+
+    id: str
+    role: str
+    organisation_id: str | None
+    site_id: str | None
+    name: str
+    device_id: str | None = None
+
+    @property
+    def is_trainee(self) -> bool:
+        return self.role == Role.TRAINEE
+
+    def has_role(self, *roles: str) -> bool:
+        return self.role in roles
+
+
+def principal_for_user(user_id: str) -> Principal | None:
+    """The principal of an active staff account, or None."""
+    user = db.session.get(User, user_id)
+    if user is None or not user.is_active:
+        return None
+    return Principal(user.id, user.role, user.organisation_id, user.site_id, user.full_name)
+
+
+def principal_for_device(trainee_id: str, invitation_id: str) -> Principal | None:
+    """The principal of a trainee whose device binding still stands, or None."""
+    invitation = db.session.get(Invitation, invitation_id)
+    if invitation is None or invitation.trainee_id != trainee_id or invitation.revoked_at:
+        return None
+    trainee = db.session.get(Trainee, trainee_id)
+    if trainee is None:
+        return None
+    return Principal(
+        trainee.id, Role.TRAINEE, trainee.organisation_id, None, trainee.full_name, invitation.id
+    )
+
+
+def principal_from_bearer(header: str) -> Principal:
+    """Verify `Authorization: Bearer …` and load its principal, or raise 401."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("En-tête Authorization attendu : « Bearer <jeton> ».")
+    cfg = current_app.config
+    claims = decode_token(cfg["JWT_SECRET"], cfg["JWT_AUDIENCE"], token, typ=("staff", "trainee"))
+    if claims["typ"] == "trainee":
+        principal = principal_for_device(str(claims["sub"]), str(claims.get("dev", "")))
+    else:
+        principal = principal_for_user(str(claims["sub"]))
+    if principal is None:
+        raise Unauthenticated("Ce compte ou cet appareil n'est plus autorisé.", code="revoked")
+    return principal
+
+
+def principal_from_cookie() -> Principal | None:
+    """The principal of the browser session, or None when signed out or revoked."""
+    if session.get("kind") == "trainee":
+        return principal_for_device(session.get("uid", ""), session.get("dev", ""))
+    if session.get("kind") == "staff":
+        return principal_for_user(session.get("uid", ""))
+    return None
+
+
+def current_principal() -> Principal | None:
+    """The caller of this request (bearer for the API, cookie for pages), cached on g."""
+    if "principal" not in g:
+        if request.path.startswith("/api/"):
+            header = request.headers.get("Authorization")
+            g.principal = principal_from_bearer(header) if header else None
+        else:
+            g.principal = principal_from_cookie()
+    return g.principal
+
+
+def roles_required(*roles: str) -> Callable[[F], F]:
+    """Refuse anonymous callers (401) and callers without one of `roles` (403)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            principal = current_principal()
+            if principal is None:
+                raise Unauthenticated()
+            if roles and principal.role not in roles:
+                raise Forbidden()
+            return view(*args, principal=principal, **kwargs)
+
+        # Document the bearer requirement and the roles in the OpenAPI description.
+        wrapper._apidoc = deepcopy(getattr(view, "_apidoc", {}))  # type: ignore[attr-defined]
+        manual = wrapper._apidoc.setdefault("manual_doc", {})  # type: ignore[attr-defined]
+        manual["security"] = [{"bearerAuth": []}]
+        manual["x-roles"] = list(roles) or "any signed-in user"
+        return wrapper  # type: ignore[return-value]
+
+    return decorator
+
+
+ANY_ROLE: tuple[str, ...] = ()

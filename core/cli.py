@@ -1,0 +1,74 @@
+"""Command-line entry points: `flask --app wsgi user create …` and `flask --app wsgi demo`."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from core import services
+from core.errors import DomainError
+from core.extensions import db
+from core.models import Role
+
+user_cli = AppGroup("user", help="Gérer les comptes du personnel.")
+
+
+@user_cli.command("create")
+@click.argument("email")
+@click.option(
+    "--role", required=True, type=click.Choice([r.value for r in Role if r != Role.TRAINEE])
+)
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    required=True,
+    help="Lire le mot de passe sur l'entrée standard.",
+)
+@click.option("--first-name", default="Admin")
+@click.option("--last-name", default="Région")
+@click.option("--organisation-id", default=None)
+@click.option("--site-id", default=None)
+def create_user_command(
+    email: str,
+    role: str,
+    password_stdin: bool,
+    first_name: str,
+    last_name: str,
+    organisation_id: str | None,
+    site_id: str | None,
+) -> None:
+    """Create a staff account; the password is read from standard input, never argv."""
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        user = services.add_user(
+            email=email,
+            password=password,
+            role=role,
+            argon2=current_app.config["ARGON2"],
+            first_name=first_name,
+            last_name=last_name,
+            organisation_id=organisation_id,
+            site_id=site_id,
+        )
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from error
+    click.echo(f"Compte créé : {user.email} ({user.role}), id {user.id}")
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load the demo organisation, order, group, trainees and this week's sessions."""
+    from core.demo import load_demo
+
+    for line in load_demo():
+        click.echo(line)
+
+
+def register_commands(app: Flask) -> None:
+    app.cli.add_command(user_cli)
+    app.cli.add_command(demo_command)

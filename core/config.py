@@ -1,0 +1,68 @@
+"""Configuration read from the environment, with safe defaults for development only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - refused in production by check_config
+DEFAULT_JWT_SECRET = "dev-jwt-secret-change-me-please-32b"  # noqa: S105
+
+# Argon2id parameters (RFC 9106 "second recommended option": 64 MiB, 3 passes).
+ARGON2_PRODUCTION = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
+# Tests hash hundreds of passwords: same algorithm, small cost.
+ARGON2_TESTING = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+
+
+class ConfigError(RuntimeError):
+    """The configuration is unsafe or incomplete: the app must not start."""
+
+
+def default_sqlite_url(instance_path: str) -> str:
+    """SQLite file in the instance folder: the embedded default."""
+    return "sqlite:///" + str(Path(instance_path) / "competences.db")
+
+
+def load_config(instance_path: str) -> dict[str, Any]:
+    """Build the configuration mapping from environment variables."""
+    env = os.environ.get("APP_ENV", "production")
+    return {
+        "APP_ENV": env,
+        "SECRET_KEY": os.environ.get("SECRET_KEY", DEFAULT_SECRET),
+        "JWT_SECRET": os.environ.get("JWT_SECRET", DEFAULT_JWT_SECRET),
+        "JWT_AUDIENCE": os.environ.get("JWT_AUDIENCE", "competences-plus-api"),
+        "JWT_STAFF_TTL_S": int(os.environ.get("JWT_STAFF_TTL_S", 8 * 3600)),
+        "JWT_TRAINEE_TTL_S": int(os.environ.get("JWT_TRAINEE_TTL_S", 200 * 86400)),
+        "INVITATION_TTL_S": int(os.environ.get("INVITATION_TTL_S", 14 * 86400)),
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000"),
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL")
+        or default_sqlite_url(instance_path),
+        "REDIS_URL": os.environ.get("REDIS_URL", ""),
+        "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "ARGON2": ARGON2_PRODUCTION,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": env == "production",
+        "PERMANENT_SESSION_LIFETIME": 200 * 86400,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "API_TITLE": "Compétences Plus — émargement",
+        "API_VERSION": "v1",
+        "OPENAPI_VERSION": "3.0.3",
+        "OPENAPI_URL_PREFIX": "/api/v1",
+        "OPENAPI_JSON_PATH": "openapi.json",
+        "WTF_CSRF_TIME_LIMIT": None,
+    }
+
+
+def check_config(config: dict[str, Any]) -> None:
+    """Refuse to start in production with a default or weak secret."""
+    if config.get("APP_ENV") != "production":
+        return
+    for name, default in (("SECRET_KEY", DEFAULT_SECRET), ("JWT_SECRET", DEFAULT_JWT_SECRET)):
+        value = config.get(name) or ""
+        if value == default or len(value) < 32:
+            raise ConfigError(
+                f"{name} must be set to a random value of at least 32 characters in production "
+                "(or set APP_ENV=development for a local run)."
+            )

@@ -1,0 +1,224 @@
+"""Demo data: an organisation, an e-formation order, 12 trainees, this week's sessions."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import current_app
+from sqlalchemy import select
+
+from attendance import services as sessions
+from attendance.rules import PARIS
+from core import services as accounts
+from core.auth import Principal
+from core.db import utcnow
+from core.extensions import db
+from core.models import Organisation, Role, User
+from sites.models import Site
+from training import services as training
+
+SIRET = "13002802100018"
+PASSWORD = "demo-competences-2026"  # noqa: S105 - demo data only, printed to the console
+TRAINEES = [
+    ("Amina", "Benali"),
+    ("Lucas", "Martin"),
+    ("Chloé", "Garcia"),
+    ("Karim", "Haddad"),
+    ("Léa", "Fabre"),
+    ("Thomas", "Roux"),
+    ("Inès", "Moreau"),
+    ("Julien", "Vidal"),
+    ("Sarah", "Lopez"),
+    ("Mehdi", "Sanchez"),
+    ("Camille", "Blanc"),
+    ("Nicolas", "Pujol"),
+]
+STAFF = {
+    "region": ("region@demo.competences-plus.fr", Role.REGION, "Régine", "Occitanie"),
+    "admin": ("admin@demo.competences-plus.fr", Role.ORG_ADMIN, "Anne", "Castan"),
+    "trainer": ("formateur@demo.competences-plus.fr", Role.TRAINER, "Paul", "Séverac"),
+    "finance": ("finance@demo.competences-plus.fr", Role.FINANCE, "Fanny", "Delmas"),
+    "site": ("site@demo.competences-plus.fr", Role.SITE_STAFF, "Samir", "Albouy"),
+}
+
+
+def _principal(user: User) -> Principal:
+    return Principal(user.id, user.role, user.organisation_id, user.site_id, user.full_name)
+
+
+def _at(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime.combine(day, time(hour, minute), tzinfo=PARIS)
+
+
+def load_demo() -> list[str]:
+    """Create the demo world once; print its logins each time."""
+    if db.session.scalar(select(Organisation).where(Organisation.siret == SIRET)):
+        return ["Les données de démonstration sont déjà chargées.", *_logins(codes=None)]
+    argon2 = current_app.config["ARGON2"]
+    users = {}
+    region = accounts.add_user(
+        email=STAFF["region"][0],
+        password=PASSWORD,
+        role=Role.REGION,
+        argon2=argon2,
+        first_name=STAFF["region"][2],
+        last_name=STAFF["region"][3],
+    )
+    organisation = accounts.create_organisation(
+        _principal(region), "Occitanie Compétences Formation", SIRET
+    )
+    site = Site(
+        name="Site Occitanie e-formation de Figeac",
+        department="46",
+        city="Figeac",
+        seats=8,
+        opening_hours={"lun-ven": "08:30-12:30, 13:30-17:30"},
+    )
+    db.session.add(site)
+    db.session.flush()
+    for key in ("admin", "trainer", "finance", "site"):
+        email, role, first, last = STAFF[key]
+        users[key] = accounts.add_user(
+            email=email,
+            password=PASSWORD,
+            role=role,
+            argon2=argon2,
+            first_name=first,
+            last_name=last,
+            organisation_id=organisation.id if key != "site" else None,
+            site_id=site.id if key == "site" else None,
+        )
+    admin = _principal(users["admin"])
+    codes = _load_training(admin, _principal(users["trainer"]), site.id)
+    db.session.commit()
+    return ["Données de démonstration chargées.", *_logins(codes)]
+
+
+def _load_training(admin: Principal, trainer: Principal, site_id: str) -> list[tuple[str, str]]:
+    today = utcnow().astimezone(PARIS).date()
+    monday = today - timedelta(days=today.weekday())
+    order = training.create_order(
+        admin,
+        {
+            "number": f"BC-{monday.year}-0042",
+            "title": "Anglais professionnel — Occitanie e-formation",
+            "modality": "e_formation",
+            "start_date": monday,
+            "end_date": monday + timedelta(days=150),
+            "centre_hours": 140.0,
+            "min_synchronous_share": 0.5,
+            "forecast_headcount": 12,
+        },
+    )
+    group = training.create_group(
+        admin,
+        order.id,
+        {
+            "name": "Groupe A — Figeac",
+            "component": "Anglais professionnel",
+            "trainer_ids": [trainer.id],
+            "start_date": monday,
+        },
+    )
+    codes = []
+    for index, (first, last) in enumerate(TRAINEES):
+        trainee = training.create_trainee(
+            admin,
+            {
+                "first_name": first,
+                "last_name": last,
+                "email": f"{first.lower()}.{last.lower()}@exemple.fr".replace("é", "e").replace(
+                    "è", "e"
+                ),
+            },
+        )
+        training.enrol(
+            admin,
+            group.id,
+            {
+                "trainee_id": trainee.id,
+                "entry_date": monday,
+                "planned_centre_hours": 140.0,
+                "planned_company_hours": 35.0,
+            },
+        )
+        if index < 3:
+            issued = accounts.issue_invitation(
+                admin,
+                trainee,
+                now=utcnow(),
+                ttl_s=current_app.config["INVITATION_TTL_S"],
+                secret_key=current_app.config["SECRET_KEY"],
+            )
+            codes.append((trainee.full_name, issued.code))
+    _plan_week(trainer, group.id, monday, today, site_id)
+    return codes
+
+
+def _plan_week(trainer: Principal, group_id: str, monday: date, today: date, site_id: str) -> None:
+    plan = [
+        ("regroupement", "Journée d'accueil", monday, (9, 0), (12, 0), "accueil"),
+        ("tutorat", "Présentations et objectifs", monday, (13, 30), (16, 30), None),
+        ("tutorat", "Se présenter en entretien", monday + timedelta(days=1), (9, 0), (12, 0), None),
+        (
+            "autoformation",
+            "Vocabulaire du métier",
+            monday + timedelta(days=2),
+            (9, 0),
+            (11, 0),
+            None,
+        ),
+        ("tutorat", "Téléphoner en anglais", monday + timedelta(days=3), (14, 0), (17, 0), None),
+        ("autoformation", "Compréhension orale", monday + timedelta(days=4), (9, 0), (11, 0), None),
+    ]
+    now = utcnow().astimezone(PARIS)
+    if today.weekday() >= 5 or now.hour >= 19:  # make sure the trainer has a session today
+        start = max(now, _at(today, 8)).replace(second=0, microsecond=0) + timedelta(minutes=30)
+        start = min(start, _at(today, 21))
+        plan.append(
+            (
+                "tutorat",
+                "Atelier de conversation",
+                today,
+                (start.hour, start.minute),
+                (min(start.hour + 2, 23), start.minute),
+                None,
+            )
+        )
+    for kind, title, day, (h1, m1), (h2, m2), reason in plan:
+        sessions.plan_session(
+            trainer,
+            group_id,
+            {
+                "kind": kind,
+                "title": title,
+                "starts_at": _at(day, h1, m1).astimezone(UTC),
+                "ends_at": _at(day, h2, m2).astimezone(UTC),
+                "regroupement_reason": reason,
+                "site_id": site_id if kind == "regroupement" else None,
+            },
+        )
+
+
+def _logins(codes: list[tuple[str, str]] | None) -> list[str]:
+    base = current_app.config["PUBLIC_BASE_URL"]
+    lines = ["", f"Ouvrez {base}/connexion et connectez-vous avec (mot de passe : {PASSWORD}) :"]
+    for label, key in (
+        ("Région", "region"),
+        ("Référent de l'organisme", "admin"),
+        ("Formateur", "trainer"),
+        ("Finance", "finance"),
+        ("Animateur de site", "site"),
+    ):
+        lines.append(f"  {label:<26} {STAFF[key][0]}")
+    if codes:
+        lines.append("")
+        lines.append(
+            f"Stagiaires : ouvrez {base}/invitation et saisissez un code (un appareil par code) :"
+        )
+        lines.extend(f"  {name:<26} {code}" for name, code in codes)
+    else:
+        lines.append(
+            "Stagiaires : le référent crée une nouvelle invitation depuis la fiche du stagiaire."
+        )
+    return lines

@@ -1,0 +1,101 @@
+"""Browser pages of accounts: staff login, trainee invitation, logout, home by role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import (
+    Blueprint,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from core import services
+from core.auth import current_principal
+from core.db import utcnow
+from core.errors import DomainError
+from core.extensions import db, limiter
+from core.models import ROLE_LABELS, Role
+
+bp = Blueprint("pages", __name__)
+
+HOME_BY_ROLE = {
+    Role.ORG_ADMIN: "training_pages.orders",
+    Role.FINANCE: "training_pages.orders",
+    Role.REGION: "training_pages.orders",
+    Role.TRAINER: "training_pages.trainer_sessions",
+    Role.TRAINEE: "training_pages.my_sessions",
+    Role.SITE_STAFF: "training_pages.trainer_sessions",
+}
+
+
+@bp.app_context_processor
+def inject_principal() -> dict[str, Any]:
+    principal = current_principal() if not request.path.startswith("/api/") else None
+    return {"principal": principal, "role_labels": ROLE_LABELS}
+
+
+@bp.route("/")
+def home() -> Any:
+    principal = current_principal()
+    if principal is None:
+        return redirect(url_for("pages.login"))
+    return redirect(url_for(HOME_BY_ROLE[Role(principal.role)]))
+
+
+@bp.route("/connexion", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
+def login() -> Any:
+    """Staff login form; the password is checked with Argon2id."""
+    error = None
+    if request.method == "POST":
+        try:
+            user = services.authenticate(
+                request.form.get("email", ""),
+                request.form.get("password", ""),
+                current_app.config["ARGON2"],
+            )
+        except DomainError as exc:
+            error = exc.message
+        else:
+            session.clear()
+            session.update(kind="staff", uid=user.id)
+            return redirect(url_for("pages.home"))
+    return render_template("login.html", error=error), 401 if error else 200
+
+
+@bp.route("/invitation", methods=["GET", "POST"])
+@limiter.limit("10/minute", methods=["POST"])
+def invitation() -> Any:
+    """The trainee's first visit: the code (filled from the link) binds this phone."""
+    error = None
+    if request.method == "POST":
+        try:
+            invitation = services.redeem_invitation(
+                request.form.get("code", ""),
+                now=utcnow(),
+                secret_key=current_app.config["SECRET_KEY"],
+                device=request.user_agent.string or "navigateur",
+            )
+            db.session.commit()
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            session.clear()
+            session.permanent = True
+            session.update(kind="trainee", uid=invitation.trainee_id, dev=invitation.id)
+            return redirect(url_for("pages.home"))
+    return render_template("invitation.html", error=error), 400 if error else 200
+
+
+@bp.route("/deconnexion", methods=["POST"])
+def logout() -> Any:
+    session.clear()
+    g.pop("principal", None)
+    return redirect(url_for("pages.login"))

@@ -1,0 +1,1 @@
+"""Occitanie e-formation access sites: seats, opening hours, bookings."""

@@ -1,0 +1,1 @@
+"""Training data of an organisation: orders, groups, enrolments (parcours)."""

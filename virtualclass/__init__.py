@@ -1,0 +1,1 @@
+"""Virtual class (Socket.IO): presence, chat, whiteboard, files, WebRTC signalling."""
