@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import IdMixin, UTCDateTime
@@ -44,6 +44,15 @@ class TrainingSession(IdMixin, Model):
     site_id: Mapped[str | None] = mapped_column(ForeignKey("site.id"), default=None)
     on_public_holiday: Mapped[bool] = mapped_column(default=False)
     created_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    opened_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    closed_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    # Per-session secret of the rotating QR tokens, drawn when the session opens.
+    qr_key: Mapped[str | None] = mapped_column(String(64), default=None)
+    # Head of this session's shard of the signature ledger (see docs/ledger.md).
+    chain_length: Mapped[int] = mapped_column(default=0, server_default="0")
+    chain_head: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
     group: Mapped[Group] = relationship(lazy="joined")
 
@@ -53,3 +62,62 @@ class TrainingSession(IdMixin, Model):
 
     def is_synchronous(self) -> bool:
         return self.kind != SessionKind.AUTOFORMATION
+
+    def is_open(self) -> bool:
+        return self.status == "open"
+
+
+class Signature(IdMixin, Model):
+    """One entry of the émargement ledger: a signature, sign-out, absence or correction.
+
+    Entries are appended, never updated: each carries its place in its session's hash chain.
+    """
+
+    __tablename__ = "signature"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("training_session.id"))
+    seq: Mapped[int]
+    kind: Mapped[str] = mapped_column(String(20))  # sign_in, sign_out, absence, correction
+    signer_kind: Mapped[str] = mapped_column(String(10))  # trainee or trainer
+    signer_id: Mapped[str] = mapped_column(String(24), index=True)
+    half_day: Mapped[str] = mapped_column(String(2))  # am or pm (Europe/Paris, split at 13:00)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    method: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(40))
+    device: Mapped[dict] = mapped_column(JSON, default=dict)
+    author_id: Mapped[str | None] = mapped_column(String(24), default=None)
+    action: Mapped[str | None] = mapped_column(String(20), default=None)
+    reason: Mapped[str | None] = mapped_column(String(500), default=None)
+    justified: Mapped[bool | None] = mapped_column(default=None)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("session_id", "seq"),
+        # Exactly once: one sign-in and one sign-out per signer, session and half-day,
+        # enforced by the database whatever the number of concurrent requests.
+        Index(
+            "uq_signature_once",
+            "session_id",
+            "signer_id",
+            "half_day",
+            "kind",
+            unique=True,
+            sqlite_where=text("kind IN ('sign_in', 'sign_out')"),
+            postgresql_where=text("kind IN ('sign_in', 'sign_out')"),
+        ),
+    )
+
+
+class SignInCode(IdMixin, Model):
+    """A single-use personal code for a trainee without a phone (site PCs, kiosks)."""
+
+    __tablename__ = "sign_in_code"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("training_session.id"), index=True)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"))
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    used_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
+from flask import Response, current_app, request
 from flask_smorest import Blueprint
+from sqlalchemy.exc import IntegrityError
 
-from attendance import services
-from attendance.models import TrainingSession
+from attendance import qr as qr_images
+from attendance import register, services, signing
+from attendance.events import room
+from attendance.models import Signature, TrainingSession
 from attendance.rules import PARIS
-from attendance.schemas import SessionInSchema, SessionPatchSchema, SessionRangeArgs, SessionSchema
+from attendance.schemas import (
+    AbsenceInSchema,
+    AttendanceSchema,
+    CodeSchema,
+    CodesInSchema,
+    CorrectionInSchema,
+    CredentialSchema,
+    LedgerSchema,
+    QrSchema,
+    RecordsSchema,
+    SessionInSchema,
+    SessionPatchSchema,
+    SessionRangeArgs,
+    SessionSchema,
+    SignInSchema,
+)
 from core.api import ErrorSchema, PageArgs, page_schema
-from core.auth import ANY_ROLE, Principal, roles_required
+from core.auth import ANY_ROLE, Principal, current_principal, roles_required
 from core.db import utcnow
-from core.extensions import db
-from core.models import Role
+from core.extensions import db, limiter, socketio
+from core.models import Role, Trainee, User
 from core.pagination import paginate
 from training.services import get_group
 
+T = TypeVar("T")
 blp = Blueprint("attendance", __name__, url_prefix="/api/v1", description="Séances et émargement")
 
 
@@ -75,3 +97,233 @@ def update_session(data: dict[str, Any], session_id: str, principal: Principal) 
     session = services.update_session(principal, session_id, data)
     db.session.commit()
     return session
+
+
+# --- Émargement ---
+
+
+def settings() -> signing.Settings:
+    cfg = current_app.config
+    return signing.Settings(
+        margin_min=cfg["SIGN_IN_MARGIN_MIN"],
+        rotate_s=cfg["QR_ROTATE_S"],
+        grace_s=cfg["QR_GRACE_S"],
+        secret_key=cfg["SECRET_KEY"],
+        base_url=cfg["PUBLIC_BASE_URL"],
+    )
+
+
+def device() -> signing.Device:
+    return signing.Device(request.user_agent.string or "", request.remote_addr)
+
+
+def once(call: Callable[[], T]) -> T:
+    """Run a recording use case and commit; if a concurrent request won the unique index,
+    roll back and run it again, which then answers the record that won."""
+    try:
+        result = call()
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        result = call()
+        db.session.commit()
+    return result
+
+
+def attempt_key() -> str:
+    """Failed attempts are counted per bearer (a phone, a kiosk) or else per address."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        return "auth:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    return "ip:" + (request.remote_addr or "")
+
+
+failed_attempts = limiter.shared_limit(
+    "10/minute",
+    scope="sign-attempts",
+    key_func=attempt_key,
+    deduct_when=lambda response: response.status_code >= 400,
+)
+
+
+def signer_name(signature: Signature) -> str:
+    person: Trainee | User | None = (
+        db.session.get(Trainee, signature.signer_id)
+        if signature.signer_kind == "trainee"
+        else db.session.get(User, signature.signer_id)
+    )
+    return person.full_name if person else ""
+
+
+def announce(signature: Signature, event: str) -> None:
+    """Push a record to the trainer's live page (Socket.IO room of the session)."""
+    payload = {
+        "event": event,
+        "signer_id": signature.signer_id,
+        "trainee_id": signature.signer_id if signature.signer_kind == "trainee" else None,
+        "name": signer_name(signature),
+        "half_day": signature.half_day,
+        "at": signature.at.astimezone(PARIS).isoformat(),
+        "method": signature.method,
+        "channel": signature.channel,
+        "signer_kind": signature.signer_kind,
+    }
+    socketio.emit("signature", payload, namespace="/live", to=room(signature.session_id))
+
+
+@blp.route("/sessions/<session_id>/open", methods=["POST"])
+@roles_required(Role.TRAINER)
+@blp.response(200, SessionSchema)
+def open_session(session_id: str, principal: Principal) -> Any:
+    """Open signing (from the margin before the start); draws the session's QR key."""
+    session = signing.open_session(principal, session_id, utcnow(), settings())
+    db.session.commit()
+    return session
+
+
+@blp.route("/sessions/<session_id>/trainer-signature", methods=["POST"])
+@roles_required(Role.TRAINER)
+@blp.response(201, SignInSchema)
+def trainer_signature(session_id: str, principal: Principal) -> Any:
+    """The trainer co-signs the session (one signature per half-day)."""
+    outcome = once(
+        lambda: signing.sign_trainer(principal, session_id, utcnow(), device(), settings())
+    )
+    return _signed(outcome, "trainer_signature")
+
+
+@blp.route("/sessions/<session_id>/qr", methods=["GET"])
+@roles_required(Role.TRAINER, Role.SITE_STAFF)
+@blp.response(200, QrSchema)
+def qr(session_id: str, principal: Principal) -> Any:
+    """The text to show as a QR code now, and when it rotates."""
+    return signing.qr_payload(principal, session_id, utcnow(), settings())
+
+
+@blp.route("/sessions/<session_id>/qr.svg", methods=["GET"])
+@roles_required(Role.TRAINER, Role.SITE_STAFF)
+def qr_svg(session_id: str, principal: Principal) -> Any:
+    """The current QR code as SVG."""
+    current = signing.qr_payload(principal, session_id, utcnow(), settings())
+    return _image(qr_images.svg(current["payload"]), "image/svg+xml", current)
+
+
+@blp.route("/sessions/<session_id>/qr.png", methods=["GET"])
+@roles_required(Role.TRAINER, Role.SITE_STAFF)
+def qr_png(session_id: str, principal: Principal) -> Any:
+    """The current QR code as PNG."""
+    current = signing.qr_payload(principal, session_id, utcnow(), settings())
+    return _image(qr_images.png(current["payload"]), "image/png", current)
+
+
+def _image(body: bytes, mimetype: str, current: dict[str, Any]) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-QR-Expires-At"] = current["expires_at"].isoformat()
+    return response
+
+
+@blp.route("/sessions/<session_id>/sign-in-codes", methods=["POST"])
+@roles_required(Role.TRAINER, Role.ORG_ADMIN)
+@blp.arguments(CodesInSchema)
+@blp.response(201, CodeSchema(many=True))
+def sign_in_codes(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
+    """Single-use personal codes for trainees without a phone."""
+    codes = signing.issue_codes(principal, session_id, data["trainee_ids"], utcnow(), settings())
+    db.session.commit()
+    return codes
+
+
+@blp.route("/sign-ins", methods=["POST"])
+@failed_attempts
+@blp.arguments(CredentialSchema)
+@blp.response(201, SignInSchema)
+@blp.alt_response(200, schema=SignInSchema, description="Already signed: the first record")
+@blp.alt_response(410, schema=ErrorSchema, description="qr_expired, code_expired")
+def sign_in(data: dict[str, Any]) -> Any:
+    """Sign in by QR (a trainee's bound phone) or by personal code (site PC, kiosk)."""
+    actor, cred = _caller(), signing.Credential(**data)
+    outcome = once(lambda: signing.sign_in(actor, cred, utcnow(), device(), settings()))
+    return _signed(outcome, "sign_in")
+
+
+@blp.route("/sign-outs", methods=["POST"])
+@failed_attempts
+@blp.arguments(CredentialSchema)
+@blp.response(200, SignInSchema)
+def sign_out(data: dict[str, Any]) -> Any:
+    """Sign out (needed for autoformation, R7): answers the sign-in with `signed_out_at`."""
+    actor, cred = _caller(), signing.Credential(**data)
+    signed, out = once(lambda: signing.sign_out(actor, cred, utcnow(), device(), settings()))
+    announce(out, "sign_out")
+    return _with(signed, already_signed=True, signed_out_at=out.at)
+
+
+def _caller() -> Principal | None:
+    """Sign-ins accept anonymous callers (codes); a bearer, when sent, must be valid."""
+    return current_principal()
+
+
+def _signed(outcome: signing.Outcome, event: str) -> Any:
+    if outcome.created:
+        announce(outcome.signature, event)
+        return _with(outcome.signature, already_signed=False), 201
+    return _with(outcome.signature, already_signed=True), 200
+
+
+def _with(signature: Signature, **extra: Any) -> Signature:
+    """The record with the answer-only facts (already_signed, signed_out_at) attached."""
+    for name, value in extra.items():
+        setattr(signature, name, value)
+    return signature
+
+
+@blp.route("/sessions/<session_id>/close", methods=["POST"])
+@roles_required(Role.TRAINER)
+@blp.response(200, SessionSchema)
+def close_session(session_id: str, principal: Principal) -> Any:
+    """Close signing; enrolled trainees without a signature become absent."""
+    register.close_session(principal, session_id, utcnow())
+    db.session.commit()
+    socketio.emit(
+        "closed", {"session_id": session_id}, namespace="/live", to=f"session:{session_id}"
+    )
+    return services.get_session(principal, session_id)
+
+
+@blp.route("/sessions/<session_id>/absences", methods=["POST"])
+@roles_required(Role.TRAINER)
+@blp.arguments(AbsenceInSchema)
+@blp.response(201, RecordsSchema)
+def record_absence(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
+    """Record an absence with its reason and whether it is justified."""
+    entries = register.record_absence(principal, session_id, data, utcnow())
+    db.session.commit()
+    return {"items": entries}
+
+
+@blp.route("/sessions/<session_id>/corrections", methods=["POST"])
+@roles_required(Role.TRAINER, Role.ORG_ADMIN)
+@blp.arguments(CorrectionInSchema)
+@blp.response(201, RecordsSchema)
+def correct(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
+    """A motivated correction: a new ledger entry with its author, never an edit."""
+    entries = register.correct(principal, session_id, data, utcnow())
+    db.session.commit()
+    return {"items": entries}
+
+
+@blp.route("/sessions/<session_id>/attendance", methods=["GET"])
+@roles_required(Role.TRAINER, Role.ORG_ADMIN, Role.FINANCE, Role.REGION)
+@blp.response(200, AttendanceSchema)
+def attendance(session_id: str, principal: Principal) -> Any:
+    """Who was present and for how long (realised minutes)."""
+    return register.session_attendance(principal, session_id, utcnow())
+
+
+@blp.route("/ledger/verify", methods=["GET"])
+@roles_required(Role.ORG_ADMIN, Role.REGION)
+@blp.response(200, LedgerSchema)
+def verify_ledger(principal: Principal) -> Any:
+    """Recompute the signature ledger and name the first bad entry, if any."""
+    return register.verify_ledger(principal)

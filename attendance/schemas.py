@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from attendance.rules import KINDS, REGROUPEMENT_REASONS
-from core.api import PageArgs, ParisDateTime
+from core.api import PARIS, PageArgs, ParisDateTime, PartialLoad
 
 
 class SessionInSchema(ma.Schema):
@@ -20,9 +20,8 @@ class SessionInSchema(ma.Schema):
     site_id = ma.fields.String(load_default=None, allow_none=True)
 
 
-class SessionPatchSchema(SessionInSchema):
-    class Meta:
-        partial = True
+class SessionPatchSchema(PartialLoad, SessionInSchema):
+    """Every field optional (PATCH)."""
 
 
 class SessionSchema(ma.Schema):
@@ -48,3 +47,122 @@ class SessionSchema(ma.Schema):
 class SessionRangeArgs(PageArgs):
     start = ma.fields.Date(load_default=None, metadata={"description": "First day (Paris)"})
     days = ma.fields.Integer(load_default=7, validate=validate.Range(min=1, max=62))
+
+
+class QrSchema(ma.Schema):
+    payload = ma.fields.String(metadata={"description": "URL to encode; its secret follows '#'"})
+    expires_at = ParisDateTime()
+    rotates_every_s = ma.fields.Integer()
+    session_id = ma.fields.String()
+
+
+class SignatureSchema(ma.Schema):
+    id = ma.fields.String()
+    session_id = ma.fields.String()
+    trainee_id = ma.fields.Function(lambda s: s.signer_id if s.signer_kind == "trainee" else None)
+    trainer_id = ma.fields.Function(lambda s: s.signer_id if s.signer_kind == "trainer" else None)
+    kind = ma.fields.String()
+    half_day = ma.fields.String()
+    signed_at = ParisDateTime(attribute="at")
+    method = ma.fields.String()
+    channel = ma.fields.String()
+    action = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    justified = ma.fields.Boolean(allow_none=True)
+    hash = ma.fields.String(metadata={"description": "Link of this record in the ledger"})
+
+
+class SignInSchema(SignatureSchema):
+    already_signed = ma.fields.Boolean()
+    signed_out_at = ParisDateTime(allow_none=True)
+
+
+class CredentialSchema(ma.Schema):
+    qr = ma.fields.String(load_default=None, validate=validate.Length(min=10, max=200))
+    code = ma.fields.String(load_default=None, validate=validate.Length(min=4, max=20))
+    session_id = ma.fields.String(load_default=None)
+
+
+class CodesInSchema(ma.Schema):
+    trainee_ids = ma.fields.List(
+        ma.fields.String(), required=True, validate=validate.Length(min=1, max=200)
+    )
+
+
+class CodeSchema(ma.Schema):
+    trainee_id = ma.fields.String()
+    code = ma.fields.String()
+    expires_at = ParisDateTime()
+
+
+class AbsenceInSchema(ma.Schema):
+    trainee_id = ma.fields.String(required=True)
+    reason = ma.fields.String(required=True, validate=validate.Length(min=2, max=500))
+    justified = ma.fields.Boolean(required=True)
+    half_day = ma.fields.String(load_default=None, validate=validate.OneOf(["am", "pm"]))
+
+
+class CorrectionInSchema(ma.Schema):
+    trainee_id = ma.fields.String(required=True)
+    action = ma.fields.String(
+        required=True, validate=validate.OneOf(["mark_present", "mark_absent"])
+    )
+    reason = ma.fields.String(required=True, validate=validate.Length(min=3, max=500))
+    justified = ma.fields.Boolean(load_default=None, allow_none=True)
+    half_day = ma.fields.String(load_default=None, validate=validate.OneOf(["am", "pm"]))
+
+
+class RecordsSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SignatureSchema))
+
+
+class HalfStateSchema(ma.Schema):
+    half_day = ma.fields.Function(lambda h: h.half.name)
+    status = ma.fields.String()
+    minutes = ma.fields.Integer()
+    signed_at = ParisDateTime(allow_none=True)
+    signed_out_at = ParisDateTime(allow_none=True)
+    method = ma.fields.String(allow_none=True)
+    channel = ma.fields.String(allow_none=True)
+    reason = ma.fields.String(allow_none=True)
+    justified = ma.fields.Boolean(allow_none=True)
+
+
+class PresenceSchema(ma.Schema):
+    trainee_id = ma.fields.String()
+    name = ma.fields.String()
+    status = ma.fields.String()
+    minutes = ma.fields.Integer()
+    signed_at = ma.fields.Function(lambda p: _paris(p.first("signed_at")))
+    signed_out_at = ma.fields.Function(lambda p: _paris(p.signed_out_at))
+    method = ma.fields.Function(lambda p: p.first("method"))
+    channel = ma.fields.Function(lambda p: p.first("channel"))
+    halves = ma.fields.List(ma.fields.Nested(HalfStateSchema))
+
+
+class AttendanceSchema(ma.Schema):
+    session_id = ma.fields.String()
+    status = ma.fields.String()
+    held = ma.fields.Boolean()
+    items = ma.fields.List(ma.fields.Nested(PresenceSchema))
+
+
+class LedgerFaultSchema(ma.Schema):
+    session_id = ma.fields.String()
+    seq = ma.fields.Integer()
+    entry_id = ma.fields.String(allow_none=True)
+    reason = ma.fields.String()
+
+
+class LedgerSchema(ma.Schema):
+    ok = ma.fields.Boolean()
+    length = ma.fields.Integer()
+    head = ma.fields.String()
+    sessions = ma.fields.Integer()
+    first_bad = ma.fields.Nested(LedgerFaultSchema, allow_none=True, attribute="fault")
+
+
+def _paris(value: object) -> str | None:
+    from datetime import datetime
+
+    return value.astimezone(PARIS).isoformat() if isinstance(value, datetime) else None

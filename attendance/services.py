@@ -136,7 +136,7 @@ def _authorised_days(group_id: str) -> dict[date, str]:
             RegroupementAuthorisation.group_id == group_id
         )
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def sessions_between(actor: Principal, start: datetime, days: int) -> list[TrainingSession]:

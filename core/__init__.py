@@ -24,8 +24,10 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _register_blueprints(app)
     from core.cli import register_commands
     from core.errors import register_error_handlers
+    from core.templating import register_template_filters
 
     register_error_handlers(app)
+    register_template_filters(app)
     register_commands(app)
     return app
 
@@ -44,6 +46,10 @@ def _init_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
+    from attendance.events import LiveNamespace
+
+    if not any(handler.namespace == "/live" for handler in socketio.namespace_handlers):
+        socketio.on_namespace(LiveNamespace("/live"))
     socketio.init_app(app, message_queue=app.config["REDIS_URL"] or None)
     api.init_app(app)
     api.spec.components.security_scheme(
@@ -60,7 +66,9 @@ def import_models() -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from attendance.pages import bp as attendance_pages
     from attendance.routes import blp as attendance_api
+    from attendance.signin_pages import bp as signin_pages
     from core.api import api
     from core.extensions import csrf
     from core.pages import bp as core_pages
@@ -72,7 +80,9 @@ def _register_blueprints(app: Flask) -> None:
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
     app.register_blueprint(core_pages)
+    app.register_blueprint(signin_pages)
     app.register_blueprint(training_pages)
+    app.register_blueprint(attendance_pages)
 
 
 @event.listens_for(Engine, "connect")

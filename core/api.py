@@ -47,6 +47,18 @@ class ParisDateTime(ma.fields.AwareDateTime):
         return value.astimezone(PARIS).isoformat()
 
 
+class PartialLoad:
+    """Mixin for PATCH bodies: every field optional, absent fields stay absent.
+
+    marshmallow has no `Meta.partial` option (it is silently ignored): partial loading is a
+    constructor argument, so it is defaulted here.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("partial", True)
+        super().__init__(*args, **kwargs)
+
+
 class PageArgs(ma.Schema):
     """`?limit=&cursor=` of every list endpoint."""
 

@@ -84,7 +84,14 @@ def principal_from_cookie() -> Principal | None:
 
 
 def current_principal() -> Principal | None:
-    """The caller of this request (bearer for the API, cookie for pages), cached on g."""
+    """The caller of this request (bearer for the API, cookie for pages), cached on g.
+
+    The cache is tied to this request's environ: an app context can outlive one request
+    (the test client, the CLI), and a caller must never carry over to the next request.
+    """
+    if g.get("principal_environ") is not request.environ:
+        g.pop("principal", None)
+        g.principal_environ = request.environ
     if "principal" not in g:
         if request.path.startswith("/api/"):
             header = request.headers.get("Authorization")

@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from core import services
 from core.errors import DomainError
 from core.extensions import db
-from core.models import Role
+from core.models import ORG_ROLES, Role
 
 user_cli = AppGroup("user", help="Gérer les comptes du personnel.")
 
@@ -42,6 +42,12 @@ def create_user_command(
 ) -> None:
     """Create a staff account; the password is read from standard input, never argv."""
     password = sys.stdin.readline().rstrip("\r\n")
+    if role in ORG_ROLES and not organisation_id:
+        raise click.ClickException(
+            "Ce rôle appartient à un organisme : indiquez --organisation-id."
+        )
+    if role == Role.SITE_STAFF and not site_id:
+        raise click.ClickException("Un animateur de site a un site : indiquez --site-id.")
     try:
         user = services.add_user(
             email=email,
@@ -70,5 +76,8 @@ def demo_command() -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from attendance.cli import ledger_cli
+
     app.cli.add_command(user_cli)
     app.cli.add_command(demo_command)
+    app.cli.add_command(ledger_cli)

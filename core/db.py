@@ -21,7 +21,7 @@ NAMING = {
 
 
 def new_id() -> str:
-    """A 24-character id that sorts by creation time (ms clock, then 64 random bits)."""
+    """A 24-character id that sorts by creation time (ms clock, then 48 random bits)."""
     return f"{time.time_ns() // 1_000_000:012x}{secrets.token_hex(6)}"
 
 

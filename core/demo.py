@@ -171,20 +171,21 @@ def _plan_week(trainer: Principal, group_id: str, monday: date, today: date, sit
         ("tutorat", "Téléphoner en anglais", monday + timedelta(days=3), (14, 0), (17, 0), None),
         ("autoformation", "Compréhension orale", monday + timedelta(days=4), (9, 0), (11, 0), None),
     ]
+    # A session running now, so the émargement can be tried at once (signing opens 15 min
+    # before a start: this one started on the last 5-minute mark and lasts up to 2 hours).
     now = utcnow().astimezone(PARIS)
-    if today.weekday() >= 5 or now.hour >= 19:  # make sure the trainer has a session today
-        start = max(now, _at(today, 8)).replace(second=0, microsecond=0) + timedelta(minutes=30)
-        start = min(start, _at(today, 21))
-        plan.append(
-            (
-                "tutorat",
-                "Atelier de conversation",
-                today,
-                (start.hour, start.minute),
-                (min(start.hour + 2, 23), start.minute),
-                None,
-            )
+    start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    end = min(start + timedelta(hours=2), _at(today, 23, 59))
+    plan.append(
+        (
+            "tutorat",
+            "Atelier de conversation (en cours)",
+            today,
+            (start.hour, start.minute),
+            (end.hour, end.minute),
+            None,
         )
+    )
     for kind, title, day, (h1, m1), (h2, m2), reason in plan:
         sessions.plan_session(
             trainer,

@@ -113,7 +113,7 @@ def http_error_body(error: HTTPException) -> tuple[dict[str, Any], int]:
     """Map werkzeug/webargs errors onto the API error body (validation errors → 400)."""
     status = error.code or 500
     data = getattr(error, "data", None) or {}
-    if status == 422 and "messages" in data:  # webargs validation: malformed input
+    if status in (400, 422) and "messages" in data:  # webargs: invalid JSON or fields
         status = 400
         body = {"code": "invalid_input", "message": "Les données envoyées sont invalides."}
         body["details"] = data["messages"]
@@ -124,12 +124,18 @@ def http_error_body(error: HTTPException) -> tuple[dict[str, Any], int]:
 
 def register_error_handlers(app: Flask) -> None:
     """One handler for domain errors, one for HTTP errors; JSON under /api, HTML elsewhere."""
-    from flask import render_template
+    from flask import redirect, render_template, url_for
+
+    from core.extensions import db
 
     @app.errorhandler(DomainError)
     def handle_domain_error(error: DomainError) -> Any:
+        # A refused request changes nothing, even what a use case changed before refusing.
+        db.session.rollback()
         if wants_json():
             return jsonify(error.body()), error.status
+        if isinstance(error, Unauthenticated) and request.method == "GET":
+            return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
         return render_template("error.html", error=error.body()["error"]), error.status
 
     @app.errorhandler(HTTPException)

@@ -28,9 +28,9 @@ HOME_BY_ROLE = {
     Role.ORG_ADMIN: "training_pages.orders",
     Role.FINANCE: "training_pages.orders",
     Role.REGION: "training_pages.orders",
-    Role.TRAINER: "training_pages.trainer_sessions",
-    Role.TRAINEE: "training_pages.my_sessions",
-    Role.SITE_STAFF: "training_pages.trainer_sessions",
+    Role.TRAINER: "attendance_pages.trainer_sessions",
+    Role.TRAINEE: "attendance_pages.my_sessions",
+    Role.SITE_STAFF: "attendance_pages.trainer_sessions",
 }
 
 
@@ -46,6 +46,14 @@ def home() -> Any:
     if principal is None:
         return redirect(url_for("pages.login"))
     return redirect(url_for(HOME_BY_ROLE[Role(principal.role)]))
+
+
+def safe_next() -> str | None:
+    """The page asked for before login, only if it is a path of this site."""
+    target = request.args.get("next", "")
+    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return None
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -65,7 +73,7 @@ def login() -> Any:
         else:
             session.clear()
             session.update(kind="staff", uid=user.id)
-            return redirect(url_for("pages.home"))
+            return redirect(safe_next() or url_for("pages.home"))
     return render_template("login.html", error=error), 401 if error else 200
 
 

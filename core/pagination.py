@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, tuple_
+from sqlalchemy import Select, TypeDecorator, literal, tuple_
 from sqlalchemy.orm import InstrumentedAttribute
 
 from core.errors import InvalidInput
@@ -27,7 +27,10 @@ def _encode(key: Any, row_id: str) -> str:
 def _decode(cursor: str, column: InstrumentedAttribute) -> tuple[Any, str]:
     try:
         key, row_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        python_type = column.type.python_type
+        column_type = column.type
+        if isinstance(column_type, TypeDecorator):  # e.g. UTCDateTime: its impl knows
+            column_type = column_type.impl
+        python_type = column_type.python_type
         if python_type is datetime:
             key = datetime.fromisoformat(key)
         elif python_type is date:
@@ -47,8 +50,10 @@ def paginate(
     """One page of `query` in (key, id) order, and the cursor of the next page or None."""
     limit = min(max(limit or DEFAULT_LIMIT, 1), MAX_LIMIT)
     if cursor:
-        after = _decode(cursor, key)
-        query = query.where(tuple_(key, id_column) > tuple_(*after))
+        after_key, after_id = _decode(cursor, key)
+        # Bind with the columns' own types (UTCDateTime stores naive UTC), not as strings.
+        after = tuple_(literal(after_key, key.type), literal(after_id, id_column.type))
+        query = query.where(tuple_(key, id_column) > after)
     rows = list(db.session.scalars(query.order_by(key, id_column).limit(limit + 1)).unique())
     if len(rows) <= limit:
         return rows, None

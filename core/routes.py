@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import marshmallow as ma
 from flask import current_app
 from flask_smorest import Blueprint
 
@@ -26,6 +27,7 @@ from core.schemas import (
 )
 from core.tokens import issue_token
 
+HealthSchema = ma.Schema.from_dict({"status": ma.fields.String()}, name="Health")
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Comptes et accès")
 
 
@@ -88,6 +90,13 @@ def trainee_login(data: dict[str, Any]) -> Any:
     )
     db.session.commit()
     return trainee_token(invitation.trainee_id, invitation.id)
+
+
+@blp.route("/health", methods=["GET"])
+@blp.response(200, HealthSchema)
+def health() -> Any:
+    """Liveness probe for the load balancer (public; touches nothing)."""
+    return {"status": "ok"}
 
 
 @blp.route("/me", methods=["GET"])

@@ -8,7 +8,8 @@ import redis
 
 def main(pg_url: str, redis_url: str) -> int:
     try:
-        with psycopg.connect(pg_url.replace("postgresql+psycopg://", "postgresql://"), connect_timeout=3):
+        url = pg_url.replace("postgresql+psycopg://", "postgresql://")
+        with psycopg.connect(url, connect_timeout=3):
             pass
         redis.Redis.from_url(redis_url, socket_connect_timeout=3).ping()
     except (psycopg.Error, redis.RedisError) as error:

@@ -277,3 +277,21 @@ def region(db: object) -> User:
 
 def aware(day: date, hour: int) -> datetime:
     return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def api_error(response, status: int, code: str | None = None, rule: str | None = None) -> dict:  # noqa: ANN001
+    """Assert the contract's error body `{"error": {code, message, rule?}}` and return it."""
+    import re
+
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True))
+    body = response.get_json()
+    assert set(body) == {"error"}, body
+    error = body["error"]
+    assert set(error) <= {"code", "message", "rule", "details"}, body
+    assert re.fullmatch(r"[a-z][a-z0-9_]*", str(error.get("code"))), body
+    assert " " in str(error.get("message", "")).strip(), "a sentence for a person"
+    if code is not None:
+        assert error["code"] == code, body
+    if rule is not None:
+        assert error.get("rule") == rule, body
+    return error

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from core.api import ParisDateTime
+from core.api import ParisDateTime, PartialLoad
 from training.rules import MODALITIES
 
 Text = validate.Length(min=1, max=200)
@@ -24,9 +24,8 @@ class OrderInSchema(ma.Schema):
     )
 
 
-class OrderPatchSchema(OrderInSchema):
-    class Meta:
-        partial = True
+class OrderPatchSchema(PartialLoad, OrderInSchema):
+    """PATCH: only the fields sent change."""
 
 
 class OrderSchema(OrderInSchema):
@@ -42,9 +41,8 @@ class GroupInSchema(ma.Schema):
     start_date = ma.fields.Date(load_default=None, allow_none=True)
 
 
-class GroupPatchSchema(GroupInSchema):
-    class Meta:
-        partial = True
+class GroupPatchSchema(PartialLoad, GroupInSchema):
+    """PATCH: only the fields sent change."""
 
 
 class GroupSchema(ma.Schema):
@@ -66,9 +64,8 @@ class TraineeInSchema(ma.Schema):
     )
 
 
-class TraineePatchSchema(TraineeInSchema):
-    class Meta:
-        partial = True
+class TraineePatchSchema(PartialLoad, TraineeInSchema):
+    """PATCH: only the fields sent change."""
 
 
 class TraineeSchema(TraineeInSchema):

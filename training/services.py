@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from attendance.models import TrainingSession
+from core import services as accounts
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.extensions import db
-from core.models import Role, Trainee, User
+from core.models import Invitation, Role, Trainee, User
+from core.services import IssuedInvitation
 from training import access, rules
 from training.models import Enrolment, Group, Order, RegroupementAuthorisation
 
@@ -241,3 +245,95 @@ def grant_regroupement(
     db.session.add(authorisation)
     db.session.flush()
     return authorisation
+
+
+# Look-ups for the pages: the same visibility rules as the API's lists.
+
+
+def can_administer(actor: Principal, organisation_id: str) -> bool:
+    """True when the actor is this organisation's admin (the only one who edits its data)."""
+    return actor.has_role(Role.ORG_ADMIN) and actor.organisation_id == organisation_id
+
+
+def list_orders(actor: Principal) -> list[Order]:
+    """Orders the actor may see, newest start first."""
+    query = access.visible_orders(actor).order_by(Order.start_date.desc(), Order.number)
+    return list(db.session.scalars(query))
+
+
+def list_groups(actor: Principal, order_id: str) -> list[Group]:
+    """The groups of one visible order, by name."""
+    order = get_order(actor, order_id)
+    query = access.visible_groups(actor).where(Group.order_id == order.id)
+    return list(db.session.scalars(query.order_by(Group.name)))
+
+
+def enrolment_counts(group_ids: list[str]) -> dict[str, int]:
+    """How many trainees each group has enrolled, by group id."""
+    rows = db.session.execute(
+        select(Enrolment.group_id, func.count())
+        .where(Enrolment.group_id.in_(group_ids))
+        .group_by(Enrolment.group_id)
+    )
+    return dict(rows.all())
+
+
+def list_enrolments(actor: Principal, group_id: str) -> list[Enrolment]:
+    """The group's enrolments the actor may see (none for those who see no enrolment)."""
+    query = access.visible_enrolments(actor).where(Enrolment.group_id == group_id)
+    return list(db.session.scalars(query.join(Enrolment.trainee).order_by(Trainee.last_name)))
+
+
+def list_trainees(actor: Principal) -> list[Trainee]:
+    """Trainees the actor may see, by name."""
+    query = access.visible_trainees(actor).order_by(Trainee.last_name, Trainee.first_name)
+    return list(db.session.scalars(query))
+
+
+def organisation_trainers(actor: Principal) -> list[User]:
+    """The active trainers of the actor's organisation, to pick a group's trainers from."""
+    query = select(User).where(
+        User.organisation_id == actor.organisation_id,
+        User.role == Role.TRAINER,
+        User.is_active.is_(True),
+    )
+    return list(db.session.scalars(query.order_by(User.last_name, User.first_name)))
+
+
+def list_invitations(actor: Principal, trainee_id: str) -> list[Invitation]:
+    """A visible trainee's invitations, newest first (the admin sees which phone is bound)."""
+    trainee = get_trainee(actor, trainee_id)
+    require_admin_of(actor, trainee.organisation_id)
+    query = select(Invitation).where(Invitation.trainee_id == trainee.id)
+    newest = (Invitation.created_at.desc(), Invitation.id.desc())
+    return list(db.session.scalars(query.order_by(*newest)))
+
+
+def invite_trainee(
+    actor: Principal, trainee_id: str, *, now: datetime, ttl_s: int, secret_key: str
+) -> IssuedInvitation:
+    """A new personal code for one of the admin's trainees; earlier unused codes lapse."""
+    trainee = get_trainee(actor, trainee_id)
+    require_admin_of(actor, trainee.organisation_id)
+    return accounts.issue_invitation(actor, trainee, now=now, ttl_s=ttl_s, secret_key=secret_key)
+
+
+def list_group_sessions(actor: Principal, group_id: str) -> list[TrainingSession]:
+    """A visible group's sessions, in time order."""
+    from attendance.services import visible_sessions  # attendance builds on this module
+
+    group = get_group(actor, group_id)
+    query = visible_sessions(actor).where(TrainingSession.group_id == group.id)
+    return list(db.session.scalars(query.order_by(TrainingSession.starts_at)))
+
+
+def list_all_groups(actor: Principal) -> list[Group]:
+    """Every group the actor may see (a trainer: the groups they teach), by name."""
+    return list(db.session.scalars(access.visible_groups(actor).order_by(Group.name)))
+
+
+def list_trainee_enrolments(actor: Principal, trainee_id: str) -> list[Enrolment]:
+    """A visible trainee's paths the actor may see, by entry date."""
+    trainee = get_trainee(actor, trainee_id)
+    query = access.visible_enrolments(actor).where(Enrolment.trainee_id == trainee.id)
+    return list(db.session.scalars(query.order_by(Enrolment.entry_date)))

@@ -1,0 +1,62 @@
+"""Socket.IO namespace `/live`: the trainer's session page receives each signature as it lands.
+
+`before_request` does not run for Socket.IO events, so each handler authorises by itself.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+from flask_socketio import Namespace, join_room, leave_room
+
+from attendance.services import get_session
+from core.auth import Principal, principal_from_bearer, principal_from_cookie
+from core.errors import DomainError
+from core.models import Role
+
+WATCHERS = (Role.TRAINER, Role.ORG_ADMIN, Role.SITE_STAFF, Role.REGION)
+
+
+def room(session_id: str) -> str:
+    return f"session:{session_id}"
+
+
+class LiveNamespace(Namespace):
+    """Staff watch a session's room; the server emits `signature` and `closed` events there."""
+
+    def __init__(self, namespace: str = "/live") -> None:
+        super().__init__(namespace)
+        self.principals: dict[str, Principal] = {}
+
+    def on_connect(self, auth: dict[str, Any] | None = None) -> bool:
+        try:
+            token = (auth or {}).get("token")
+            principal = (
+                principal_from_bearer(f"Bearer {token}") if token else principal_from_cookie()
+            )
+        except DomainError:
+            principal = None
+        if principal is None or principal.role not in WATCHERS:
+            return False  # refused: the client sees connect_error
+        self.principals[request.sid] = principal  # type: ignore[attr-defined]
+        return True
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        self.principals.pop(request.sid, None)  # type: ignore[attr-defined]
+
+    def on_join(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Join the room of one visible session; answers {ok} or {error} as acknowledgement."""
+        principal = self.principals.get(request.sid)  # type: ignore[attr-defined]
+        session_id = str((data or {}).get("session_id", ""))
+        if principal is None:
+            return {"ok": False, "error": "not_authenticated"}
+        try:
+            get_session(principal, session_id)
+        except DomainError as error:
+            return {"ok": False, "error": error.code}
+        join_room(room(session_id))
+        return {"ok": True, "session_id": session_id}
+
+    def on_leave(self, data: dict[str, Any]) -> None:
+        leave_room(room(str((data or {}).get("session_id", ""))))

@@ -1,0 +1,129 @@
+"""The tamper-evident signature ledger: canonical form, chained hashes, verification (pure).
+
+Each training session holds one shard of the ledger: a hash chain of its entries (seq 1..n),
+whose head and length are also kept on the session row. See docs/ledger.md.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+# The fields an entry's hash covers, in this order; anything else stored is not evidence.
+FIELDS = (
+    "id",
+    "organisation_id",
+    "session_id",
+    "seq",
+    "kind",
+    "signer_kind",
+    "signer_id",
+    "half_day",
+    "at",
+    "method",
+    "channel",
+    "device",
+    "author_id",
+    "action",
+    "reason",
+    "justified",
+)
+
+
+def genesis(session_id: str) -> str:
+    """The `prev_hash` of a session's first entry."""
+    return hashlib.sha256(f"ledger:{session_id}".encode()).hexdigest()
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return value
+
+
+def canonical(entry: Mapping[str, Any]) -> bytes:
+    """Deterministic bytes of an entry: sorted keys, no spaces, UTC times to the microsecond."""
+    record = {name: _value(entry.get(name)) for name in FIELDS}
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
+    """sha256(previous hash ‖ canonical form): changing any covered field breaks the chain."""
+    return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(entry)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Fault:
+    """The first entry that does not verify, and why."""
+
+    session_id: str
+    seq: int
+    entry_id: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    length: int
+    head: str
+    fault: Fault | None
+
+
+def verify_chain(
+    session_id: str, entries: Iterable[Mapping[str, Any]], stored_length: int, stored_head: str
+) -> ChainReport:
+    """Recompute one session's chain in seq order and name the first bad entry.
+
+    Catches an edited entry (its hash), a deleted or inserted one (seq gap or broken link), a
+    reordering (broken link), and a truncated tail (length and head kept on the session).
+    """
+    prev, expected_seq, count = genesis(session_id), 1, 0
+    for entry in entries:
+        count += 1
+        fault = _check_entry(session_id, entry, prev, expected_seq)
+        if fault is None and expected_seq > stored_length:
+            fault = Fault(
+                session_id,
+                expected_seq,
+                entry.get("id"),
+                "entry beyond the chain length recorded on the session",
+            )
+        if fault:
+            return ChainReport(count, prev, fault)
+        prev, expected_seq = entry["hash"], expected_seq + 1
+    if count < stored_length:
+        fault = Fault(session_id, count + 1, None, "entries missing at the end of the chain")
+        return ChainReport(count, prev, fault)
+    if prev != (stored_head or genesis(session_id)):
+        fault = Fault(session_id, max(count, 1), None, "chain head does not match the session")
+        return ChainReport(count, prev, fault)
+    return ChainReport(count, prev, None)
+
+
+def _check_entry(
+    session_id: str, entry: Mapping[str, Any], prev: str, expected_seq: int
+) -> Fault | None:
+    seq, entry_id = entry["seq"], entry.get("id")
+    if entry["session_id"] != session_id:
+        return Fault(session_id, seq, entry_id, "entry belongs to another session")
+    if seq != expected_seq:
+        return Fault(
+            session_id, expected_seq, entry_id, f"expected entry {expected_seq}, found {seq}"
+        )
+    if entry["prev_hash"] != prev:
+        return Fault(session_id, seq, entry_id, "link to the previous entry is broken")
+    if entry_hash(prev, entry) != entry["hash"]:
+        return Fault(session_id, seq, entry_id, "entry content was altered")
+    return None
+
+
+def combined_head(heads: Iterable[tuple[str, str]]) -> str:
+    """One digest of many session chains: sha256 over their (session id, head) in id order."""
+    digest = hashlib.sha256()
+    for session_id, head in sorted(heads):
+        digest.update(f"{session_id}:{head}\n".encode())
+    return digest.hexdigest()

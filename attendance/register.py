@@ -1,0 +1,227 @@
+"""Use cases after signing: closing, absences, corrections, the attendance sheet, the ledger."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from attendance import journal, rules
+from attendance.models import Signature, TrainingSession
+from attendance.presence import TraineePresence, fold
+from attendance.services import get_session
+from attendance.signing import channel_of, enrolled_ids, require_trainer
+from core.auth import Principal
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
+from core.extensions import db
+from core.models import Role, Trainee
+from training.models import Enrolment
+
+
+def close_session(actor: Principal, session_id: str, now: datetime) -> list[Signature]:
+    """Close signing: no more QR codes nor signatures, and enrolled trainees without one are
+    recorded absent for each half-day that had started."""
+    session = get_session(actor, session_id)
+    require_trainer(actor, session)
+    if not session.is_open():
+        raise Conflict("Seule une séance ouverte peut être close.", code="session_not_open")
+    session.status, session.closed_at, session.closed_by_id = "closed", now, actor.id
+    people = roster(session, now)
+    absences = []
+    for person in people:
+        for state in person.halves:
+            if state.status == "present" or state.half.start > now or state.reason is not None:
+                continue
+            absences.append(
+                _append(
+                    session,
+                    actor,
+                    person.trainee_id,
+                    state.half.name,
+                    kind="absence",
+                    method="close",
+                    justified=False,
+                    at=now,
+                )
+            )
+    return absences
+
+
+def record_absence(
+    actor: Principal, session_id: str, data: dict[str, Any], now: datetime
+) -> list[Signature]:
+    """The trainer records an absence with its reason (before or after closing)."""
+    session = get_session(actor, session_id)
+    require_trainer(actor, session)
+    person = _person(session, data["trainee_id"], now)
+    entries = []
+    for state in _halves_asked(person, data.get("half_day")):
+        if state.status == "present":
+            raise Conflict(
+                "Ce stagiaire a émargé : faites une correction motivée.", code="already_present"
+            )
+        entries.append(
+            _append(
+                session,
+                actor,
+                person.trainee_id,
+                state.half.name,
+                kind="absence",
+                method="trainer",
+                reason=data["reason"],
+                justified=data["justified"],
+                at=now,
+            )
+        )
+    return entries
+
+
+def correct(
+    actor: Principal, session_id: str, data: dict[str, Any], now: datetime
+) -> list[Signature]:
+    """A motivated correction by the trainer or the org admin: a new entry, never an edit."""
+    session = get_session(actor, session_id)
+    allowed = actor.has_role(Role.ORG_ADMIN) or session.group.has_trainer(actor.id)
+    if not allowed or actor.organisation_id != session.organisation_id:
+        raise Forbidden("Seuls le formateur du groupe et le référent corrigent l'émargement.")
+    if session.status == "planned":
+        raise Conflict("La séance n'a pas encore été ouverte.", code="session_not_open")
+    person = _person(session, data["trainee_id"], now)
+    return [
+        _append(
+            session,
+            actor,
+            person.trainee_id,
+            state.half.name,
+            kind="correction",
+            method="correction",
+            action=data["action"],
+            reason=data["reason"],
+            justified=data.get("justified"),
+            at=now,
+        )
+        for state in _halves_asked(person, data.get("half_day"))
+    ]
+
+
+def _append(
+    session: TrainingSession, actor: Principal, trainee_id: str, half_day: str, **fields: Any
+) -> Signature:
+    entry = Signature(
+        organisation_id=session.organisation_id,
+        signer_kind="trainee",
+        signer_id=trainee_id,
+        half_day=half_day,
+        channel=channel_of(session, None),
+        device={},
+        author_id=actor.id,
+        **fields,
+    )
+    return journal.append(session.id, entry)
+
+
+def _person(session: TrainingSession, trainee_id: str, now: datetime) -> TraineePresence:
+    if trainee_id not in enrolled_ids(session, [trainee_id]):
+        raise NotFound("Stagiaire introuvable dans ce groupe.", code="not_enrolled")
+    return roster(session, now, [trainee_id])[0]
+
+
+def _halves_asked(person: Any, half_day: str | None) -> list[Any]:
+    states = [s for s in person.halves if half_day in (None, s.half.name)]
+    if not states:
+        raise InvalidInput(
+            "Cette demi-journée n'existe pas pour cette séance.", code="invalid_half_day"
+        )
+    return states
+
+
+def roster(
+    session: TrainingSession, now: datetime, only: list[str] | None = None
+) -> list[TraineePresence]:
+    """Each enrolled trainee's presence in the session, replayed from the ledger."""
+
+    day = rules.local_day(session.starts_at)
+    query = select(Enrolment.trainee_id).where(
+        Enrolment.group_id == session.group_id,
+        Enrolment.entry_date <= day,
+        (Enrolment.exit_date.is_(None)) | (Enrolment.exit_date >= day),
+    )
+    if only is not None:
+        query = query.where(Enrolment.trainee_id.in_(only))
+    trainee_ids = list(db.session.scalars(query.order_by(Enrolment.trainee_id)))
+    entries = db.session.scalars(
+        select(Signature)
+        .where(Signature.session_id == session.id, Signature.signer_kind == "trainee")
+        .order_by(Signature.seq)
+    )
+    rows = (
+        {
+            "signer_id": e.signer_id,
+            "half_day": e.half_day,
+            "kind": e.kind,
+            "at": e.at,
+            "method": e.method,
+            "channel": e.channel,
+            "action": e.action,
+            "reason": e.reason,
+            "justified": e.justified,
+        }
+        for e in entries
+    )
+    halves = rules.half_days(session.starts_at, session.ends_at)
+    return fold(
+        trainee_ids, halves, rows, synchronous=session.is_synchronous(), closed_at=session.closed_at
+    )
+
+
+def session_attendance(actor: Principal, session_id: str, now: datetime) -> dict[str, Any]:
+    """The session's attendance sheet: each enrolled trainee's presence and realised minutes."""
+    session = get_session(actor, session_id)
+    if actor.is_trainee or actor.has_role(Role.SITE_STAFF):
+        raise Forbidden("Cette feuille d'émargement est réservée à l'organisme.")
+    people = roster(session, now)
+    names = dict(
+        db.session.execute(
+            select(Trainee.id, Trainee.first_name + " " + Trainee.last_name).where(
+                Trainee.id.in_([p.trainee_id for p in people])
+            )
+        ).all()
+    )
+    for person in people:
+        person.name = names.get(person.trainee_id, "")  # type: ignore[attr-defined]
+    people.sort(key=lambda p: p.name)  # type: ignore[attr-defined]
+    trainer_signed = db.session.scalar(
+        select(Signature.id)
+        .where(Signature.session_id == session.id, Signature.signer_kind == "trainer")
+        .limit(1)
+    )
+    held = rules.is_held(
+        session.is_synchronous(),
+        session.opened_at is not None,
+        trainer_signed is not None,
+        sum(p.status == "present" for p in people),
+    )
+    return {"session_id": session.id, "status": session.status, "held": held, "items": people}
+
+
+def verify_ledger(actor: Principal) -> journal.Verification:
+    """Recompute the ledger: the whole region's for the Région, an organisation's for its admin."""
+    query = select(TrainingSession)
+    if not actor.has_role(Role.REGION):
+        if not actor.has_role(Role.ORG_ADMIN):
+            raise Forbidden()
+        query = query.where(TrainingSession.organisation_id == actor.organisation_id)
+    return journal.verify(query)
+
+
+def trainee_history(actor: Principal, limit: int = 200) -> list[tuple[Signature, TrainingSession]]:
+    """A trainee's own records, newest first, with their sessions."""
+    rows = db.session.execute(
+        select(Signature, TrainingSession)
+        .join(TrainingSession, TrainingSession.id == Signature.session_id)
+        .where(Signature.signer_id == actor.id, Signature.signer_kind == "trainee")
+        .order_by(Signature.at.desc())
+        .limit(limit)
+    ).all()
+    return list(rows)

@@ -1,0 +1,248 @@
+"""Browser pages of the émargement: the page a QR opens, code entry at a site PC, the trainer's
+live session screen with the rotating QR, and the trainee's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from attendance import qr as qr_images
+from attendance import register, services, signing
+from attendance.models import KIND_LABELS, TrainingSession
+from attendance.routes import announce, device, once, settings
+from core.auth import Principal, current_principal, roles_required
+from core.db import utcnow
+from core.errors import DomainError, InvalidInput
+from core.extensions import db, limiter
+from core.models import Role, Trainee
+
+bp = Blueprint("signin_pages", __name__, template_folder="templates")
+RUNNERS = (Role.TRAINER, Role.SITE_STAFF)
+
+
+def _failed(response: Response) -> bool:
+    return response.status_code >= 400
+
+
+@bp.route("/emarger", methods=["GET"])
+def scan() -> Any:
+    """The page a QR code opens: the secret stays in the address after '#'."""
+    principal = current_principal()
+    bound = principal is not None and principal.is_trainee
+    return render_template("signin/scan.html", bound=bound)
+
+
+@bp.route("/emarger", methods=["POST"])
+@limiter.limit("10/minute", key_func=lambda: request.remote_addr or "", deduct_when=_failed)
+@roles_required(Role.TRAINEE)
+def scan_confirm(principal: Principal) -> Any:
+    """One tap confirms presence (or departure) with the scanned QR token."""
+    cred = signing.Credential(qr=request.form.get("qr", "").strip() or None)
+    return _sign(
+        principal, cred, request.form.get("action", "sign_in"), "signin/scan.html", bound=True
+    )
+
+
+@bp.route("/code", methods=["GET", "POST"])
+@limiter.limit(
+    "10/minute", key_func=lambda: request.remote_addr or "", methods=["POST"], deduct_when=_failed
+)
+def code() -> Any:
+    """Code entry on a site PC; signed in as site staff, the PC is a kiosk."""
+    principal = current_principal()
+    if request.method == "GET":
+        return render_template("signin/code.html", kiosk=_kiosk(principal))
+    cred = signing.Credential(code=request.form.get("code", "").strip() or None)
+    return _sign(
+        principal,
+        cred,
+        request.form.get("action", "sign_in"),
+        "signin/code.html",
+        kiosk=_kiosk(principal),
+    )
+
+
+def _kiosk(principal: Principal | None) -> bool:
+    return principal is not None and principal.has_role(Role.SITE_STAFF)
+
+
+def _sign(
+    principal: Principal | None,
+    cred: signing.Credential,
+    action: str,
+    template: str,
+    **context: Any,
+) -> Any:
+    actor = principal if principal and not _is_other_staff(principal) else None
+    now = utcnow()
+    result: dict[str, Any]
+    try:
+        if not (cred.qr or cred.code):
+            raise InvalidInput("Saisissez votre code.", code="missing_code")
+        if action == "sign_out":
+            signed, out = once(lambda: signing.sign_out(actor, cred, now, device(), settings()))
+            announce(out, "sign_out")
+            result = {"signature": signed, "out": out, "departure": True}
+        else:
+            outcome = once(lambda: signing.sign_in(actor, cred, now, device(), settings()))
+            if outcome.created:
+                announce(outcome.signature, "sign_in")
+            result = {"signature": outcome.signature, "already": not outcome.created}
+    except DomainError as error:
+        db.session.rollback()
+        return render_template(template, error=error, **context), error.status
+    session = db.session.get(TrainingSession, result["signature"].session_id)
+    return render_template(
+        template, result=result, session=session, cred=cred, kind_labels=KIND_LABELS, **context
+    )
+
+
+def _is_other_staff(principal: Principal) -> bool:
+    """Staff other than site animators do not sign for trainees from a browser."""
+    return not principal.is_trainee and not principal.has_role(Role.SITE_STAFF)
+
+
+@bp.route("/seances/<session_id>/emargement")
+@roles_required(*RUNNERS)
+def live(session_id: str, principal: Principal) -> Any:
+    """The trainer's screen: rotating QR, live list of signatures, session actions."""
+    session = services.get_session(principal, session_id)
+    now = utcnow()
+    people = register.roster(session, now)
+    trainees = {
+        t.id: t
+        for t in db.session.scalars(
+            db.select(Trainee).where(Trainee.id.in_([p.trainee_id for p in people]))
+        )
+    }
+    people.sort(key=lambda p: (trainees[p.trainee_id].last_name, trainees[p.trainee_id].first_name))
+    return render_template(
+        "signin/live.html",
+        session=session,
+        people=people,
+        trainees=trainees,
+        is_trainer=session.group.has_trainer(principal.id),
+        kind_labels=KIND_LABELS,
+        trainer_signed=_trainer_signed(session),
+        rotate_s=settings().rotate_s,
+        codes=request.args.get("codes"),
+    )
+
+
+def _trainer_signed(session: TrainingSession) -> bool:
+    from attendance.models import Signature
+
+    return (
+        db.session.scalar(
+            db.select(Signature.id)
+            .where(Signature.session_id == session.id, Signature.signer_kind == "trainer")
+            .limit(1)
+        )
+        is not None
+    )
+
+
+@bp.route("/seances/<session_id>/qr.json")
+@roles_required(*RUNNERS)
+def qr_json(session_id: str, principal: Principal) -> Any:
+    """The current QR code (inline SVG) and how long until it rotates, for the live page."""
+    now = utcnow()
+    current = signing.qr_payload(principal, session_id, now, settings())
+    response = {
+        "svg": qr_images.svg(current["payload"]).decode(),
+        "expires_in_ms": int((current["expires_at"] - now).total_seconds() * 1000),
+    }
+    return response, 200, {"Cache-Control": "no-store"}
+
+
+@bp.route("/seances/<session_id>/action", methods=["POST"])
+@roles_required(Role.TRAINER)
+def act(session_id: str, principal: Principal) -> Any:
+    """Open, co-sign or close the session from the live page."""
+    services.get_session(principal, session_id)  # not visible: 404, before any action
+    action, now = request.form.get("action"), utcnow()
+    messages = {
+        "open": "La séance est ouverte : les stagiaires peuvent émarger.",
+        "sign": "Votre signature de formateur est enregistrée.",
+        "close": "La séance est close. Les stagiaires sans émargement sont absents.",
+    }
+    try:
+        if action == "open":
+            signing.open_session(principal, session_id, now, settings())
+            db.session.commit()
+        elif action == "sign":
+            outcome = once(
+                lambda: signing.sign_trainer(principal, session_id, now, device(), settings())
+            )
+            announce(outcome.signature, "trainer_signature")
+        elif action == "close":
+            register.close_session(principal, session_id, now)
+            db.session.commit()
+        else:
+            raise InvalidInput("Action inconnue.")
+        flash(messages[action], "success")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("signin_pages.live", session_id=session_id))
+
+
+@bp.route("/seances/<session_id>/codes", methods=["POST"])
+@roles_required(Role.TRAINER, Role.ORG_ADMIN)
+def codes(session_id: str, principal: Principal) -> Any:
+    """Personal codes for the trainees ticked (no phone): shown once, to hand out."""
+    services.get_session(principal, session_id)  # not visible: 404, before any action
+    trainee_ids = request.form.getlist("trainee_ids")
+    try:
+        if not trainee_ids:
+            raise InvalidInput("Cochez au moins un stagiaire.")
+        issued = signing.issue_codes(principal, session_id, trainee_ids, utcnow(), settings())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+        return redirect(url_for("signin_pages.live", session_id=session_id))
+    session = services.get_session(principal, session_id)
+    names = {
+        t.id: t.full_name
+        for t in db.session.scalars(db.select(Trainee).where(Trainee.id.in_(trainee_ids)))
+    }
+    return render_template("signin/codes.html", session=session, issued=issued, names=names)
+
+
+@bp.route("/seances/<session_id>/absence", methods=["POST"])
+@roles_required(Role.TRAINER)
+def absence(session_id: str, principal: Principal) -> Any:
+    """Record an absence with its reason, or a motivated correction."""
+    services.get_session(principal, session_id)  # not visible: 404, before any action
+    form, now = request.form, utcnow()
+    data: dict[str, Any] = {
+        "trainee_id": form.get("trainee_id", ""),
+        "reason": form.get("reason", "").strip(),
+        "justified": form.get("justified") == "on",
+        "action": form.get("action"),
+    }
+    reason: str = data["reason"]
+    try:
+        if len(reason) < 3:
+            raise InvalidInput("Indiquez le motif (3 caractères au moins).")
+        if data["action"] in ("mark_present", "mark_absent"):
+            register.correct(principal, session_id, data, now)
+        else:
+            register.record_absence(principal, session_id, data, now)
+        db.session.commit()
+        flash("C'est enregistré.", "success")
+    except DomainError as error:
+        db.session.rollback()
+        flash(error.message, "error")
+    return redirect(url_for("signin_pages.live", session_id=session_id))
+
+
+@bp.route("/mes-emargements")
+@roles_required(Role.TRAINEE)
+def history(principal: Principal) -> Any:
+    """The trainee's own signatures, absences and corrections, newest first."""
+    rows = register.trainee_history(principal)
+    return render_template("signin/history.html", rows=rows, kind_labels=KIND_LABELS)

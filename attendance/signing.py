@@ -1,0 +1,350 @@
+"""Use cases of the émargement: open, sign in and out, codes, close, absences, corrections."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from attendance import journal, rules
+from attendance.models import Signature, SignInCode, TrainingSession
+from attendance.services import get_session
+from core.auth import Principal
+from core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from core.extensions import db
+from core.models import Role
+from core.services import code_digest
+from training.models import Enrolment
+
+CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+CODE_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Signing settings from configuration."""
+
+    margin_min: int = 15
+    rotate_s: int = 15
+    grace_s: float = 5.0
+    secret_key: str = ""
+    base_url: str = ""
+
+
+@dataclass(frozen=True)
+class Device:
+    """What the request tells about the signing device and network (no GPS, no biometrics)."""
+
+    user_agent: str
+    ip: str | None
+
+    def facts(self) -> dict[str, Any]:
+        return {"ua": self.user_agent[:300], "ip": self.ip}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A use case's record, and whether this request created it."""
+
+    signature: Signature
+    created: bool
+
+
+def require_trainer(actor: Principal, session: TrainingSession) -> None:
+    """Only a trainer of the session's group runs the session."""
+    if not (actor.has_role(Role.TRAINER) and session.group.has_trainer(actor.id)):
+        raise Forbidden("Seul un formateur du groupe peut faire cela.")
+
+
+def open_session(
+    actor: Principal, session_id: str, now: datetime, cfg: Settings
+) -> TrainingSession:
+    """The trainer opens signing; a fresh QR key is drawn."""
+    session = get_session(actor, session_id)
+    require_trainer(actor, session)
+    rules.check_can_open(session.status, now, session.starts_at, session.ends_at, cfg.margin_min)
+    session.status, session.opened_at, session.opened_by_id = "open", now, actor.id
+    session.qr_key = secrets.token_hex(32)
+    db.session.flush()
+    return session
+
+
+def qr_payload(actor: Principal, session_id: str, now: datetime, cfg: Settings) -> dict[str, Any]:
+    """The URL to show as a QR code now: its secret, after `#`, is bound to this window."""
+    session = get_session(actor, session_id)
+    if not (actor.has_role(Role.SITE_STAFF) or session.group.has_trainer(actor.id)):
+        raise Forbidden("Seuls le formateur et l'animateur du site affichent le QR code.")
+    if not session.is_open() or session.qr_key is None:
+        raise Conflict("Ouvrez d'abord la séance.", code="session_not_open")
+    window = rules.qr_window(now.timestamp(), cfg.rotate_s)
+    token = rules.make_qr_token(session.id, window, bytes.fromhex(session.qr_key))
+    expires = datetime.fromtimestamp((window + 1) * cfg.rotate_s, tz=now.tzinfo)
+    return {
+        "payload": f"{cfg.base_url}/emarger#{token}",
+        "expires_at": expires,
+        "rotates_every_s": cfg.rotate_s,
+        "session_id": session.id,
+    }
+
+
+def sign_trainer(
+    actor: Principal, session_id: str, now: datetime, device: Device, cfg: Settings
+) -> Outcome:
+    """The trainer co-signs the session (once per half-day)."""
+    session = get_session(actor, session_id)
+    require_trainer(actor, session)
+    rules.check_can_sign(session.status, now, session.starts_at, session.ends_at, cfg.margin_min)
+    half = _half(session, now)
+    return _record_once(
+        session,
+        Signature(
+            kind="sign_in",
+            signer_kind="trainer",
+            signer_id=actor.id,
+            half_day=half,
+            at=now,
+            method="trainer",
+            channel=channel_of(session, None),
+            device=device.facts(),
+            author_id=actor.id,
+        ),
+    )
+
+
+def issue_codes(
+    actor: Principal, session_id: str, trainee_ids: list[str], now: datetime, cfg: Settings
+) -> list[dict[str, Any]]:
+    """Single-use personal codes for trainees without a phone; valid until the session ends."""
+    session = get_session(actor, session_id)
+    allowed = actor.has_role(Role.ORG_ADMIN) or session.group.has_trainer(actor.id)
+    if not allowed or actor.organisation_id != session.organisation_id:
+        raise Forbidden("Seuls le formateur du groupe et le référent créent des codes.")
+    if now >= session.ends_at:
+        raise Conflict("La séance est terminée.", code="signing_closed")
+    enrolled = enrolled_ids(session, trainee_ids)
+    issued = []
+    for trainee_id in trainee_ids:
+        if trainee_id not in enrolled:
+            raise NotFound("Stagiaire introuvable dans ce groupe.", code="not_enrolled")
+        code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+        db.session.add(
+            SignInCode(
+                organisation_id=session.organisation_id,
+                session_id=session.id,
+                trainee_id=trainee_id,
+                code_digest=code_digest(cfg.secret_key, code),
+                expires_at=session.ends_at,
+                created_by_id=actor.id,
+            )
+        )
+        issued.append(
+            {
+                "trainee_id": trainee_id,
+                "code": f"{code[:4]}-{code[4:]}",
+                "expires_at": session.ends_at,
+            }
+        )
+    db.session.flush()
+    return issued
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a sign-in or sign-out request carries: a QR token (with a trainee) or a code."""
+
+    qr: str | None = None
+    code: str | None = None
+    session_id: str | None = None
+
+
+def sign_in(
+    actor: Principal | None, cred: Credential, now: datetime, device: Device, cfg: Settings
+) -> Outcome:
+    """Record a trainee's presence once per half-day; a repeat returns the first record."""
+    session, trainee_id, method, channel = _resolve(actor, cred, now, cfg, "sign_in")
+    half = _half(session, now)
+    return _record_once(
+        session,
+        Signature(
+            kind="sign_in",
+            signer_kind="trainee",
+            signer_id=trainee_id,
+            half_day=half,
+            at=now,
+            method=method,
+            channel=channel,
+            device=device.facts(),
+            author_id=actor.id if actor and not actor.is_trainee else None,
+        ),
+    )
+
+
+def sign_out(
+    actor: Principal | None, cred: Credential, now: datetime, device: Device, cfg: Settings
+) -> tuple[Signature, Signature]:
+    """Record the end of a trainee's presence (needed for autoformation, R7)."""
+    session, trainee_id, method, channel = _resolve(actor, cred, now, cfg, "sign_out")
+    signed = _latest_sign_in(session.id, trainee_id)
+    if signed is None:
+        raise Conflict("Émargez d'abord votre arrivée.", code="not_signed_in")
+    outcome = _record_once(
+        session,
+        Signature(
+            kind="sign_out",
+            signer_kind="trainee",
+            signer_id=trainee_id,
+            half_day=signed.half_day,
+            at=now,
+            method=method,
+            channel=channel,
+            device=device.facts(),
+            author_id=actor.id if actor and not actor.is_trainee else None,
+        ),
+    )
+    return signed, outcome.signature
+
+
+def _resolve(
+    actor: Principal | None, cred: Credential, now: datetime, cfg: Settings, kind: str
+) -> tuple[TrainingSession, str, str, str]:
+    """Check the credential and the session; answer (session, trainee id, method, channel)."""
+    if cred.qr:
+        session, trainee_id = _by_qr(actor, cred.qr, now, cfg)
+        method = "qr"
+    elif cred.code:
+        session, trainee_id = _by_code(cred.code, now, cfg, kind)
+        method = "kiosk" if actor and actor.has_role(Role.SITE_STAFF) else "code"
+    else:
+        raise InvalidInput("Envoyez un QR code (« qr ») ou un code personnel (« code »).")
+    if cred.session_id and cred.session_id != session.id:
+        raise Conflict("Ce code est celui d'une autre séance.", code="wrong_session")
+    rules.check_can_sign(session.status, now, session.starts_at, session.ends_at, cfg.margin_min)
+    _check_enrolled(session, trainee_id)
+    site = actor.site_id if method == "kiosk" and actor else None
+    return session, trainee_id, method, channel_of(session, site)
+
+
+def _by_qr(
+    actor: Principal | None, token: str, now: datetime, cfg: Settings
+) -> tuple[TrainingSession, str]:
+    if actor is None or not actor.is_trainee:
+        raise Forbidden(
+            "Activez d'abord votre téléphone avec votre code d'invitation.", code="trainee_required"
+        )
+    session_id, _, _ = rules.parse_qr_token(token)
+    session = db.session.get(TrainingSession, session_id)
+    if session is None or session.qr_key is None:
+        raise InvalidInput("Ce QR code n'est pas valide.", code="qr_invalid")
+    rules.check_qr_token(
+        token, bytes.fromhex(session.qr_key), now.timestamp(), cfg.rotate_s, cfg.grace_s
+    )
+    return session, actor.id
+
+
+def _by_code(code: str, now: datetime, cfg: Settings, kind: str) -> tuple[TrainingSession, str]:
+    digest = code_digest(cfg.secret_key, code)
+    record = db.session.scalar(select(SignInCode).where(SignInCode.code_digest == digest))
+    if record is None:
+        raise InvalidInput("Ce code est inconnu. Vérifiez-le.", code="invalid_code")
+    if now >= record.expires_at:
+        raise Gone("Ce code a expiré.", code="code_expired")
+    column = SignInCode.used_at if kind == "sign_in" else SignInCode.used_out_at
+    claimed = db.session.execute(
+        update(SignInCode)
+        .where(SignInCode.id == record.id, column.is_(None))
+        .values({column.key: now})
+        .execution_options(synchronize_session=False)
+    )
+    if claimed.rowcount != 1 and not _already(record.session_id, record.trainee_id, kind):  # type: ignore[attr-defined]
+        raise Conflict("Ce code a déjà servi.", code="code_used")
+    session = db.session.get(TrainingSession, record.session_id)
+    assert session is not None  # noqa: S101 - foreign key
+    return session, record.trainee_id
+
+
+def _already(session_id: str, trainee_id: str, kind: str) -> bool:
+    """A used code may be typed again: it then answers the first record (idempotent)."""
+    return (
+        db.session.scalar(
+            select(Signature.id).where(
+                Signature.session_id == session_id,
+                Signature.signer_id == trainee_id,
+                Signature.kind == kind,
+            )
+        )
+        is not None
+    )
+
+
+def _check_enrolled(session: TrainingSession, trainee_id: str) -> None:
+    if trainee_id not in enrolled_ids(session, [trainee_id]):
+        raise Forbidden(
+            "Vous n'êtes pas inscrit·e dans le groupe de cette séance.", code="not_enrolled"
+        )
+
+
+def enrolled_ids(session: TrainingSession, trainee_ids: list[str]) -> set[str]:
+    """Of these trainees, those whose path in the group covers the session's day."""
+    day = rules.local_day(session.starts_at)
+    rows = db.session.scalars(
+        select(Enrolment.trainee_id).where(
+            Enrolment.group_id == session.group_id,
+            Enrolment.trainee_id.in_(trainee_ids),
+            Enrolment.entry_date <= day,
+            (Enrolment.exit_date.is_(None)) | (Enrolment.exit_date >= day),
+        )
+    )
+    return set(rows)
+
+
+def _half(session: TrainingSession, now: datetime) -> str:
+    return rules.half_day_for(rules.half_days(session.starts_at, session.ends_at), now).name
+
+
+def channel_of(session: TrainingSession, kiosk_site: str | None) -> str:
+    """Where the signature was given: the kiosk's site, the session's site, centre or home."""
+    if kiosk_site:
+        return f"site:{kiosk_site}"
+    if session.site_id:
+        return f"site:{session.site_id}"
+    return "centre" if session.kind == "regroupement" else "home"
+
+
+def _find(session_id: str, signer_id: str, half_day: str, kind: str) -> Signature | None:
+    return db.session.scalar(
+        select(Signature).where(
+            Signature.session_id == session_id,
+            Signature.signer_id == signer_id,
+            Signature.half_day == half_day,
+            Signature.kind == kind,
+        )
+    )
+
+
+def _latest_sign_in(session_id: str, signer_id: str) -> Signature | None:
+    return db.session.scalar(
+        select(Signature)
+        .where(
+            Signature.session_id == session_id,
+            Signature.signer_id == signer_id,
+            Signature.kind == "sign_in",
+        )
+        .order_by(Signature.seq.desc())
+        .limit(1)
+    )
+
+
+def _record_once(session: TrainingSession, entry: Signature) -> Outcome:
+    """Append unless the same signer already has this kind of record for this half-day.
+
+    The unique index decides under concurrency: a losing insert raises IntegrityError, which
+    the caller answers by rolling back and calling again (the check below then finds it).
+    """
+    existing = _find(session.id, entry.signer_id, entry.half_day, entry.kind)
+    if existing is not None:
+        return Outcome(existing, False)
+    entry.organisation_id = session.organisation_id
+    return Outcome(journal.append(session.id, entry), True)

@@ -1,0 +1,73 @@
+"""Browser forms: read a posted form through the API's own schema, answer errors in French.
+
+Pages validate with the same marshmallow schemas as the API, so both refuse the same input;
+only the wording changes (marshmallow speaks English, people here read French).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import marshmallow as ma
+from flask import render_template, request
+from werkzeug.datastructures import MultiDict
+
+from core.errors import DomainError, InvalidInput
+from core.extensions import db
+
+FRENCH_MESSAGES = (
+    ("Missing data", "Ce champ est obligatoire."),
+    ("Shorter than minimum length", "Ce champ est obligatoire."),
+    ("Longer than maximum length", "Ce texte est trop long."),
+    ("Not a valid date", "Indiquez une date valide (jj/mm/aaaa)."),
+    ("Not a valid datetime", "Indiquez une date et une heure valides."),
+    ("Not a valid number", "Indiquez un nombre."),
+    ("Not a valid integer", "Indiquez un nombre entier."),
+    ("Not a valid email", "Indiquez une adresse électronique valide."),
+    ("Must be one of", "Choisissez une des valeurs proposées."),
+    ("Must be greater than or equal", "Cette valeur sort des limites permises."),
+    ("String does not match", "Ce format n'est pas reconnu."),
+)
+
+
+def french_message(messages: Any) -> str:
+    """The French sentence for marshmallow's (English) message about one field."""
+    text = messages[0] if isinstance(messages, list) and messages else str(messages)
+    for start, french in FRENCH_MESSAGES:
+        if str(text).startswith(start):
+            return french
+    return "Cette valeur n'est pas valide."
+
+
+def read_form(
+    schema: ma.Schema, form: Mapping[str, Any], lists: Iterable[str] = ()
+) -> dict[str, Any]:
+    """Load a form with an API schema; empty fields count as absent. 400 with field details."""
+    raw: dict[str, Any] = {
+        name: _typed(schema, name, value.strip())
+        for name, value in form.items()
+        if name != "csrf_token" and isinstance(value, str) and value.strip()
+    }
+    for name in lists:
+        raw[name] = form.getlist(name) if isinstance(form, MultiDict) else form.get(name, [])
+    try:
+        return schema.load(raw, unknown=ma.EXCLUDE)
+    except ma.ValidationError as exc:
+        messages = exc.messages if isinstance(exc.messages, dict) else {"_schema": exc.messages}
+        details = {name: french_message(msg) for name, msg in messages.items()}
+        raise InvalidInput("Vérifiez les champs signalés.", details=details) from exc
+
+
+def _typed(schema: ma.Schema, name: str, value: str) -> str:
+    """French decimal commas (« 37,5 ») become points for number fields."""
+    if isinstance(schema.fields.get(name), ma.fields.Number):
+        return value.replace(",", ".")
+    return value
+
+
+def form_error(template: str, error: DomainError, **context: Any) -> tuple[str, int]:
+    """Undo the request's changes and show the form again with the typed values and the error."""
+    db.session.rollback()
+    context.setdefault("values", request.form)
+    return render_template(template, error=error, **context), error.status

@@ -1,0 +1,77 @@
+"""French display of dates, times and hours for the pages, in Europe/Paris time.
+
+Babel is not installed: the day and month names live here, in one place.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from flask import Flask
+
+from attendance.rules import PARIS, local_day
+
+DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+
+
+def paris_day(value: date | datetime) -> date:
+    """The calendar day of a date, or the Paris day of an aware datetime."""
+    if isinstance(value, datetime):
+        return local_day(value)
+    return value
+
+
+def french_date(value: date | datetime | None, year: bool = False) -> str:
+    """« lundi 30 novembre » (with the year when asked): the day in Paris."""
+    if value is None:
+        return ""
+    day = paris_day(value)
+    text = f"{DAYS[day.weekday()]} {day.day} {MONTHS[day.month - 1]}"
+    return f"{text} {day.year}" if year else text
+
+
+def french_time(value: datetime | None) -> str:
+    """« 09:00 »: the Paris wall-clock time of an aware datetime."""
+    return value.astimezone(PARIS).strftime("%H:%M") if value else ""
+
+
+def french_datetime(value: datetime | None) -> str:
+    """« lundi 30 novembre, 09:00 » in Paris time."""
+    return f"{french_date(value)}, {french_time(value)}" if value else ""
+
+
+def french_hours(value: float | None) -> str:
+    """« 3 h », « 2 h 30 », « 140 h »: a number of hours as people write it."""
+    if value is None:
+        return ""
+    minutes = round(value * 60)
+    hours, rest = divmod(minutes, 60)
+    return f"{hours} h {rest:02d}" if rest else f"{hours} h"
+
+
+def short_date(value: date | datetime | None) -> str:
+    """« 30/11/2026 », for tables and forms."""
+    return paris_day(value).strftime("%d/%m/%Y") if value else ""
+
+
+def register_template_filters(app: Flask) -> None:
+    """Make the French filters available to every template."""
+    app.add_template_filter(french_date, "fr_date")
+    app.add_template_filter(french_time, "fr_time")
+    app.add_template_filter(french_datetime, "fr_datetime")
+    app.add_template_filter(french_hours, "fr_hours")
+    app.add_template_filter(short_date, "fr_short_date")

@@ -1,0 +1,447 @@
+"""The tamper-evident signature ledger: the pure chain, then tampering with the stored rows of a
+real session and what `GET /api/v1/ledger/verify` and `flask ledger verify` tell about it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import delete, insert, update
+
+from attendance import ledger
+from attendance.models import TrainingSession
+from core.db import new_id
+from core.extensions import db
+from tests.attendance.support import (
+    DAY,
+    SIGNATURES,
+    at,
+    enrol,
+    install_clock,
+    open_session,
+    plan,
+    qr_token,
+    rows,
+    sign_in,
+    tenant_learner,
+)
+from tests.conftest import bearer
+
+VERIFY = "/api/v1/ledger/verify"
+SESSIONS = TrainingSession.__table__
+
+
+# --- the pure chain -------------------------------------------------------------------------------
+
+
+def entry(session_id: str = "s1", seq: int = 1, **fields: Any) -> dict[str, Any]:
+    values = {
+        "id": f"e{seq}",
+        "organisation_id": "o1",
+        "session_id": session_id,
+        "seq": seq,
+        "kind": "sign_in",
+        "signer_kind": "trainee",
+        "signer_id": f"t{seq}",
+        "half_day": "am",
+        "at": datetime(2026, 3, 10, 8, seq, 30, 123456, tzinfo=UTC),
+        "method": "qr",
+        "channel": "home",
+        "device": {"ua": "Mozilla/5.0", "ip": "192.0.2.1"},
+        "author_id": None,
+        "action": None,
+        "reason": None,
+        "justified": None,
+    }
+    values.update(fields)
+    return values
+
+
+def chain(session_id: str = "s1", length: int = 5) -> list[dict[str, Any]]:
+    entries, prev = [], ledger.genesis(session_id)
+    for seq in range(1, length + 1):
+        item = entry(session_id, seq)
+        item["prev_hash"], item["hash"] = prev, ledger.entry_hash(prev, item)
+        prev = item["hash"]
+        entries.append(item)
+    return entries
+
+
+def test_canonical_is_deterministic_whatever_the_key_order_or_time_zone():
+    one = entry()
+    shuffled = dict(reversed(list(one.items())))
+    paris = one | {"at": one["at"].astimezone(ZoneInfo("Europe/Paris"))}
+    assert ledger.canonical(one) == ledger.canonical(shuffled) == ledger.canonical(paris)
+    assert ledger.canonical(one) == ledger.canonical(dict(one))
+
+
+def test_canonical_keeps_microseconds_and_accents():
+    text = ledger.canonical(entry(reason="Arrêt maladie")).decode()
+    assert '"at":"2026-03-10T08:01:30.123456Z"' in text
+    assert "Arrêt maladie" in text
+
+
+def test_canonical_covers_every_field_of_the_ledger():
+    assert set(ledger.FIELDS) >= {
+        "id",
+        "session_id",
+        "seq",
+        "kind",
+        "signer_id",
+        "at",
+        "method",
+        "channel",
+        "device",
+        "author_id",
+        "reason",
+    }
+    base = entry()
+    for name in ledger.FIELDS:
+        changed = base | {name: "changed" if base[name] != "changed" else "other"}
+        assert ledger.canonical(changed) != ledger.canonical(base), name
+        assert ledger.entry_hash("p", changed) != ledger.entry_hash("p", base), name
+
+
+def test_fields_outside_the_ledger_are_not_evidence():
+    base = entry()
+    extra = base | {"created_at": datetime.now(UTC), "prev_hash": "x", "hash": "y"}
+    assert ledger.canonical(extra) == ledger.canonical(base)
+
+
+def test_entry_hash_depends_on_the_previous_hash():
+    assert ledger.entry_hash("a" * 64, entry()) != ledger.entry_hash("b" * 64, entry())
+
+
+def test_genesis_is_per_session_so_a_chain_cannot_be_moved():
+    assert ledger.genesis("s1") != ledger.genesis("s2")
+    report = ledger.verify_chain("s2", chain("s1", 2), 2, chain("s1", 2)[-1]["hash"])
+    assert report.fault is not None
+
+
+def test_verify_chain_of_an_intact_chain_answers_its_length_and_head():
+    entries = chain(length=5)
+    report = ledger.verify_chain("s1", entries, 5, entries[-1]["hash"])
+    assert (report.fault, report.length, report.head) == (None, 5, entries[-1]["hash"])
+
+
+def test_verify_chain_of_an_empty_session():
+    report = ledger.verify_chain("s1", [], 0, "")
+    assert (report.fault, report.length) == (None, 0)
+
+
+@given(
+    position=st.integers(min_value=0, max_value=5),
+    name=st.sampled_from(ledger.FIELDS),
+    value=st.text(max_size=5) | st.integers() | st.none(),
+)
+def test_verify_chain_names_the_first_altered_entry(position, name, value):
+    entries = chain(length=6)
+    if entries[position][name] == value or name in ("seq", "session_id"):
+        return  # renumbering and moving are checked below
+    entries[position] = entries[position] | {name: value}
+    report = ledger.verify_chain("s1", entries, 6, entries[-1]["hash"])
+    assert report.fault is not None
+    assert (report.fault.seq, report.fault.entry_id) == (position + 1, entries[position]["id"])
+
+
+def test_verify_chain_names_an_entry_of_another_session():
+    entries = chain(length=3)
+    entries[1] = entries[1] | {"session_id": "s9"}
+    report = ledger.verify_chain("s1", entries, 3, entries[-1]["hash"])
+    assert report.fault is not None
+    assert (report.fault.seq, report.fault.entry_id) == (2, "e2")
+
+
+# --- a real session's chain, then tampering with its stored rows ------------------------------
+
+
+@dataclass
+class Built:
+    session_id: str
+    rows: list[dict[str, Any]]
+    people: dict[str, str]  # first name → trainee id
+
+    def row(self, seq: int) -> dict[str, Any]:
+        (found,) = [r for r in self.rows if r["seq"] == seq]
+        return found
+
+
+@pytest.fixture
+def built(app, client, tenant_a, monkeypatch) -> Built:
+    """Open, trainer signature, three trainees sign in, one signs out, close (one absence), a
+    correction: seven entries in one session's chain."""
+    clock = install_clock(monkeypatch, at(DAY, 8, 50))
+    trainer_h = bearer(app, tenant_a.trainer)
+    amina = tenant_learner(app, tenant_a)
+    bruno, chloe, dora = (enrol(app, client, tenant_a, name) for name in ("Bruno", "Chloé", "Dora"))
+    sid = plan(app, client, tenant_a)
+    open_session(client, trainer_h, sid)
+    clock.set(9, 0)
+    signed = client.post(f"/api/v1/sessions/{sid}/trainer-signature", headers=trainer_h)
+    assert signed.status_code == 201
+    for minute, learner in enumerate((amina, bruno, chloe), start=1):
+        clock.set(9, minute)
+        clock.advance(microseconds=123_457 * minute)  # real clocks have microseconds
+        assert sign_in(client, learner, qr_token(client, trainer_h, sid)).status_code == 201
+    clock.set(10, 0)
+    out = client.post(
+        "/api/v1/sign-outs", json={"qr": qr_token(client, trainer_h, sid)}, headers=bruno.headers
+    )
+    assert out.status_code == 200
+    clock.set(11, 0)
+    assert client.post(f"/api/v1/sessions/{sid}/close", headers=trainer_h).status_code == 200
+    clock.set(11, 10)
+    corrected = client.post(
+        f"/api/v1/sessions/{sid}/corrections",
+        json={"trainee_id": dora.id, "action": "mark_present", "reason": "Feuille papier signée"},
+        headers=trainer_h,
+    )
+    assert corrected.status_code == 201
+    stored = rows(sid)
+    assert [(r["seq"], r["kind"]) for r in stored] == [
+        (1, "sign_in"),
+        (2, "sign_in"),
+        (3, "sign_in"),
+        (4, "sign_in"),
+        (5, "sign_out"),
+        (6, "absence"),
+        (7, "correction"),
+    ]
+    people = {"Amina": amina.id, "Bruno": bruno.id, "Chloé": chloe.id, "Dora": dora.id}
+    return Built(sid, stored, people)
+
+
+def verify(client, headers):  # noqa: ANN001, ANN201
+    answer = client.get(VERIFY, headers=headers)
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def run_sql(statement: Any) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(statement)
+
+
+def set_row(row_id: str, **values: Any) -> None:
+    run_sql(update(SIGNATURES).where(SIGNATURES.c.id == row_id).values(**values))
+
+
+def forge(built: Built, seq: int, prev_hash: str) -> dict[str, Any]:
+    """A self-consistent entry, as someone with database access and the code would forge it."""
+    sample = built.row(7)
+    values = {name: sample[name] for name in ledger.FIELDS}
+    values |= {
+        "id": new_id(),
+        "seq": seq,
+        "kind": "correction",
+        "signer_id": built.people["Chloé"],
+        "at": sample["at"] + timedelta(minutes=1),
+        "action": "mark_absent",
+        "reason": "Ajout frauduleux",
+    }
+    values |= {"prev_hash": prev_hash, "hash": ledger.entry_hash(prev_hash, values)}
+    values["created_at"] = datetime.now(UTC)
+    run_sql(insert(SIGNATURES).values(**values))
+    return values
+
+
+def shift_seqs(session_id: str, from_seq: int, by: int) -> None:
+    """Renumber entries from `from_seq` on (through a free range: seq is unique per session)."""
+    where = (SIGNATURES.c.session_id == session_id) & (SIGNATURES.c.seq >= from_seq)
+    run_sql(update(SIGNATURES).where(where).values(seq=SIGNATURES.c.seq + 100_000))
+    moved = (SIGNATURES.c.session_id == session_id) & (SIGNATURES.c.seq >= 100_000)
+    run_sql(update(SIGNATURES).where(moved).values(seq=SIGNATURES.c.seq - 100_000 + by))
+
+
+def test_ledger_untampered_verifies_with_every_entry_and_a_stable_head(
+    app, client, tenant_a, built, region, runner
+):
+    admin_h = bearer(app, tenant_a.admin)
+    first = verify(client, admin_h)
+    assert (first["ok"], first["length"], first["first_bad"]) == (True, 7, None)
+    assert first["sessions"] == 2  # with the planned session of the tenant: no entries
+    assert len(first["head"]) == 64
+    assert verify(client, admin_h)["head"] == first["head"]
+    everything = verify(client, bearer(app, region))
+    assert (everything["ok"], everything["length"]) == (True, 7)
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "7 entrées" in result.output
+    assert everything["head"] in result.output
+
+
+def test_ledger_head_moves_when_an_entry_is_appended(app, client, tenant_a, built):
+    admin_h = bearer(app, tenant_a.admin)
+    before = verify(client, admin_h)
+    answer = client.post(
+        f"/api/v1/sessions/{built.session_id}/corrections",
+        json={"trainee_id": built.people["Amina"], "action": "mark_absent", "reason": "Erreur"},
+        headers=admin_h,
+    )
+    assert answer.status_code == 201
+    after = verify(client, admin_h)
+    assert (after["ok"], after["length"]) == (True, 8)
+    assert after["head"] != before["head"]
+
+
+@dataclass
+class Expected:
+    seq: int | tuple[int, ...]
+    entry_id: Any  # a str, None, {seq: id}, or ... when not checked
+    reason: str
+
+
+def edit_at(built: Built) -> Expected:
+    row = built.row(3)
+    set_row(row["id"], at=row["at"] - timedelta(minutes=30))  # "she was there earlier"
+    return Expected(3, row["id"], "altered")
+
+
+def edit_method(built: Built) -> Expected:
+    row = built.row(2)
+    set_row(row["id"], method="code")
+    return Expected(2, row["id"], "altered")
+
+
+def edit_signer(built: Built) -> Expected:
+    row = built.row(4)
+    set_row(row["id"], signer_id=built.people["Dora"])
+    return Expected(4, row["id"], "altered")
+
+
+def edit_reason(built: Built) -> Expected:
+    row = built.row(7)
+    set_row(row["id"], reason="Motif réécrit")
+    return Expected(7, row["id"], "altered")
+
+
+def edit_channel_and_rehash(built: Built) -> Expected:
+    """The forger recomputes the edited entry's hash: the next entry's link breaks."""
+    row = built.row(5)
+    changed = row | {"channel": "centre"}
+    set_row(row["id"], channel="centre", hash=ledger.entry_hash(row["prev_hash"], changed))
+    return Expected(6, built.row(6)["id"], "link")
+
+
+def edit_device(built: Built) -> Expected:
+    row = built.row(3)
+    set_row(row["id"], device=row["device"] | {"ip": "203.0.113.9"})
+    return Expected(3, row["id"], "altered")
+
+
+def delete_middle(built: Built) -> Expected:
+    run_sql(delete(SIGNATURES).where(SIGNATURES.c.id == built.row(4)["id"]))
+    return Expected(4, ..., "4")
+
+
+def delete_last(built: Built) -> Expected:
+    run_sql(delete(SIGNATURES).where(SIGNATURES.c.id == built.row(7)["id"]))
+    return Expected(7, None, "missing")
+
+
+def insert_after_the_last(built: Built) -> Expected:
+    forged = forge(built, 8, built.row(7)["hash"])  # the session's head is left as it was
+    return Expected(8, forged["id"], "")
+
+
+def insert_in_the_middle(built: Built) -> Expected:
+    shift_seqs(built.session_id, 3, 1)
+    forged = forge(built, 3, built.row(2)["hash"])
+    # The forged entry links to entry 2; the shifted entry after it no longer links to it:
+    # the break is named at either side of that link.
+    return Expected((3, 4), {3: forged["id"], 4: built.row(3)["id"]}, "")
+
+
+def swap_two_entries(built: Built) -> Expected:
+    third, fifth = built.row(3), built.row(5)
+    set_row(third["id"], seq=-1)
+    set_row(fifth["id"], seq=3)
+    set_row(third["id"], seq=5)
+    return Expected(3, fifth["id"], "")
+
+
+def change_session_head(built: Built) -> Expected:
+    run_sql(update(SESSIONS).where(SESSIONS.c.id == built.session_id).values(chain_head="f" * 64))
+    return Expected((7, 8), ..., "head")
+
+
+TAMPERING = [
+    edit_at,
+    edit_method,
+    edit_signer,
+    edit_reason,
+    edit_device,
+    edit_channel_and_rehash,
+    delete_middle,
+    delete_last,
+    insert_after_the_last,
+    insert_in_the_middle,
+    swap_two_entries,
+    change_session_head,
+]
+
+
+@pytest.mark.parametrize("tamper", TAMPERING, ids=[t.__name__ for t in TAMPERING])
+def test_ledger_tampering_is_found_and_the_first_bad_entry_named(
+    app, client, tenant_a, built, region, runner, tamper
+):
+    expected = tamper(built)
+    for headers in (bearer(app, tenant_a.admin), bearer(app, region)):
+        report = verify(client, headers)
+        assert report["ok"] is False, report
+        bad = report["first_bad"]
+        assert bad["session_id"] == built.session_id
+        seqs = expected.seq if isinstance(expected.seq, tuple) else (expected.seq,)
+        assert bad["seq"] in seqs, bad
+        if isinstance(expected.entry_id, dict):
+            assert bad["entry_id"] == expected.entry_id[bad["seq"]], bad
+        elif expected.entry_id is not ...:
+            assert bad["entry_id"] == expected.entry_id, bad
+        assert expected.reason in bad["reason"], bad
+        assert bad["reason"].strip()
+
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1, result.output
+    assert built.session_id in result.output
+    assert f"n° {bad['seq']}" in result.output
+    if bad["entry_id"]:
+        assert bad["entry_id"] in result.output
+
+
+def test_ledger_of_another_organisation_is_its_own_and_unaffected(
+    app, client, tenant_a, tenant_b, built, region
+):
+    other_h = bearer(app, tenant_b.admin)
+    theirs = verify(client, other_h)
+    assert (theirs["ok"], theirs["length"], theirs["sessions"]) == (True, 0, 1)
+    delete_middle(built)
+    assert verify(client, other_h) == theirs
+    assert verify(client, bearer(app, tenant_a.admin))["ok"] is False
+    everything = verify(client, bearer(app, region))
+    assert everything["ok"] is False
+    assert everything["first_bad"]["session_id"] == built.session_id
+
+
+def test_ledger_verify_from_the_command_line_for_one_organisation(
+    app, client, tenant_a, tenant_b, built, runner
+):
+    delete_last(built)
+    theirs = runner.invoke(args=["ledger", "verify", "--organisation-id", tenant_b.org.id])
+    assert theirs.exit_code == 0, theirs.output
+    assert "0 entrées" in theirs.output
+    mine = runner.invoke(args=["ledger", "verify", "--organisation-id", tenant_a.org.id])
+    assert mine.exit_code == 1
+    assert built.session_id in mine.output
+
+
+@pytest.mark.parametrize("who", ["trainer", "finance", "trainee"])
+def test_ledger_verify_is_for_org_admins_and_the_region(app, client, tenant_a, who):
+    user = getattr(tenant_a, who)
+    headers = bearer(app, user, dev=tenant_a.invitation_id if who == "trainee" else None)
+    assert client.get(VERIFY, headers=headers).status_code == 403
+    assert client.get(VERIFY).status_code == 401

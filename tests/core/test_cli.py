@@ -1,0 +1,122 @@
+"""Command line: the first account from standard input, and the demo data."""
+
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from attendance.models import TrainingSession
+from core.demo import PASSWORD as DEMO_PASSWORD
+from core.demo import STAFF
+from core.models import Invitation, Organisation, Trainee, User
+from tests.conftest import make_org
+from training.models import Enrolment, Group, Order
+
+STRONG = "un mot de passe solide"
+
+
+def create(runner, email: str, *options: str, password: str = STRONG):  # noqa: ANN001, ANN201
+    args = ["user", "create", email, *options, "--password-stdin"]
+    return runner.invoke(args=args, input=f"{password}\n")
+
+
+def count(db, model) -> int:  # noqa: ANN001
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def test_user_create_reads_the_password_from_stdin_and_the_user_logs_in(runner, client):
+    result = create(runner, "Premiere.Region@example.fr", "--role", "region")
+    assert result.exit_code == 0, result.output
+    assert "Compte créé" in result.output
+    assert STRONG not in result.output
+    answer = client.post(
+        "/api/v1/auth/login", json={"email": "premiere.region@example.fr", "password": STRONG}
+    )
+    assert answer.status_code == 200
+    assert answer.get_json()["role"] == "region"
+
+
+def test_user_create_for_an_organisation(runner, client):
+    org = make_org()
+    result = create(runner, "ref@example.fr", "--role", "org_admin", "--organisation-id", org.id)
+    assert result.exit_code == 0, result.output
+    token = client.post(
+        "/api/v1/auth/login", json={"email": "ref@example.fr", "password": STRONG}
+    ).get_json()["access_token"]
+    me = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert me["organisation_id"] == org.id
+
+
+def test_short_password_is_refused_in_french_and_creates_nothing(db, runner):
+    before = count(db, User)
+    result = create(runner, "court@example.fr", "--role", "region", password="court")
+    assert result.exit_code != 0
+    assert "Le mot de passe compte au moins 10 caractères" in result.output
+    assert count(db, User) == before
+
+
+def test_duplicate_email_is_refused(db, runner):
+    assert create(runner, "double@example.fr", "--role", "region").exit_code == 0
+    result = create(runner, "double@example.fr", "--role", "region")
+    assert result.exit_code != 0
+    assert "existe déjà" in result.output
+    assert count(db, User) == 1
+
+
+def test_password_is_never_taken_from_the_command_line(db, runner):
+    result = runner.invoke(
+        args=["user", "create", "x@example.fr", "--role", "region", "--password", STRONG]
+    )
+    assert result.exit_code != 0
+    without_flag = runner.invoke(
+        args=["user", "create", "x@example.fr", "--role", "region"], input=f"{STRONG}\n"
+    )
+    assert without_flag.exit_code != 0
+    assert count(db, User) == 0
+
+
+def test_trainee_is_not_a_staff_role(db, runner):
+    result = create(runner, "stagiaire@example.fr", "--role", "trainee")
+    assert result.exit_code != 0
+    assert count(db, User) == 0
+
+
+DEMO_MODELS = (Organisation, User, Trainee, Order, Group, Enrolment, TrainingSession, Invitation)
+
+
+def test_demo_loads_once_and_prints_the_logins(db, runner, client):
+    first = runner.invoke(args=["demo"])
+    assert first.exit_code == 0, first.output
+    for email, *_ in STAFF.values():
+        assert email in first.output
+    assert DEMO_PASSWORD in first.output
+    counts = {model.__name__: count(db, model) for model in DEMO_MODELS}
+    assert counts["Organisation"] == 1
+    assert counts["Trainee"] == counts["Enrolment"] == 12
+    assert counts["TrainingSession"] >= 6
+    assert counts["User"] == len(STAFF)
+
+    second = runner.invoke(args=["demo"])
+    assert second.exit_code == 0, second.output
+    assert "déjà chargées" in second.output
+    assert STAFF["admin"][0] in second.output
+    assert {model.__name__: count(db, model) for model in DEMO_MODELS} == counts
+
+    login = client.post(
+        "/api/v1/auth/login", json={"email": STAFF["admin"][0], "password": DEMO_PASSWORD}
+    )
+    assert login.status_code == 200
+    headers = {"Authorization": f"Bearer {login.get_json()['access_token']}"}
+    orders = client.get("/api/v1/orders", headers=headers).get_json()["items"]
+    assert len(orders) == 1
+    assert orders[0]["modality"] == "e_formation"
+
+
+def test_demo_invitation_codes_work(db, runner, client):
+    output = runner.invoke(args=["demo"]).output
+    codes = re.findall(r"\b[A-Z2-9]{5}-[A-Z2-9]{5}\b", output)
+    assert len(codes) == 3
+    answer = client.post("/api/v1/auth/trainee", json={"code": codes[0]})
+    assert answer.status_code == 200
+    assert answer.get_json()["role"] == "trainee"

@@ -1,0 +1,76 @@
+"""Configuration: production refuses to start with a default or short secret."""
+
+from __future__ import annotations
+
+import pytest
+
+from core import create_app
+from core.config import (
+    DEFAULT_JWT_SECRET,
+    DEFAULT_SECRET,
+    ConfigError,
+    check_config,
+    load_config,
+)
+
+STRONG = "a-random-secret-of-at-least-32-characters!"
+
+
+@pytest.fixture(autouse=True)
+def db() -> None:
+    """No database needed: this shadows the suite's autouse `db` fixture."""
+    return None
+
+
+@pytest.mark.parametrize(
+    ("secrets", "culprit"),
+    [
+        ({"SECRET_KEY": DEFAULT_SECRET, "JWT_SECRET": STRONG}, "SECRET_KEY"),
+        ({"SECRET_KEY": "x" * 31, "JWT_SECRET": STRONG}, "SECRET_KEY"),
+        ({"SECRET_KEY": "", "JWT_SECRET": STRONG}, "SECRET_KEY"),
+        ({"SECRET_KEY": STRONG, "JWT_SECRET": DEFAULT_JWT_SECRET}, "JWT_SECRET"),
+        ({"SECRET_KEY": STRONG, "JWT_SECRET": "short"}, "JWT_SECRET"),
+    ],
+    ids=["default-secret", "31-chars", "empty", "default-jwt", "short-jwt"],
+)
+def test_production_app_refuses_weak_secrets(secrets, culprit):
+    with pytest.raises(ConfigError, match=culprit):
+        create_app({"APP_ENV": "production", **secrets})
+
+
+def test_production_from_the_environment_without_secrets_refuses_to_start(monkeypatch):
+    monkeypatch.setenv("APP_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app()
+
+
+def test_an_unset_environment_means_production(monkeypatch, tmp_path):
+    monkeypatch.delenv("APP_ENV", raising=False)
+    config = load_config(str(tmp_path))
+    assert config["APP_ENV"] == "production"
+    assert config["SESSION_COOKIE_SECURE"] is True
+    with pytest.raises(ConfigError):
+        check_config(config)
+
+
+def test_production_with_strong_secrets_passes():
+    check_config({"APP_ENV": "production", "SECRET_KEY": STRONG, "JWT_SECRET": STRONG})
+    check_config({"APP_ENV": "production", "SECRET_KEY": "s" * 32, "JWT_SECRET": "j" * 32})
+
+
+def test_development_may_use_the_defaults(monkeypatch, tmp_path):
+    monkeypatch.setenv("APP_ENV", "development")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    config = load_config(str(tmp_path))
+    assert config["SECRET_KEY"] == DEFAULT_SECRET
+    assert config["SESSION_COOKIE_SECURE"] is False
+    check_config(config)
+
+
+def test_database_url_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", "postgresql+psycopg://app@db/competences")
+    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
+    monkeypatch.delenv("DATABASE_URL")
+    assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")

@@ -1,0 +1,263 @@
+"""Enrolment and group use cases against the database: R1–R4 refuse and change nothing."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
+from core.models import Role
+from tests.conftest import ORDER_START, THIS_YEAR, make_org, make_trainee, make_user, principal_of
+from training import services
+from training.models import Enrolment, Group
+
+ORDER_END = date(THIS_YEAR, 11, 30)
+
+
+def order_fields(**overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "number": "BC-1",
+        "title": "Anglais professionnel",
+        "modality": "e_formation",
+        "start_date": ORDER_START,
+        "end_date": ORDER_END,
+        "centre_hours": 100.0,
+        "min_synchronous_share": 0.5,
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def world(db):
+    """One organisation with an admin, a trainer, an order and a group."""
+    org = make_org("Gamma")
+    admin, trainer = make_user(Role.ORG_ADMIN, org), make_user(Role.TRAINER, org)
+    actor = principal_of(admin)
+    order = services.create_order(actor, order_fields())
+    group = services.create_group(
+        actor, order.id, {"name": "Groupe A", "component": "Anglais", "trainer_ids": [trainer.id]}
+    )
+    db.session.commit()
+    return org, actor, principal_of(trainer), order, group
+
+
+def enrolment_fields(trainee_id: str, **overrides: object) -> dict[str, object]:
+    data: dict[str, object] = {
+        "trainee_id": trainee_id,
+        "entry_date": ORDER_START,
+        "planned_centre_hours": 100.0,
+        "planned_company_hours": 20.0,
+    }
+    data.update(overrides)
+    return data
+
+
+def count(db, model) -> int:  # noqa: ANN001
+    return db.session.scalar(select(func.count()).select_from(model))
+
+
+def refused_without_change(db, error_type, call, *args):  # noqa: ANN001, ANN002, ANN201
+    """Run a refused use case; nothing is added, and nothing is left after a rollback."""
+    before = count(db, Enrolment), count(db, Group)
+    with pytest.raises(error_type) as excinfo:
+        call(*args)
+    assert not db.session.new, "a refused use case adds nothing to the session"
+    assert (count(db, Enrolment), count(db, Group)) == before
+    db.session.rollback()
+    assert (count(db, Enrolment), count(db, Group)) == before
+    assert excinfo.value.message.strip()
+    return excinfo.value
+
+
+def test_enrol_stores_the_path(db, world):
+    org, actor, _, _, group = world
+    trainee = make_trainee(org)
+    enrolment = services.enrol(actor, group.id, enrolment_fields(trainee.id))
+    db.session.commit()
+    assert (enrolment.group_id, enrolment.trainee_id, enrolment.warnings) == (
+        group.id,
+        trainee.id,
+        "",
+    )
+    assert services.count_enrolments(group.id) == 1
+
+
+@pytest.mark.parametrize(
+    ("fields", "rule", "code"),
+    [
+        ({"planned_centre_hours": 150.0, "planned_company_hours": 50.5}, "R1", "too_many_hours"),
+        (
+            {"planned_centre_hours": 100.0, "planned_company_hours": 70.5},
+            "R2",
+            "too_many_company_hours",
+        ),
+        ({"entry_date": ORDER_START - timedelta(days=1)}, "R4", "entry_outside_order"),
+        ({"entry_date": ORDER_END + timedelta(days=1)}, "R4", "entry_outside_order"),
+    ],
+)
+def test_enrol_refuses_rule_violations_and_changes_nothing(db, world, fields, rule, code):
+    org, actor, _, _, group = world
+    trainee = make_trainee(org)
+    error = refused_without_change(
+        db, RuleViolation, services.enrol, actor, group.id, enrolment_fields(trainee.id, **fields)
+    )
+    assert (error.status, error.rule, error.code) == (422, rule, code)
+
+
+def test_enrol_at_the_limits_passes(db, world):
+    org, actor, _, _, group = world
+    trainee = make_trainee(org)
+    fields = enrolment_fields(
+        trainee.id, planned_centre_hours=130.0, planned_company_hours=70.0, entry_date=ORDER_END
+    )
+    assert services.enrol(actor, group.id, fields).planned_company_hours == 70.0
+
+
+def test_r4_entry_the_year_after_the_order_start_is_refused(db, world):
+    org, actor, _, _, _ = world
+    order = services.create_order(
+        actor,
+        order_fields(
+            number="BC-2", start_date=date(THIS_YEAR, 9, 1), end_date=date(THIS_YEAR + 1, 6, 30)
+        ),
+    )
+    group = services.create_group(actor, order.id, {"name": "Groupe B", "component": "Anglais"})
+    db.session.commit()
+    trainee = make_trainee(org)
+    late = enrolment_fields(trainee.id, entry_date=date(THIS_YEAR + 1, 1, 5))
+    error = refused_without_change(db, RuleViolation, services.enrol, actor, group.id, late)
+    assert (error.rule, error.code) == ("R4", "entry_out_of_year")
+    on_time = enrolment_fields(trainee.id, entry_date=date(THIS_YEAR, 12, 31))
+    assert services.enrol(actor, group.id, on_time).entry_date == date(THIS_YEAR, 12, 31)
+
+
+def fill_group(db, org, actor, group, size: int) -> None:  # noqa: ANN001
+    """`size` trainees at once; half of them funded by someone else (they count too, R3)."""
+    for index in range(size):
+        trainee = make_trainee(org)
+        funding = "other" if index % 2 else "region"
+        services.enrol(actor, group.id, enrolment_fields(trainee.id, funding=funding))
+    db.session.commit()
+
+
+def test_r3_the_twentieth_passes_and_the_twenty_first_is_refused(db, world):
+    org, actor, _, _, group = world
+    fill_group(db, org, actor, group, 19)
+    twentieth = services.enrol(actor, group.id, enrolment_fields(make_trainee(org).id))
+    assert twentieth.warnings == ""
+    db.session.commit()
+    extra = make_trainee(org)
+    error = refused_without_change(
+        db, RuleViolation, services.enrol, actor, group.id, enrolment_fields(extra.id)
+    )
+    assert (error.status, error.rule, error.code) == (422, "R3", "group_full")
+    assert services.count_enrolments(group.id) == 20
+
+
+def test_r3_acknowledged_enrolment_is_stored_with_the_warning(db, world):
+    org, actor, _, _, group = world
+    fill_group(db, org, actor, group, 20)
+    extra = make_trainee(org)
+    fields = enrolment_fields(extra.id, confirm_over_capacity=True)
+    enrolment = services.enrol(actor, group.id, fields)
+    db.session.commit()
+    stored = db.session.get(Enrolment, enrolment.id)
+    assert stored.warnings == "R3"
+    assert services.count_enrolments(group.id) == 21
+
+
+def test_r3_trainees_who_left_do_not_count(db, world):
+    org, actor, _, _, group = world
+    for _ in range(20):
+        services.enrol(
+            actor,
+            group.id,
+            enrolment_fields(make_trainee(org).id, exit_date=ORDER_START + timedelta(days=30)),
+        )
+    db.session.commit()
+    later = enrolment_fields(make_trainee(org).id, entry_date=ORDER_START + timedelta(days=31))
+    assert services.enrol(actor, group.id, later).warnings == ""
+
+
+def test_duplicate_enrolment_is_409_and_changes_nothing(db, world):
+    org, actor, _, _, group = world
+    trainee = make_trainee(org)
+    services.enrol(actor, group.id, enrolment_fields(trainee.id))
+    db.session.commit()
+    error = refused_without_change(
+        db, Conflict, services.enrol, actor, group.id, enrolment_fields(trainee.id)
+    )
+    assert (error.status, error.code) == (409, "already_enrolled")
+
+
+def test_trainee_of_another_organisation_cannot_be_enrolled(db, world):
+    _, actor, _, _, group = world
+    stranger = make_trainee(make_org("Delta"))
+    error = refused_without_change(
+        db, NotFound, services.enrol, actor, group.id, enrolment_fields(stranger.id)
+    )
+    assert error.status == 404
+
+
+def test_admin_of_another_organisation_cannot_enrol_in_the_group(db, world):
+    _, _, _, _, group = world
+    other = make_org("Delta")
+    outsider = principal_of(make_user(Role.ORG_ADMIN, other))
+    trainee = make_trainee(other)
+    error = refused_without_change(
+        db, NotFound, services.enrol, outsider, group.id, enrolment_fields(trainee.id)
+    )
+    assert error.status == 404
+
+
+def test_trainer_of_the_group_cannot_enrol(db, world):
+    org, _, trainer, _, group = world
+    trainee = make_trainee(org)
+    error = refused_without_change(
+        db, Forbidden, services.enrol, trainer, group.id, enrolment_fields(trainee.id)
+    )
+    assert error.status == 403
+
+
+def test_group_with_a_trainer_of_another_organisation_is_refused(db, world):
+    _, actor, _, order, _ = world
+    foreign_trainer = make_user(Role.TRAINER, make_org("Delta"))
+    fields = {"name": "Groupe C", "component": "Anglais", "trainer_ids": [foreign_trainer.id]}
+    error = refused_without_change(db, InvalidInput, services.create_group, actor, order.id, fields)
+    assert (error.status, error.code) == (400, "unknown_trainer")
+
+
+def test_group_with_a_non_trainer_of_the_organisation_is_refused(db, world):
+    org, actor, _, order, _ = world
+    finance = make_user(Role.FINANCE, org)
+    fields = {"name": "Groupe C", "component": "Anglais", "trainer_ids": [finance.id]}
+    refused_without_change(db, InvalidInput, services.create_group, actor, order.id, fields)
+
+
+def test_moving_a_group_to_foreign_trainers_changes_nothing(db, world):
+    _, actor, trainer, _, group = world
+    foreign_trainer = make_user(Role.TRAINER, make_org("Delta"))
+    with pytest.raises(InvalidInput):
+        services.update_group(actor, group.id, {"trainer_ids": [foreign_trainer.id]})
+    db.session.rollback()
+    assert db.session.get(Group, group.id).trainer_ids == [trainer.id]
+
+
+def test_order_of_another_organisation_is_not_found(db, world):
+    _, _, _, order, _ = world
+    outsider = principal_of(make_user(Role.ORG_ADMIN, make_org("Delta")))
+    with pytest.raises(NotFound):
+        services.get_order(outsider, order.id)
+    with pytest.raises(DomainError) as excinfo:
+        services.create_group(outsider, order.id, {"name": "X", "component": "Y"})
+    assert excinfo.value.status == 404
+
+
+def test_duplicate_order_number_is_409(db, world):
+    _, actor, _, _, _ = world
+    with pytest.raises(Conflict) as excinfo:
+        services.create_order(actor, order_fields())
+    assert excinfo.value.code == "duplicate_order_number"
