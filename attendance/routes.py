@@ -117,15 +117,16 @@ def device() -> signing.Device:
     return signing.Device(request.user_agent.string or "", request.remote_addr)
 
 
-def once(call: Callable[[], T]) -> T:
-    """Run a recording use case and commit; if a concurrent request won the unique index,
-    roll back and run it again, which then answers the record that won."""
+def once(call: Callable[[bool], T]) -> T:
+    """Run a recording use case and commit. The first try inserts straight away (the unique
+    index is the guard); if a concurrent or earlier request holds the record, the insert fails:
+    roll back and run it again looking first, which answers the record that is there."""
     try:
-        result = call()
+        result = call(False)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        result = call()
+        result = call(True)
         db.session.commit()
     return result
 
@@ -187,7 +188,9 @@ def open_session(session_id: str, principal: Principal) -> Any:
 def trainer_signature(session_id: str, principal: Principal) -> Any:
     """The trainer co-signs the session (one signature per half-day)."""
     outcome = once(
-        lambda: signing.sign_trainer(principal, session_id, utcnow(), device(), settings())
+        lambda retry: signing.sign_trainer(
+            principal, session_id, utcnow(), device(), settings(), look_first=retry
+        )
     )
     return _signed(outcome, "trainer_signature")
 
@@ -243,7 +246,9 @@ def sign_in_codes(data: dict[str, Any], session_id: str, principal: Principal) -
 def sign_in(data: dict[str, Any]) -> Any:
     """Sign in by QR (a trainee's bound phone) or by personal code (site PC, kiosk)."""
     actor, cred = _caller(), signing.Credential(**data)
-    outcome = once(lambda: signing.sign_in(actor, cred, utcnow(), device(), settings()))
+    outcome = once(
+        lambda retry: signing.sign_in(actor, cred, utcnow(), device(), settings(), look_first=retry)
+    )
     return _signed(outcome, "sign_in")
 
 
@@ -254,7 +259,11 @@ def sign_in(data: dict[str, Any]) -> Any:
 def sign_out(data: dict[str, Any]) -> Any:
     """Sign out (needed for autoformation, R7): answers the sign-in with `signed_out_at`."""
     actor, cred = _caller(), signing.Credential(**data)
-    signed, out = once(lambda: signing.sign_out(actor, cred, utcnow(), device(), settings()))
+    signed, out = once(
+        lambda retry: signing.sign_out(
+            actor, cred, utcnow(), device(), settings(), look_first=retry
+        )
+    )
     announce(out, "sign_out")
     return _with(signed, already_signed=True, signed_out_at=out.at)
 

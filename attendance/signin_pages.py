@@ -82,11 +82,19 @@ def _sign(
         if not (cred.qr or cred.code):
             raise InvalidInput("Saisissez votre code.", code="missing_code")
         if action == "sign_out":
-            signed, out = once(lambda: signing.sign_out(actor, cred, now, device(), settings()))
+            signed, out = once(
+                lambda retry: signing.sign_out(
+                    actor, cred, now, device(), settings(), look_first=retry
+                )
+            )
             announce(out, "sign_out")
             result = {"signature": signed, "out": out, "departure": True}
         else:
-            outcome = once(lambda: signing.sign_in(actor, cred, now, device(), settings()))
+            outcome = once(
+                lambda retry: signing.sign_in(
+                    actor, cred, now, device(), settings(), look_first=retry
+                )
+            )
             if outcome.created:
                 announce(outcome.signature, "sign_in")
             result = {"signature": outcome.signature, "already": not outcome.created}
@@ -174,7 +182,9 @@ def act(session_id: str, principal: Principal) -> Any:
             db.session.commit()
         elif action == "sign":
             outcome = once(
-                lambda: signing.sign_trainer(principal, session_id, now, device(), settings())
+                lambda retry: signing.sign_trainer(
+                    principal, session_id, now, device(), settings(), look_first=retry
+                )
             )
             announce(outcome.signature, "trainer_signature")
         elif action == "close":

@@ -91,7 +91,13 @@ def qr_payload(actor: Principal, session_id: str, now: datetime, cfg: Settings) 
 
 
 def sign_trainer(
-    actor: Principal, session_id: str, now: datetime, device: Device, cfg: Settings
+    actor: Principal,
+    session_id: str,
+    now: datetime,
+    device: Device,
+    cfg: Settings,
+    *,
+    look_first: bool = True,
 ) -> Outcome:
     """The trainer co-signs the session (once per half-day)."""
     session = get_session(actor, session_id)
@@ -111,6 +117,7 @@ def sign_trainer(
             device=device.facts(),
             author_id=actor.id,
         ),
+        look_first,
     )
 
 
@@ -161,7 +168,13 @@ class Credential:
 
 
 def sign_in(
-    actor: Principal | None, cred: Credential, now: datetime, device: Device, cfg: Settings
+    actor: Principal | None,
+    cred: Credential,
+    now: datetime,
+    device: Device,
+    cfg: Settings,
+    *,
+    look_first: bool = True,
 ) -> Outcome:
     """Record a trainee's presence once per half-day; a repeat returns the first record."""
     session, trainee_id, method, channel = _resolve(actor, cred, now, cfg, "sign_in")
@@ -179,11 +192,18 @@ def sign_in(
             device=device.facts(),
             author_id=actor.id if actor and not actor.is_trainee else None,
         ),
+        look_first,
     )
 
 
 def sign_out(
-    actor: Principal | None, cred: Credential, now: datetime, device: Device, cfg: Settings
+    actor: Principal | None,
+    cred: Credential,
+    now: datetime,
+    device: Device,
+    cfg: Settings,
+    *,
+    look_first: bool = True,
 ) -> tuple[Signature, Signature]:
     """Record the end of a trainee's presence (needed for autoformation, R7)."""
     session, trainee_id, method, channel = _resolve(actor, cred, now, cfg, "sign_out")
@@ -203,6 +223,7 @@ def sign_out(
             device=device.facts(),
             author_id=actor.id if actor and not actor.is_trainee else None,
         ),
+        look_first,
     )
     return signed, outcome.signature
 
@@ -337,14 +358,15 @@ def _latest_sign_in(session_id: str, signer_id: str) -> Signature | None:
     )
 
 
-def _record_once(session: TrainingSession, entry: Signature) -> Outcome:
+def _record_once(session: TrainingSession, entry: Signature, look_first: bool) -> Outcome:
     """Append unless the same signer already has this kind of record for this half-day.
 
     The unique index decides under concurrency: a losing insert raises IntegrityError, which
     the caller answers by rolling back and calling again (the check below then finds it).
     """
-    existing = _find(session.id, entry.signer_id, entry.half_day, entry.kind)
-    if existing is not None:
-        return Outcome(existing, False)
+    if look_first:
+        existing = _find(session.id, entry.signer_id, entry.half_day, entry.kind)
+        if existing is not None:
+            return Outcome(existing, False)
     entry.organisation_id = session.organisation_id
     return Outcome(journal.append(session.id, entry), True)

@@ -9,6 +9,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import current_app, g, request, session
+from sqlalchemy import select
 
 from core.errors import Forbidden, Unauthenticated
 from core.extensions import db
@@ -47,14 +48,20 @@ def principal_for_user(user_id: str) -> Principal | None:
 
 def principal_for_device(trainee_id: str, invitation_id: str) -> Principal | None:
     """The principal of a trainee whose device binding still stands, or None."""
-    invitation = db.session.get(Invitation, invitation_id)
-    if invitation is None or invitation.trainee_id != trainee_id or invitation.revoked_at:
+    row = db.session.execute(
+        select(Trainee, Invitation.id)
+        .join(Invitation, Invitation.trainee_id == Trainee.id)
+        .where(
+            Invitation.id == invitation_id,
+            Trainee.id == trainee_id,
+            Invitation.revoked_at.is_(None),
+        )
+    ).first()
+    if row is None:
         return None
-    trainee = db.session.get(Trainee, trainee_id)
-    if trainee is None:
-        return None
+    trainee, _ = row
     return Principal(
-        trainee.id, Role.TRAINEE, trainee.organisation_id, None, trainee.full_name, invitation.id
+        trainee.id, Role.TRAINEE, trainee.organisation_id, None, trainee.full_name, invitation_id
     )
 
 

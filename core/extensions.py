@@ -13,7 +13,8 @@ from flask_wtf import CSRFProtect
 
 from core.db import Base
 
-db = SQLAlchemy(model_class=Base)
+# Objects stay readable after the request's one commit (no reload query per answer).
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 migrate = Migrate()
 socketio = SocketIO()
 csrf = CSRFProtect()

@@ -47,7 +47,7 @@ class Group(IdMixin, Model):
     start_date: Mapped[date | None] = mapped_column(Date, default=None)
 
     order: Mapped[Order] = relationship(lazy="joined")
-    trainers: Mapped[list[User]] = relationship(secondary=group_trainer, lazy="selectin")
+    trainers: Mapped[list[User]] = relationship(secondary=group_trainer, lazy="select")
 
     @property
     def trainer_ids(self) -> list[str]:
