@@ -11,7 +11,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from core.extensions import db
-from tests.conftest import ORDER_START, PASSWORD
+from tests.conftest import ORDER_START, PASSWORD, bearer
 from training.models import Order
 
 CHROMIUM = "/usr/bin/chromium"
@@ -97,3 +97,104 @@ def test_admin_signs_in_with_the_keyboard_and_plans_a_session(
     assert "16:30" in card.inner_text()
     assert scroll_width(page) <= 320
     page.screenshot(path=str(tmp_path / "group-320.png"), full_page=True)
+
+
+def test_phone_signs_in_from_the_qr_and_the_trainer_sees_it_live(browser, live_url, app, client):
+    """Issue 3: a bound phone opens the QR's URL, confirms in one tap, sees the success screen;
+    the trainer's screen, left open, shows the signature without a reload (Socket.IO)."""
+    world = live_world(app, client)
+    trainer = browser.new_page(locale="fr-FR")
+    trainer.goto(f"{live_url}/connexion")
+    trainer.get_by_label("Adresse électronique").fill(world["trainer"].email)
+    trainer.get_by_label("Mot de passe").fill(PASSWORD)
+    trainer.get_by_role("button", name="Se connecter").click()
+    trainer.goto(f"{live_url}/seances/{world['session_id']}/emargement")
+    trainer.get_by_role("button", name="Ouvrir l'émargement").click()
+    trainer.get_by_role("button", name="Signer en tant que formateur").click()
+    trainer.locator("#qr svg").wait_for()
+    assert trainer.locator("#compte").inner_text() == "(0 / 1)"
+
+    phone = browser.new_page(viewport=PHONE, locale="fr-FR", is_mobile=True)
+    phone.goto(f"{live_url}/invitation#{world['invitation_code']}")  # the personal link
+    phone.get_by_role("button", name="Activer").click()
+    phone.get_by_role("heading", name="Mes séances").wait_for()
+
+    payload = client.get(
+        f"/api/v1/sessions/{world['session_id']}/qr", headers=bearer(app, world["trainer"])
+    ).get_json()["payload"]
+    assert payload.startswith("http://localhost/emarger#")
+    phone.goto(payload.replace("http://localhost", live_url))
+    phone.get_by_role("button", name="Je suis présent·e").click()
+    success = phone.get_by_role("status")
+    success.wait_for()
+    assert "Présence enregistrée" in success.inner_text()
+    assert scroll_width(phone) <= 320
+
+    row = trainer.locator(f"#t-{world['trainee_id']}")
+    trainer.wait_for_function(
+        "document.getElementById('compte').textContent === '(1 / 1)'", timeout=10_000
+    )
+    assert "✔" in row.inner_text()
+    assert "a émargé" in trainer.locator("#annonce").inner_text()
+
+
+def paris_day_end(moment):  # noqa: ANN001, ANN201
+    """23:59 of the Paris day of `moment`: a session stays inside one Paris day."""
+    from datetime import datetime, time
+
+    from attendance.rules import PARIS
+
+    local = moment.astimezone(PARIS)
+    return datetime.combine(local.date(), time(23, 59), tzinfo=PARIS)
+
+
+def live_world(app, client) -> dict[str, object]:
+    """An order, group and trainee around today, and a tutorat session running now."""
+    from core.db import utcnow
+    from core.models import Role
+    from tests.conftest import make_org, make_trainee, make_user, order_data
+
+    org = make_org("Direct")
+    admin, trainer = make_user(Role.ORG_ADMIN, org), make_user(Role.TRAINER, org)
+    trainee = make_trainee(org, "Amina")
+    h = bearer(app, admin)
+    now = utcnow()
+    today = now.date()
+    order = client.post(
+        "/api/v1/orders",
+        headers=h,
+        json=order_data(
+            start_date=today.isoformat(), end_date=(today + timedelta(days=60)).isoformat()
+        ),
+    ).get_json()
+    group = client.post(
+        f"/api/v1/orders/{order['id']}/groups",
+        headers=h,
+        json={"name": "Groupe direct", "component": "Anglais", "trainer_ids": [trainer.id]},
+    ).get_json()
+    client.post(
+        f"/api/v1/groups/{group['id']}/enrolments",
+        headers=h,
+        json={
+            "trainee_id": trainee.id,
+            "entry_date": today.isoformat(),
+            "planned_centre_hours": 100,
+        },
+    )
+    session = client.post(
+        f"/api/v1/groups/{group['id']}/sessions",
+        headers=h,
+        json={
+            "kind": "tutorat",
+            "title": "Tutorat en direct",
+            "starts_at": (now - timedelta(minutes=1)).isoformat(),
+            "ends_at": min(now + timedelta(minutes=50), paris_day_end(now)).isoformat(),
+        },
+    ).get_json()
+    invitation = client.post(f"/api/v1/trainees/{trainee.id}/invitations", headers=h).get_json()
+    return {
+        "trainer": trainer,
+        "trainee_id": trainee.id,
+        "session_id": session["id"],
+        "invitation_code": invitation["code"],
+    }
