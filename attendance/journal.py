@@ -6,43 +6,55 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import groupby
 from operator import attrgetter
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, Table, bindparam, insert, select, update
 
 from attendance import ledger
 from attendance.models import Signature, TrainingSession
 from core.db import new_id
 from core.extensions import db
 
+SESSIONS = cast(Table, TrainingSession.__table__)
+# Built once: building a statement and its cache key costs more than running it.
+BUMP = (
+    update(SESSIONS)
+    .where(SESSIONS.c.id == bindparam("session_id"))
+    .values(chain_length=SESSIONS.c.chain_length + 1)
+    .returning(SESSIONS.c.chain_length, SESSIONS.c.chain_head)
+)
+INSERT = insert(cast(Table, Signature.__table__))
+SET_HEAD = (
+    update(SESSIONS)
+    .where(SESSIONS.c.id == bindparam("session_id"))
+    .values(chain_head=bindparam("head"))
+)
+
 
 def append(session_id: str, entry: Signature) -> Signature:
-    """Chain `entry` after the session's head and store it.
+    """Chain `entry` after the session's head and store it; `entry` stays a plain object.
 
     The first statement bumps the session's chain length, which takes that session's row lock
     (PostgreSQL) or the write lock (SQLite) before the head is read: concurrent appends to one
-    session queue there, appends to different sessions do not wait for each other.
+    session queue there, appends to different sessions do not wait for each other. Core
+    statements on the request's connection: this is the sign-in hot path.
     """
-    seq, head = db.session.execute(
-        update(TrainingSession)
-        .where(TrainingSession.id == session_id)
-        .values(chain_length=TrainingSession.chain_length + 1)
-        .returning(TrainingSession.chain_length, TrainingSession.chain_head)
-        .execution_options(synchronize_session=False)
-    ).one()
-    entry.id = entry.id or new_id()  # the id is hashed: draw it now, not at flush
+    connection = db.session.connection()
+    seq, head = connection.execute(BUMP, {"session_id": session_id}).one()
+    entry.id = entry.id or new_id()  # the id is hashed: draw it now
     entry.session_id, entry.seq = session_id, seq
+    entry.created_at = entry.created_at or entry.at
+    entry.device = entry.device or {}
     entry.prev_hash = head or ledger.genesis(session_id)
     entry.hash = ledger.entry_hash(entry.prev_hash, fields(entry))
-    db.session.add(entry)
-    db.session.flush()
-    db.session.execute(
-        update(TrainingSession)
-        .where(TrainingSession.id == session_id)
-        .values(chain_head=entry.hash)
-        .execution_options(synchronize_session=False)
-    )
+    connection.execute(INSERT, row_of(entry))
+    connection.execute(SET_HEAD, {"session_id": session_id, "head": entry.hash})
     return entry
+
+
+def row_of(entry: Signature) -> dict[str, Any]:
+    """Every column of the entry, for a Core insert."""
+    return {column.key: getattr(entry, column.key) for column in Signature.__table__.columns}
 
 
 def fields(entry: Signature) -> dict[str, Any]:

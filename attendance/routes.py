@@ -156,13 +156,15 @@ def signer_name(signature: Signature) -> str:
     return person.full_name if person else ""
 
 
-def announce(signature: Signature, event: str) -> None:
-    """Push a record to the trainer's live page (Socket.IO room of the session)."""
+def announce(signature: Signature, event: str, by: Principal | None = None) -> None:
+    """Push a record to the trainer's live page (Socket.IO room of the session); `by`, when
+    it is the signer, spares a query for the name."""
+    name = by.name if by and by.id == signature.signer_id else signer_name(signature)
     payload = {
         "event": event,
         "signer_id": signature.signer_id,
         "trainee_id": signature.signer_id if signature.signer_kind == "trainee" else None,
-        "name": signer_name(signature),
+        "name": name,
         "half_day": signature.half_day,
         "at": signature.at.astimezone(PARIS).isoformat(),
         "method": signature.method,
@@ -192,7 +194,7 @@ def trainer_signature(session_id: str, principal: Principal) -> Any:
             principal, session_id, utcnow(), device(), settings(), look_first=retry
         )
     )
-    return _signed(outcome, "trainer_signature")
+    return _signed(outcome, "trainer_signature", principal)
 
 
 @blp.route("/sessions/<session_id>/qr", methods=["GET"])
@@ -249,7 +251,7 @@ def sign_in(data: dict[str, Any]) -> Any:
     outcome = once(
         lambda retry: signing.sign_in(actor, cred, utcnow(), device(), settings(), look_first=retry)
     )
-    return _signed(outcome, "sign_in")
+    return _signed(outcome, "sign_in", actor)
 
 
 @blp.route("/sign-outs", methods=["POST"])
@@ -264,7 +266,7 @@ def sign_out(data: dict[str, Any]) -> Any:
             actor, cred, utcnow(), device(), settings(), look_first=retry
         )
     )
-    announce(out, "sign_out")
+    announce(out, "sign_out", actor)
     return _with(signed, already_signed=True, signed_out_at=out.at)
 
 
@@ -273,9 +275,9 @@ def _caller() -> Principal | None:
     return current_principal()
 
 
-def _signed(outcome: signing.Outcome, event: str) -> Any:
+def _signed(outcome: signing.Outcome, event: str, by: Principal | None) -> Any:
     if outcome.created:
-        announce(outcome.signature, event)
+        announce(outcome.signature, event, by)
         return _with(outcome.signature, already_signed=False), 201
     return _with(outcome.signature, already_signed=True), 200
 

@@ -87,7 +87,7 @@ def _sign(
                     actor, cred, now, device(), settings(), look_first=retry
                 )
             )
-            announce(out, "sign_out")
+            announce(out, "sign_out", actor)
             result = {"signature": signed, "out": out, "departure": True}
         else:
             outcome = once(
@@ -96,7 +96,7 @@ def _sign(
                 )
             )
             if outcome.created:
-                announce(outcome.signature, "sign_in")
+                announce(outcome.signature, "sign_in", actor)
             result = {"signature": outcome.signature, "already": not outcome.created}
     except DomainError as error:
         db.session.rollback()
@@ -186,7 +186,7 @@ def act(session_id: str, principal: Principal) -> Any:
                     principal, session_id, now, device(), settings(), look_first=retry
                 )
             )
-            announce(outcome.signature, "trainer_signature")
+            announce(outcome.signature, "trainer_signature", principal)
         elif action == "close":
             register.close_session(principal, session_id, now)
             db.session.commit()

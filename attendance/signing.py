@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, select, update
 
 from attendance import journal, rules
 from attendance.models import Signature, SignInCode, TrainingSession
@@ -228,44 +228,105 @@ def sign_out(
     return signed, outcome.signature
 
 
+@dataclass(frozen=True)
+class SessionFacts:
+    """What signing needs of a session and of the trainee's path in its group (one query)."""
+
+    id: str
+    organisation_id: str
+    kind: str
+    status: str
+    starts_at: datetime
+    ends_at: datetime
+    qr_key: str | None
+    site_id: str | None
+    entry_date: date | None
+    exit_date: date | None
+
+    def is_enrolled(self) -> bool:
+        """The trainee's path in the group covers the session's (Paris) day."""
+        day = rules.local_day(self.starts_at)
+        if self.entry_date is None or self.entry_date > day:
+            return False
+        return self.exit_date is None or self.exit_date >= day
+
+
+_SESSIONS = cast(Table, TrainingSession.__table__)
+_ENROLMENTS = cast(Table, Enrolment.__table__)
+# Built once: building a statement and its cache key costs more than running it.
+FACTS = (
+    select(
+        _SESSIONS.c.id,
+        _SESSIONS.c.organisation_id,
+        _SESSIONS.c.kind,
+        _SESSIONS.c.status,
+        _SESSIONS.c.starts_at,
+        _SESSIONS.c.ends_at,
+        _SESSIONS.c.qr_key,
+        _SESSIONS.c.site_id,
+        _ENROLMENTS.c.entry_date,
+        _ENROLMENTS.c.exit_date,
+    )
+    .select_from(_SESSIONS)
+    .outerjoin(
+        _ENROLMENTS,
+        (_ENROLMENTS.c.group_id == _SESSIONS.c.group_id)
+        & (_ENROLMENTS.c.trainee_id == bindparam("trainee_id")),
+    )
+    .where(_SESSIONS.c.id == bindparam("session_id"))
+)
+
+
+def _facts(session_id: str, trainee_id: str) -> SessionFacts | None:
+    row = (
+        db.session.connection()
+        .execute(FACTS, {"session_id": session_id, "trainee_id": trainee_id})
+        .first()
+    )
+    return SessionFacts(**row._mapping) if row else None
+
+
 def _resolve(
     actor: Principal | None, cred: Credential, now: datetime, cfg: Settings, kind: str
-) -> tuple[TrainingSession, str, str, str]:
+) -> tuple[SessionFacts, str, str, str]:
     """Check the credential and the session; answer (session, trainee id, method, channel)."""
     if cred.qr:
-        session, trainee_id = _by_qr(actor, cred.qr, now, cfg)
-        method = "qr"
+        if actor is None or not actor.is_trainee:
+            raise Forbidden(
+                "Activez d'abord votre téléphone avec votre code d'invitation.",
+                code="trainee_required",
+            )
+        session_id, trainee_id, method = rules.parse_qr_token(cred.qr)[0], actor.id, "qr"
     elif cred.code:
-        session, trainee_id = _by_code(cred.code, now, cfg, kind)
+        session_id, trainee_id = _by_code(cred.code, now, cfg, kind)
         method = "kiosk" if actor and actor.has_role(Role.SITE_STAFF) else "code"
     else:
         raise InvalidInput("Envoyez un QR code (« qr ») ou un code personnel (« code »).")
-    if cred.session_id and cred.session_id != session.id:
+    facts = _facts(session_id, trainee_id)
+    if cred.qr:
+        _check_qr(facts, cred.qr, now, cfg)
+    assert facts is not None  # noqa: S101 - a code's session exists (foreign key)
+    if cred.session_id and cred.session_id != facts.id:
         raise Conflict("Ce code est celui d'une autre séance.", code="wrong_session")
-    rules.check_can_sign(session.status, now, session.starts_at, session.ends_at, cfg.margin_min)
-    _check_enrolled(session, trainee_id)
-    site = actor.site_id if method == "kiosk" and actor else None
-    return session, trainee_id, method, channel_of(session, site)
-
-
-def _by_qr(
-    actor: Principal | None, token: str, now: datetime, cfg: Settings
-) -> tuple[TrainingSession, str]:
-    if actor is None or not actor.is_trainee:
+    rules.check_can_sign(facts.status, now, facts.starts_at, facts.ends_at, cfg.margin_min)
+    if not facts.is_enrolled():
         raise Forbidden(
-            "Activez d'abord votre téléphone avec votre code d'invitation.", code="trainee_required"
+            "Vous n'êtes pas inscrit·e dans le groupe de cette séance.", code="not_enrolled"
         )
-    session_id, _, _ = rules.parse_qr_token(token)
-    session = db.session.get(TrainingSession, session_id)
-    if session is None or session.qr_key is None:
+    site = actor.site_id if method == "kiosk" and actor else None
+    return facts, trainee_id, method, channel_of(facts, site)
+
+
+def _check_qr(facts: SessionFacts | None, token: str, now: datetime, cfg: Settings) -> None:
+    """The token's MAC with the session's key (forged → 400), then its window (→ 410)."""
+    if facts is None or facts.qr_key is None:
         raise InvalidInput("Ce QR code n'est pas valide.", code="qr_invalid")
     rules.check_qr_token(
-        token, bytes.fromhex(session.qr_key), now.timestamp(), cfg.rotate_s, cfg.grace_s
+        token, bytes.fromhex(facts.qr_key), now.timestamp(), cfg.rotate_s, cfg.grace_s
     )
-    return session, actor.id
 
 
-def _by_code(code: str, now: datetime, cfg: Settings, kind: str) -> tuple[TrainingSession, str]:
+def _by_code(code: str, now: datetime, cfg: Settings, kind: str) -> tuple[str, str]:
     digest = code_digest(cfg.secret_key, code)
     record = db.session.scalar(select(SignInCode).where(SignInCode.code_digest == digest))
     if record is None:
@@ -281,9 +342,7 @@ def _by_code(code: str, now: datetime, cfg: Settings, kind: str) -> tuple[Traini
     )
     if claimed.rowcount != 1 and not _already(record.session_id, record.trainee_id, kind):  # type: ignore[attr-defined]
         raise Conflict("Ce code a déjà servi.", code="code_used")
-    session = db.session.get(TrainingSession, record.session_id)
-    assert session is not None  # noqa: S101 - foreign key
-    return session, record.trainee_id
+    return record.session_id, record.trainee_id
 
 
 def _already(session_id: str, trainee_id: str, kind: str) -> bool:
@@ -300,13 +359,6 @@ def _already(session_id: str, trainee_id: str, kind: str) -> bool:
     )
 
 
-def _check_enrolled(session: TrainingSession, trainee_id: str) -> None:
-    if trainee_id not in enrolled_ids(session, [trainee_id]):
-        raise Forbidden(
-            "Vous n'êtes pas inscrit·e dans le groupe de cette séance.", code="not_enrolled"
-        )
-
-
 def enrolled_ids(session: TrainingSession, trainee_ids: list[str]) -> set[str]:
     """Of these trainees, those whose path in the group covers the session's day."""
     day = rules.local_day(session.starts_at)
@@ -321,11 +373,11 @@ def enrolled_ids(session: TrainingSession, trainee_ids: list[str]) -> set[str]:
     return set(rows)
 
 
-def _half(session: TrainingSession, now: datetime) -> str:
+def _half(session: TrainingSession | SessionFacts, now: datetime) -> str:
     return rules.half_day_for(rules.half_days(session.starts_at, session.ends_at), now).name
 
 
-def channel_of(session: TrainingSession, kiosk_site: str | None) -> str:
+def channel_of(session: TrainingSession | SessionFacts, kiosk_site: str | None) -> str:
     """Where the signature was given: the kiosk's site, the session's site, centre or home."""
     if kiosk_site:
         return f"site:{kiosk_site}"
@@ -358,7 +410,9 @@ def _latest_sign_in(session_id: str, signer_id: str) -> Signature | None:
     )
 
 
-def _record_once(session: TrainingSession, entry: Signature, look_first: bool) -> Outcome:
+def _record_once(
+    session: TrainingSession | SessionFacts, entry: Signature, look_first: bool
+) -> Outcome:
     """Append unless the same signer already has this kind of record for this half-day.
 
     The unique index decides under concurrency: a losing insert raises IntegrityError, which

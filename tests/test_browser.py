@@ -32,6 +32,7 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def live_url(app) -> Iterator[str]:
     """The app (on the test database) served over HTTP from a thread, on a free port."""
+    real_socketio_transport()
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -39,6 +40,17 @@ def live_url(app) -> Iterator[str]:
     server.shutdown()
     thread.join()
     server.server_close()
+
+
+def real_socketio_transport() -> None:
+    """Undo what an earlier `socketio.test_client` did to the shared Socket.IO server: it
+    replaces the server's packet sending with an in-memory queue, for the whole process."""
+    from core.extensions import socketio
+
+    for name in ("_send_packet", "_send_eio_packet"):
+        socketio.server.__dict__.pop(name, None)
+    socketio.server.async_handlers = True
+    socketio.server.eio.async_handlers = True
 
 
 @pytest.fixture
