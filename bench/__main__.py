@@ -1,0 +1,211 @@
+"""`python -m bench`: prepare, serve, load, check, report (see bench/__init__.py)."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+from bench import settings
+
+
+def main() -> int:
+    started = time.perf_counter()
+    env = settings.apply_env()  # before the app is created: the same secrets as the server
+
+    from bench import cpu, data, openloop, probe, profile, qrimages, report, wrk
+    from bench.server import Server
+    from core import create_app
+
+    wrk_bin = wrk.ensure_wrk()
+    background = cpu.background_load()
+    step("machine", f"{100 * background:.0f} % of the CPUs busy before the run (other programs)")
+    data.ensure_database()
+    _flush_redis()
+    app = create_app()
+    data.rebuild_schema(app)
+    world = data.populate(app, settings.GROUPS, settings.TRAINEES_PER_GROUP)
+    step("data", f"{len(world.pairs):,} pairs, {world.sessions} sessions ({world.seconds:.1f} s)")
+
+    workdir = Path(tempfile.mkdtemp(prefix="bench-"))
+    pairs_file, script = workdir / "pairs.tsv", workdir / "sign_in.lua"
+    data.write_pairs(world.pairs, pairs_file)
+    script.write_text(wrk.LUA)
+
+    sign_in_probe = probe.sign_in_probe(app, world.pairs[:2], world.pairs[2:202])
+    breakdown = profile.measure(app, world.pairs[202:402], world.pairs[402:602])
+    data.reset_signatures(app)
+    step(
+        "probe",
+        f"{len(sign_in_probe.statements)} SQL statements, {sign_in_probe.round_trips} round trips "
+        f"to PostgreSQL, {sum(sign_in_probe.redis_calls.values())} Redis commands per sign-in; "
+        f"in process {sign_in_probe.sign_in_cpu_ms:.1f} ms CPU (health "
+        f"{sign_in_probe.health_cpu_ms:.2f} ms)",
+    )
+
+    run = report.Run(
+        started=datetime.now().astimezone(),
+        wrk_version=wrk.version(wrk_bin),
+        database=_database_settings(app),
+        redis_version=_redis_version(),
+        pairs=len(world.pairs),
+        sessions=world.sessions,
+        prepare_s=world.seconds,
+        probe=sign_in_probe,
+        breakdown=breakdown,
+        background_before=background,
+    )
+
+    def load(server: Server, mode: str, seconds: float) -> tuple[wrk.WrkResult, cpu.Usage]:
+        pids = [server.pid, *server.worker_pids()]
+        before = cpu.snapshot(pids, settings.DATABASE_NAME)
+        result = wrk.run(
+            wrk_bin,
+            server.url,
+            script,
+            mode,
+            pairs_file if mode == "sign-in" else None,
+            threads=settings.WRK_THREADS,
+            connections=settings.WRK_CONNECTIONS,
+            seconds=seconds,
+        )
+        after = cpu.snapshot(pids, settings.DATABASE_NAME)
+        return result, cpu.usage(before, after, pids)
+
+    def warm_up(server: Server) -> None:
+        load(server, "health", settings.WARMUP_SECONDS)
+        load(server, "sign-in", settings.WARMUP_SECONDS)
+        data.reset_signatures(app)
+
+    for workers in settings.WORKER_COUNTS:
+        with Server(env, workers) as server:
+            warm_up(server)
+            redis_before = probe.redis_calls()
+            sign_in, sign_in_cpu = load(server, "sign-in", settings.WRK_SECONDS)
+            redis_used = probe.redis_delta(redis_before, probe.redis_calls())
+            rows, ledger = data.count_signatures(app), data.verify_ledger(app)
+            data.reset_signatures(app)
+            health, health_cpu = load(server, "health", settings.WRK_SECONDS)
+        run.server_logs.append(server.log_text())
+        closed = report.ClosedLoop(
+            label=server.label,
+            workers=workers,
+            sign_in=sign_in,
+            health=health,
+            rows=rows,
+            ledger=ledger,
+            redis_per_sign_in=sum(redis_used.values()) / max(1, sign_in.answered),
+            redis_commands=redis_used,
+            sign_in_cpu=sign_in_cpu,
+            health_cpu=health_cpu,
+        )
+        run.closed.append(closed)
+        step(
+            server.label,
+            f"sign-in {sign_in.created_rate:,.0f}/s (p50 {sign_in.p50_ms:.1f} ms, p99 "
+            f"{sign_in.p99_ms:.1f} ms), health {health.rate:,.0f}/s, ratio {closed.ratio:.2f}; "
+            f"201: {sign_in.created:,}, rows: {rows:,}, ledger {'ok' if ledger.ok else 'FAULT'}; "
+            f"other programs {sign_in_cpu.cores('other programs'):.1f} cores",
+        )
+
+    best = run.best
+    items = [(p.authorization, p.body) for p in world.pairs]
+    rate, seconds = settings.FIXED_RATE, settings.FIXED_SECONDS
+    with Server(env, best.workers) as server:
+        warm_up(server)
+        pids = [server.pid, *server.worker_pids()]
+        before = cpu.snapshot(pids, settings.DATABASE_NAME)
+        limits = {
+            "max_in_flight": settings.OPEN_LOOP_MAX_IN_FLIGHT,
+            "give_up_s": settings.OPEN_LOOP_GIVE_UP_S,
+        }
+        health_ol = openloop.run("127.0.0.1", server.port, None, rate, seconds / 2, **limits)
+        middle = cpu.snapshot(pids, settings.DATABASE_NAME)
+        sign_in_ol = openloop.run("127.0.0.1", server.port, items, rate, seconds, **limits)
+        after = cpu.snapshot(pids, settings.DATABASE_NAME)
+        rows, ledger = data.count_signatures(app), data.verify_ledger(app)
+        data.reset_signatures(app)
+    run.server_logs.append(server.log_text())
+    run.fixed = report.FixedRate(
+        label=server.label,
+        health=health_ol,
+        sign_in=sign_in_ol,
+        rows=rows,
+        ledger=ledger,
+        health_cpu=cpu.usage(before, middle, pids),
+        sign_in_cpu=cpu.usage(middle, after, pids),
+    )
+    step(
+        f"{rate}/s open loop",
+        f"sign-in p50 {sign_in_ol.latency(50):.1f} ms, p99 {sign_in_ol.latency(99):.1f} ms"
+        + (
+            f" (stopped after {sign_in_ol.gave_up_after_s:.1f} s)"
+            if sign_in_ol.gave_up_after_s
+            else ""
+        )
+        + f"; 201: {sign_in_ol.created:,}, rows: {rows:,}, ledger {'ok' if ledger.ok else 'FAULT'}"
+        f"; health p99 {health_ol.latency(99):.1f} ms; client {health_ol.cpu_us_per_request:.0f} "
+        "µs CPU/request",
+    )
+
+    run.qr = qrimages.measure()
+    step("qr", f"{run.qr.svg_one:,.0f} SVG/s, {run.qr.png_one:,.0f} PNG/s on one core")
+
+    shutil.rmtree(workdir, ignore_errors=True)
+    run.background_after = cpu.background_load()
+    run.total_s = time.perf_counter() - started
+    text = report.render(run)
+    path = report.write(text)
+    print()
+    print(text)
+    print(f"Written to {path.relative_to(settings.ROOT)}")
+    if not run.correct:
+        print("CORRECTNESS CHECK FAILED: rows != 201 answers, or the ledger does not verify.")
+        return 1
+    return 0
+
+
+def step(name: str, text: str) -> None:
+    print(f"[bench] {name}: {text}", flush=True)
+
+
+def _flush_redis() -> None:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=5)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as error:
+        raise SystemExit(f"Redis is not reachable ({settings.REDIS_URL}): {error}") from None
+    finally:
+        client.close()
+
+
+def _redis_version() -> str:
+    import redis
+
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    try:
+        return str(client.info("server").get("redis_version", "?"))
+    finally:
+        client.close()
+
+
+def _database_settings(app: object) -> dict[str, str]:
+    from flask import Flask
+    from sqlalchemy import text
+
+    from core.extensions import db
+
+    assert isinstance(app, Flask)
+    names = ("server_version", "synchronous_commit", "fsync", "wal_sync_method", "ssl")
+    with app.app_context():
+        found = {name: str(db.session.scalar(text(f"SHOW {name}"))) for name in names}
+        db.session.remove()
+    return found
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

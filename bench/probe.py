@@ -1,0 +1,129 @@
+"""Where a sign-in's work goes, measured in-process with the Flask test client (same
+production configuration: PostgreSQL, Redis rate limits and Socket.IO message queue)."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import redis
+from flask import Flask
+from sqlalchemy import event
+
+from bench import settings
+from bench.data import Pair
+from core.extensions import db
+
+
+@dataclass
+class Probe:
+    statements: list[str] = field(default_factory=list)
+    transactions: int = 0
+    commits: int = 0
+    rollbacks: int = 0
+    checkouts: int = 0
+    pool_pre_ping: bool = False
+    redis_calls: Counter[str] = field(default_factory=Counter)
+    sign_in_ms: float = 0.0
+    health_ms: float = 0.0
+    sign_in_cpu_ms: float = 0.0
+    health_cpu_ms: float = 0.0
+    status: int = 0
+
+    @property
+    def round_trips(self) -> int:
+        """To PostgreSQL: statements, BEGIN, COMMIT, ROLLBACK, and a pre-ping per checkout."""
+        pings = self.checkouts if self.pool_pre_ping else 0
+        return len(self.statements) + self.transactions + self.commits + self.rollbacks + pings
+
+    @property
+    def statement_kinds(self) -> str:
+        kinds = Counter(s.split(None, 1)[0].upper() for s in self.statements)
+        return ", ".join(f"{n} {k}" for k, n in kinds.most_common())
+
+
+_client: redis.Redis | None = None
+
+
+def redis_calls() -> Counter[str]:
+    """Calls per command since the Redis server started (INFO commandstats), read on one
+    kept connection so that reading adds nothing but INFO (left out of the deltas)."""
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(settings.REDIS_URL)
+    stats: dict[str, Any] = _client.info("commandstats")
+    return Counter({k.removeprefix("cmdstat_"): int(v["calls"]) for k, v in stats.items()})
+
+
+def redis_delta(before: Counter[str], after: Counter[str]) -> Counter[str]:
+    delta = Counter({k: after[k] - before.get(k, 0) for k in after})
+    delta.pop("info", None)
+    return +delta
+
+
+def sign_in_probe(app: Flask, pairs: list[Pair], timing_pairs: list[Pair]) -> Probe:
+    """Statements, round trips and Redis commands of one sign-in, then the mean in-process
+    time (wall and this process's CPU) of a sign-in and of the health endpoint. Uses its own
+    pairs; reset the ledger afterwards."""
+    probe = Probe(pool_pre_ping=bool(app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")))
+    client = app.test_client()
+    with app.app_context():
+        engine = db.engine
+
+    def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
+        probe.statements.append(" ".join(sql.split()))
+
+    def begin(conn: Any) -> None:
+        probe.transactions += 1
+
+    def commit(conn: Any) -> None:
+        probe.commits += 1
+
+    def rollback(conn: Any) -> None:
+        probe.rollbacks += 1
+
+    def checkout(*args: Any) -> None:
+        probe.checkouts += 1
+
+    hooks = [
+        ("before_cursor_execute", statement),
+        ("begin", begin),
+        ("commit", commit),
+        ("rollback", rollback),
+        ("checkout", checkout),
+    ]
+
+    warm = pairs[0]
+    client.post("/api/v1/sign-ins", data=warm.body, headers=_headers(warm))
+    client.get("/api/v1/health")
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
+    before = redis_calls()
+    try:
+        answer = client.post("/api/v1/sign-ins", data=pairs[1].body, headers=_headers(pairs[1]))
+    finally:
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
+    probe.redis_calls = redis_delta(before, redis_calls())
+    probe.status = answer.status_code
+
+    n = len(timing_pairs)
+    started, cpu = time.perf_counter(), time.process_time()
+    for pair in timing_pairs:
+        client.post("/api/v1/sign-ins", data=pair.body, headers=_headers(pair))
+    probe.sign_in_ms = 1000 * (time.perf_counter() - started) / n
+    probe.sign_in_cpu_ms = 1000 * (time.process_time() - cpu) / n
+    started, cpu = time.perf_counter(), time.process_time()
+    for _ in range(n):
+        client.get("/api/v1/health")
+    probe.health_ms = 1000 * (time.perf_counter() - started) / n
+    probe.health_cpu_ms = 1000 * (time.process_time() - cpu) / n
+    with app.app_context():
+        db.session.remove()
+    return probe
+
+
+def _headers(pair: Pair) -> dict[str, str]:
+    return {"Authorization": pair.authorization, "Content-Type": "application/json"}

@@ -1,0 +1,490 @@
+"""The Markdown report: printed, and written to docs/benchmarks.md."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+from bench import settings
+from bench.cpu import Usage
+from bench.data import LedgerCheck
+from bench.openloop import OpenLoopResult
+from bench.probe import Probe
+from bench.profile import Breakdown
+from bench.profile import render as render_breakdown
+from bench.qrimages import QrRates
+from bench.wrk import WrkResult
+
+PACKAGES = (
+    "flask",
+    "gunicorn",
+    "sqlalchemy",
+    "flask-sqlalchemy",
+    "psycopg",
+    "pyjwt",
+    "flask-limiter",
+    "flask-socketio",
+    "redis",
+    "segno",
+)
+
+
+@dataclass
+class ClosedLoop:
+    """One server setting: the sign-in run, the health run, and the checks."""
+
+    label: str
+    workers: int
+    sign_in: WrkResult
+    health: WrkResult
+    rows: int
+    ledger: LedgerCheck
+    redis_per_sign_in: float
+    redis_commands: Counter[str]
+    sign_in_cpu: Usage
+    health_cpu: Usage
+
+    @property
+    def ratio(self) -> float:
+        return self.sign_in.created_rate / self.health.rate if self.health.rate else 0.0
+
+    @property
+    def rows_match(self) -> bool:
+        return self.rows == self.sign_in.created
+
+
+@dataclass
+class FixedRate:
+    label: str
+    health: OpenLoopResult
+    sign_in: OpenLoopResult
+    rows: int
+    ledger: LedgerCheck
+    health_cpu: Usage
+    sign_in_cpu: Usage
+
+    @property
+    def rows_match(self) -> bool:
+        return self.rows == self.sign_in.created
+
+
+@dataclass
+class Run:
+    started: datetime
+    wrk_version: str
+    database: dict[str, str]
+    redis_version: str
+    pairs: int
+    sessions: int
+    prepare_s: float
+    probe: Probe
+    breakdown: Breakdown
+    background_before: float
+    background_after: float = 0.0
+    closed: list[ClosedLoop] = field(default_factory=list)
+    fixed: FixedRate | None = None
+    qr: QrRates | None = None
+    total_s: float = 0.0
+    server_logs: list[str] = field(default_factory=list)
+
+    @property
+    def best(self) -> ClosedLoop:
+        return max(self.closed, key=lambda c: c.sign_in.created_rate)
+
+    @property
+    def correct(self) -> bool:
+        checks = [c.rows_match and c.ledger.ok for c in self.closed]
+        if self.fixed:
+            checks.append(self.fixed.rows_match and self.fixed.ledger.ok)
+        return all(checks)
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine() -> str:
+    memory = ""
+    try:
+        kib = int(Path("/proc/meminfo").read_text().split()[1])
+        memory = f", {kib / 1024 / 1024:.1f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return f"nproc {os.cpu_count()}, {cpu_model()}{memory}, Linux {platform.release()}"
+
+
+def versions() -> str:
+    found = [f"Python {platform.python_version()}"]
+    for name in PACKAGES:
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            continue
+    return ", ".join(found)
+
+
+def _met(ok: bool) -> str:
+    return "met" if ok else "**not met**"
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _ms(value: float) -> str:
+    if value != value:  # NaN: nothing measured
+        return "–"
+    return f"{value:.1f} ms" if value < 100 else f"{value:,.0f} ms"
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _statuses(counts: dict[int, int]) -> str:
+    return ", ".join(f"{k}: {v:,}" for k, v in sorted(counts.items())) or "none"
+
+
+def _cpu_row(name: str, use: Usage, requests: int) -> str:
+    per = use.per_request_ms(requests)
+    return (
+        f"| {name} | {requests:,} | {per.get('gunicorn', 0):.2f} | {per.get('postgres', 0):.2f} "
+        f"| {per.get('redis', 0):.2f} | {per.get('load generator', 0) + per.get('bench', 0):.2f} "
+        f"| {use.cores('gunicorn'):.2f} | {use.cores('postgres'):.2f} "
+        f"| {use.cores('other programs'):.2f} |"
+    )
+
+
+def _cost(use: Usage, requests: int) -> float:
+    """CPU ms per request of the server, PostgreSQL, Redis and the load generator."""
+    per = use.per_request_ms(requests)
+    return sum(v for k, v in per.items() if k != "other programs")
+
+
+def render(run: Run) -> str:
+    lines = _header(run) + _targets(run) + _closed(run) + _cpu(run)
+    lines += _fixed(run) + _probe(run) + _qr(run) + _method(run)
+    logs = [log for log in run.server_logs if log]
+    if logs:
+        lines += ["", "## Server log (warnings and errors)", "", "```"]
+        lines += [log[-3000:] for log in logs]
+        lines += ["```"]
+    return "\n".join(lines) + "\n"
+
+
+def _header(run: Run) -> list[str]:
+    db = run.database
+    return [
+        "# Benchmarks",
+        "",
+        "Reproduce with **`make bench`** (runs `.venv/bin/python -m bench`, about two "
+        "minutes). It needs PostgreSQL on 127.0.0.1:5432 (user `postgres`), Redis on "
+        "127.0.0.1:6379 and `wrk` (`sudo apt-get install -y wrk`; the bench installs it itself "
+        "when it runs as root). It empties and refills the database `bench` (created if "
+        "missing) and Redis database 14. Each run rewrites this file.",
+        "",
+        f"- Date: {run.started:%Y-%m-%d %H:%M %Z}; the whole run took {run.total_s:.0f} s.",
+        f"- Machine: {machine()}.",
+        f"- Other programs kept {100 * run.background_before:.0f} % of the CPUs busy just "
+        f"before the run and {100 * run.background_after:.0f} % just after (see the CPU table "
+        "for their share during each measurement): figures taken on a busy machine are low.",
+        f"- Versions: {versions()}, PostgreSQL {db.get('server_version', '?')}, "
+        f"Redis {run.redis_version}, {run.wrk_version}.",
+        f"- PostgreSQL: synchronous_commit={db.get('synchronous_commit')}, "
+        f"fsync={db.get('fsync')}, wal_sync_method={db.get('wal_sync_method')}, "
+        f"ssl={db.get('ssl')}: left as configured, every commit is durable.",
+    ]
+
+
+def _targets(run: Run) -> list[str]:
+    best = run.best
+    lines = [
+        "",
+        "## Targets of the issue",
+        "",
+        "Timings are reported, never asserted (a noisy machine must not fail the run); the "
+        "bench exits non-zero only when a correctness check fails (last two rows).",
+        "",
+        "| target | measured | |",
+        "| --- | --- | --- |",
+        f"| ≥ 1,000 durable sign-ins/s | {_n(best.sign_in.created_rate)}/s "
+        f"(gunicorn {best.label}, the best of {len(run.closed)} settings) "
+        f"| {_met(best.sign_in.created_rate >= 1000)} |",
+        f"| sign-in ≥ 0.15 × the trivial endpoint | {best.ratio:.2f} × "
+        f"({_n(best.sign_in.created_rate)} / {_n(best.health.rate)} req/s, {best.label}) "
+        f"| {_met(best.ratio >= 0.15)} |",
+    ]
+    if run.fixed:
+        f = run.fixed.sign_in
+        cut = (
+            f"; sending stopped after {f.gave_up_after_s:.1f} s: requests were "
+            f"{settings.OPEN_LOOP_GIVE_UP_S:g} s late"
+            if f.gave_up_after_s
+            else ""
+        )
+        lines.append(
+            f"| p99 < 250 ms at {settings.FIXED_RATE} sign-ins/s | p99 {_ms(f.latency(99))}, "
+            f"p50 {_ms(f.latency(50))} (open loop, {run.fixed.label}, {_n(f.achieved)} "
+            f"answers/s{cut}) | {_met(f.latency(99) < 250 and not f.gave_up_after_s)} |"
+        )
+    if run.qr:
+        lines.append(
+            f"| ≥ 250 SVG/s per core | {_n(run.qr.svg_one)} SVG/s on one core "
+            f"| {_met(run.qr.svg_one >= 250)} |"
+        )
+    pairs = [(c.label, c.rows, c.sign_in.created) for c in run.closed]
+    ledgers = [(c.label, c.ledger) for c in run.closed]
+    if run.fixed:
+        pairs.append((f"{run.fixed.label}, open loop", run.fixed.rows, run.fixed.sign_in.created))
+        ledgers.append((f"{run.fixed.label}, open loop", run.fixed.ledger))
+    lines.append(
+        "| rows in `signature` = 201 answers, exactly | "
+        + "; ".join(f"{label}: {r:,} rows, {c:,} × 201" for label, r, c in pairs)
+        + f" | {_met(all(r == c for _, r, c in pairs))} |"
+    )
+    lines.append(
+        "| the ledger verifies (attendance/journal.verify, every session) | "
+        + "; ".join(
+            f"{label}: " + ("ok" if v.ok else f"FAULT {v.fault}") + f" ({v.entries:,} entries)"
+            for label, v in ledgers
+        )
+        + f" | {_met(all(v.ok for _, v in ledgers))} |"
+    )
+    return lines
+
+
+def _closed(run: Run) -> list[str]:
+    lines = [
+        "",
+        "## Closed loop: sign-ins and the trivial endpoint side by side",
+        "",
+        f"`wrk -t{settings.WRK_THREADS} -c{settings.WRK_CONNECTIONS} --latency` with a Lua "
+        f"script, {settings.WRK_SECONDS:g} s of requests each. Sign-in: `POST /api/v1/sign-ins` "
+        'with a trainee bearer and `{"qr": …}`, each request a distinct first sign-in. Health: '
+        "`GET /api/v1/health`, same wrk settings and script, same server, right after. "
+        "Rates count answers from the first request sent to the last answer received. *Busy "
+        "elsewhere*: CPU cores other programs kept busy during the sign-in and the health run "
+        "(out of the machine's cores); where it differs, so does the ratio.",
+        "",
+        "| server | sign-ins/s (201) | p50 | p99 | health req/s | p50 | p99 | sign-in / health "
+        "| busy elsewhere | sign-in answers | rows | ledger | Redis commands / sign-in |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in run.closed:
+        s, h = c.sign_in, c.health
+        notes = []
+        if s.socket_errors or s.timeouts:
+            notes.append(f"socket errors {s.socket_errors}, timeouts {s.timeouts}")
+        if s.exhausted:
+            notes.append("all prepared pairs used")
+        if s.cut_off:
+            notes.append("cut off by wrk's time limit")
+        note = f" ({'; '.join(notes)})" if notes else ""
+        redis = ", ".join(
+            f"{n / max(1, s.answered):.1f} {k.upper()}" for k, n in c.redis_commands.most_common(5)
+        )
+        lines.append(
+            f"| {c.label} | {_n(s.created_rate)} | {_ms(s.p50_ms)} | {_ms(s.p99_ms)} "
+            f"| {_n(h.rate)} | {_ms(h.p50_ms)} | {_ms(h.p99_ms)} | {c.ratio:.2f} "
+            f"| {c.sign_in_cpu.cores('other programs'):.1f} / "
+            f"{c.health_cpu.cores('other programs'):.1f} "
+            f"| {_statuses(s.statuses)}{note} | {c.rows:,} "
+            f"| {'ok' if c.ledger.ok else 'FAULT'} ({c.ledger.seconds:.2f} s) "
+            f"| {c.redis_per_sign_in:.1f} ({redis}) |"
+        )
+    return lines
+
+
+def _cpu(run: Run) -> list[str]:
+    lines = [
+        "",
+        "## Where the CPU went",
+        "",
+        "CPU time per answered request, by process group, read from /proc during each "
+        "measurement: gunicorn (master and workers), PostgreSQL (its own processes and the "
+        "backends of the `bench` database), Redis, the load generator (wrk, or the open-loop "
+        "client). The last columns are CPU cores kept busy on average (the machine has "
+        f"{os.cpu_count()}); *other programs* is everything else that ran meanwhile.",
+        "",
+        "| run | answers | gunicorn ms | PostgreSQL ms | Redis ms | load generator ms "
+        "| gunicorn cores | PostgreSQL cores | other programs cores |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in run.closed:
+        lines.append(_cpu_row(f"sign-in, {c.label}", c.sign_in_cpu, c.sign_in.answered))
+        lines.append(_cpu_row(f"health, {c.label}", c.health_cpu, c.health.answered))
+    costs = []
+    for c in run.closed:
+        sign_in = _cost(c.sign_in_cpu, c.sign_in.answered)
+        if sign_in:
+            costs.append(f"{c.label}: {_cost(c.health_cpu, c.health.answered) / sign_in:.2f}")
+    if run.fixed:
+        f = run.fixed
+        lines.append(
+            _cpu_row(
+                f"sign-in {settings.FIXED_RATE}/s, {f.label}",
+                f.sign_in_cpu,
+                len(f.sign_in.latencies_ms),
+            )
+        )
+        lines.append(
+            _cpu_row(
+                f"health {settings.FIXED_RATE}/s, {f.label}",
+                f.health_cpu,
+                len(f.health.latencies_ms),
+            )
+        )
+    lines += [
+        "",
+        "CPU cost of a health request over that of a sign-in (server, PostgreSQL, Redis and "
+        "load generator together; what the throughput ratio would be if both were bound by "
+        "the CPU alone, and far less sensitive to other programs): " + "; ".join(costs) + ".",
+    ]
+    return lines
+
+
+def _fixed(run: Run) -> list[str]:
+    if not run.fixed:
+        return []
+    f = run.fixed
+    lines = [
+        "",
+        f"## Open loop: {settings.FIXED_RATE} requests/s ({f.label})",
+        "",
+        "Debian has no `wrk2`, so a Python asyncio client (bench/openloop.py) sends request "
+        "*i* at *start + i / rate* whatever the server does, one connection per request; "
+        "latency runs from that due time to the answer's last byte, so a server that falls "
+        "behind cannot hide its queue (no coordinated omission). At most "
+        f"{settings.OPEN_LOOP_MAX_IN_FLIGHT} requests are in flight; when a request is "
+        f"{settings.OPEN_LOOP_GIVE_UP_S:g} s late, sending stops (the server cannot sustain the "
+        "rate) and every request sent is still awaited. The client's own cost is in the "
+        "health row (same client and rate, trivial endpoint) and in its CPU per request; it "
+        "shares the cores with the server.",
+        "",
+        "| endpoint | seconds | sent | answers/s | p50 | p90 | p99 | max | statuses | rows "
+        "| ledger | client CPU / request | client CPU (one core) | sent late, p99 |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for name, r, rows, ledger in (
+        ("health", f.health, "", ""),
+        ("sign-in", f.sign_in, f"{f.rows:,}", "ok" if f.ledger.ok else "FAULT"),
+    ):
+        seconds = f"{r.seconds:g}" + (
+            f" planned, sending stopped at {r.gave_up_after_s:.1f}" if r.gave_up_after_s else ""
+        )
+        lines.append(
+            f"| {name} | {seconds} | {r.sent:,} | {_n(r.achieved)} | {_ms(r.latency(50))} "
+            f"| {_ms(r.latency(90))} | {_ms(r.latency(99))} | {_ms(r.latency(100))} "
+            f"| {_statuses(dict(r.statuses))} | {rows} | {ledger} "
+            f"| {r.cpu_us_per_request:.0f} µs | {100 * r.cpu_share:.0f} % | {_ms(r.late(99))} |"
+        )
+    return lines
+
+
+def _probe(run: Run) -> list[str]:
+    p = run.probe
+    ping = " and a pre-ping per pool checkout (`pool_pre_ping=True`)" if p.pool_pre_ping else ""
+    ratio = p.sign_in_cpu_ms / p.health_cpu_ms if p.health_cpu_ms else 0.0
+    return [
+        "",
+        "## One sign-in, in process",
+        "",
+        "The same production configuration driven by Flask's test client in the bench's own "
+        "process (no HTTP server, no load).",
+        "",
+        f"- {_count(len(p.statements), 'SQL statement')} ({p.statement_kinds}) in "
+        f"{_count(p.transactions, 'transaction')} ({p.commits} COMMIT, {p.rollbacks} ROLLBACK), "
+        f"{_count(p.checkouts, 'pool checkout')}: **{p.round_trips} round trips to PostgreSQL**, "
+        f"counting BEGIN, COMMIT, ROLLBACK{ping}.",
+        f"- {sum(p.redis_calls.values())} Redis commands: "
+        + (", ".join(f"{n} {k.upper()}" for k, n in p.redis_calls.most_common()) or "none")
+        + " (rate-limit counters, and the Socket.IO message queue's PUBLISH).",
+        f"- Mean over 200 sign-ins: {p.sign_in_ms:.2f} ms wall, {p.sign_in_cpu_ms:.2f} ms of "
+        f"this process's CPU; health {p.health_ms:.2f} ms wall, {p.health_cpu_ms:.2f} ms CPU: "
+        f"a sign-in costs {ratio:.0f} × the trivial endpoint in Python.",
+        "",
+        "```sql",
+        *[s[:150] + (" …" if len(s) > 150 else "") for s in p.statements],
+        "```",
+        "",
+        "Where the Python CPU of a sign-in goes: cProfile with a CPU clock over "
+        f"{run.breakdown.sign_ins} sign-ins (waiting on PostgreSQL or Redis does not count), "
+        f"shares scaled to the unprofiled {run.breakdown.cpu_ms:.2f} ms CPU per sign-in "
+        "(`python -m bench.profile` prints the same with the top functions):",
+        "",
+        *render_breakdown(run.breakdown),
+    ]
+
+
+def _qr(run: Run) -> list[str]:
+    if not run.qr:
+        return []
+    q = run.qr
+    return [
+        "",
+        "## QR images (attendance/qr.py without its cache)",
+        "",
+        f"Distinct payloads of the real length ({q.payload_length} characters: "
+        f"`{settings.PUBLIC_BASE_URL}/emarger#<token>` with 15 s window numbers), QR version "
+        f"{q.version}, version and mask fixed as in attendance/qr.py; `svg.__wrapped__` and "
+        "`png.__wrapped__` bypass the lru_cache. No server runs meanwhile.",
+        "",
+        "| | SVG/s | PNG/s (scale 8) |",
+        "| --- | --- | --- |",
+        f"| one process pinned to one core | {_n(q.svg_one)} | {_n(q.png_one)} |",
+        f"| two processes (one per core), each | {' / '.join(_n(r) for r in q.svg_two)} "
+        f"| {' / '.join(_n(r) for r in q.png_two)} |",
+        f"| two processes, total | {_n(sum(q.svg_two))} | {_n(sum(q.png_two))} |",
+    ]
+
+
+def _method(run: Run) -> list[str]:
+    return [
+        "",
+        "## Method and settings",
+        "",
+        f"- Data, inserted in bulk through the app's models in {run.prepare_s:.1f} s after "
+        "`DROP SCHEMA public CASCADE` and `flask_migrate.upgrade()`: one organisation, one "
+        f"e_formation order, {run.sessions} groups each with one open tutorat session "
+        f"(started 5 min ago, ending in 2 h) and {run.pairs // max(1, run.sessions)} enrolled "
+        f"trainees with redeemed invitations: {run.pairs:,} distinct (trainee, session) "
+        "pairs, each with its bearer header (core/tokens.issue_token, typ trainee) and the "
+        "session's QR token (attendance/rules.make_qr_token). Consecutive requests go to "
+        "different sessions.",
+        "- Server: `python -m gunicorn wsgi:app --worker-class sync --workers N --backlog "
+        "2048` on 127.0.0.1 (a free port), APP_ENV=production, random SECRET_KEY and "
+        f"JWT_SECRET, DATABASE_URL={settings.DATABASE_URL}, REDIS_URL={settings.REDIS_URL} "
+        "(rate-limit storage and Socket.IO message queue: the production path). Sync workers "
+        "only: in earlier measurements on this machine gthread varied ±50 % between runs, sync "
+        "±3 %. The open-loop run uses the setting with the best sign-in "
+        "rate. Each server is warmed up (1 s of each load) before it is measured.",
+        f"- QR_ROTATE_S={settings.QR_ROTATE_S} and QR_GRACE_S={settings.QR_GRACE_S} on the "
+        "server, so that the tokens drawn before the run stay valid through it, even across "
+        "a window boundary; checking a token (one HMAC-SHA256 and a window comparison) costs "
+        "the same whatever the window length.",
+        "- Before each sign-in run the ledger is emptied (`TRUNCATE signature`, chains reset "
+        "on the sessions), so every request is a first sign-in. wrk stops at its `-d` "
+        "duration whatever is in flight, and a sign-in in flight would still be committed "
+        "without its 201 being counted: so the Lua script stops sending after the run's "
+        "seconds, waits for every answer, then ends the run. After it the rows of "
+        "`signature` are counted and compared with the 201 answers counted by the script's "
+        "`response` callback, and attendance/journal.verify recomputes every session's chain.",
+        "- wrk and the open-loop client run on the same cores as gunicorn, PostgreSQL and "
+        "Redis: the figures are for the whole machine, load generator included.",
+    ]
+
+
+def write(text: str) -> Path:
+    settings.DOC.write_text(text)
+    return settings.DOC

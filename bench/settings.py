@@ -1,0 +1,58 @@
+"""Where the benchmark runs and the environment the server and the bench's own app share."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "benchmarks.md"
+
+DATABASE_URL = os.environ.get(
+    "BENCH_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/bench"
+)
+DATABASE_NAME = DATABASE_URL.rsplit("/", 1)[1].split("?")[0]
+REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+# A plausible production address: the QR payload's length (hence the QR version) depends on it.
+PUBLIC_BASE_URL = "https://emargement.competences-plus.fr"
+# One-hour windows so that tokens drawn before the run stay valid through it (a run may cross
+# a window boundary); verifying a token costs the same whatever the window length.
+QR_ROTATE_S = 3600
+QR_GRACE_S = 3600
+# The QR payload's real length is that of the production rotation (15 s windows).
+PRODUCTION_ROTATE_S = 15
+
+GROUPS = 500
+TRAINEES_PER_GROUP = 20
+
+WRK_THREADS = 1
+WRK_CONNECTIONS = 16
+WRK_SECONDS = 4
+WARMUP_SECONDS = 1
+WORKER_COUNTS = (2, 3, 4, 8)
+FIXED_RATE = 500
+FIXED_SECONDS = 8
+OPEN_LOOP_MAX_IN_FLIGHT = 256
+OPEN_LOOP_GIVE_UP_S = 5.0
+
+
+def app_env() -> dict[str, str]:
+    """Production settings for the server and for the bench's in-process app (same secrets)."""
+    return {
+        "APP_ENV": "production",
+        "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(48),
+        "JWT_SECRET": os.environ.get("BENCH_JWT_SECRET") or secrets.token_urlsafe(48),
+        "DATABASE_URL": DATABASE_URL,
+        "REDIS_URL": REDIS_URL,
+        "QR_ROTATE_S": str(QR_ROTATE_S),
+        "QR_GRACE_S": str(QR_GRACE_S),
+        "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+    }
+
+
+def apply_env() -> dict[str, str]:
+    """Set the app's environment in this process (before the app is created); return it."""
+    env = app_env()
+    os.environ.update(env)
+    return env
