@@ -17,39 +17,64 @@ from core.extensions import db
 
 SESSIONS = cast(Table, TrainingSession.__table__)
 # Built once: building a statement and its cache key costs more than running it.
-BUMP = (
+SWAP_HEAD = (  # compare-and-set: moves the head only if nobody appended since it was read
+    update(SESSIONS)
+    .where(
+        SESSIONS.c.id == bindparam("session_id"),
+        SESSIONS.c.chain_length == bindparam("expected"),
+    )
+    .values(chain_length=bindparam("seq"), chain_head=bindparam("head"))
+)
+BUMP = (  # takes the session's row lock and reads the head under it
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("session_id"))
     .values(chain_length=SESSIONS.c.chain_length + 1)
     .returning(SESSIONS.c.chain_length, SESSIONS.c.chain_head)
 )
-INSERT = insert(cast(Table, Signature.__table__))
 SET_HEAD = (
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("session_id"))
     .values(chain_head=bindparam("head"))
 )
+INSERT = insert(cast(Table, Signature.__table__))
 
 
-def append(session_id: str, entry: Signature) -> Signature:
+def append(session_id: str, entry: Signature, head: tuple[int, str] | None = None) -> Signature:
     """Chain `entry` after the session's head and store it; `entry` stays a plain object.
 
-    The first statement bumps the session's chain length, which takes that session's row lock
-    (PostgreSQL) or the write lock (SQLite) before the head is read: concurrent appends to one
-    session queue there, appends to different sessions do not wait for each other. Core
-    statements on the request's connection: this is the sign-in hot path.
+    Fast path, when the caller read the head (`head` = chain length and hash): one
+    compare-and-set UPDATE moves the session's head, which also takes its row lock, then the
+    INSERT. If another append came in between, or no head was given, the locked path: an
+    UPDATE that bumps the length takes the row lock (PostgreSQL) or the write lock (SQLite)
+    and returns the head under it. Either way appends to one session queue on its row and
+    appends to different sessions never wait for each other (docs/ledger.md).
     """
     connection = db.session.connection()
-    seq, head = connection.execute(BUMP, {"session_id": session_id}).one()
+    if head is not None:
+        length, prev = head
+        _seal(entry, session_id, length + 1, prev)
+        swapped = connection.execute(
+            SWAP_HEAD,
+            {"session_id": session_id, "expected": length, "seq": entry.seq, "head": entry.hash},
+        )
+        if swapped.rowcount == 1:
+            connection.execute(INSERT, row_of(entry))
+            return entry
+    seq, prev = connection.execute(BUMP, {"session_id": session_id}).one()
+    _seal(entry, session_id, seq, prev)
+    connection.execute(INSERT, row_of(entry))
+    connection.execute(SET_HEAD, {"session_id": session_id, "head": entry.hash})
+    return entry
+
+
+def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> None:
+    """Give the entry its place in the chain and its hash."""
     entry.id = entry.id or new_id()  # the id is hashed: draw it now
     entry.session_id, entry.seq = session_id, seq
     entry.created_at = entry.created_at or entry.at
     entry.device = entry.device or {}
-    entry.prev_hash = head or ledger.genesis(session_id)
+    entry.prev_hash = prev or ledger.genesis(session_id)
     entry.hash = ledger.entry_hash(entry.prev_hash, fields(entry))
-    connection.execute(INSERT, row_of(entry))
-    connection.execute(SET_HEAD, {"session_id": session_id, "head": entry.hash})
-    return entry
 
 
 def row_of(entry: Signature) -> dict[str, Any]:

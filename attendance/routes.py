@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TypeVar
@@ -33,11 +32,12 @@ from attendance.schemas import (
     SignInSchema,
 )
 from core.api import ErrorSchema, PageArgs, page_schema
-from core.auth import ANY_ROLE, Principal, current_principal, roles_required
+from core.auth import ANY_ROLE, Principal, current_principal, device_claim, roles_required
 from core.db import utcnow
-from core.extensions import db, limiter, socketio
+from core.extensions import db, socketio
 from core.models import Role, Trainee, User
 from core.pagination import paginate
+from core.ratelimit import FailureLimit
 from training.services import get_group
 
 T = TypeVar("T")
@@ -131,20 +131,7 @@ def once(call: Callable[[bool], T]) -> T:
     return result
 
 
-def attempt_key() -> str:
-    """Failed attempts are counted per bearer (a phone, a kiosk) or else per address."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "auth:" + hashlib.sha256(header.encode()).hexdigest()[:32]
-    return "ip:" + (request.remote_addr or "")
-
-
-failed_attempts = limiter.shared_limit(
-    "10/minute",
-    scope="sign-attempts",
-    key_func=attempt_key,
-    deduct_when=lambda response: response.status_code >= 400,
-)
+failed_attempts = FailureLimit("10/minute", scope="sign-attempts")
 
 
 def signer_name(signature: Signature) -> str:
@@ -156,10 +143,11 @@ def signer_name(signature: Signature) -> str:
     return person.full_name if person else ""
 
 
-def announce(signature: Signature, event: str, by: Principal | None = None) -> None:
-    """Push a record to the trainer's live page (Socket.IO room of the session); `by`, when
-    it is the signer, spares a query for the name."""
-    name = by.name if by and by.id == signature.signer_id else signer_name(signature)
+def announce(signature: Signature, event: str, by: Principal | None = None, name: str = "") -> None:
+    """Push a record to the trainer's live page (Socket.IO room of the session). The name
+    comes from the caller when it knows it (`name`, or `by` when it is the signer)."""
+    if not name:
+        name = by.name if by and by.id == signature.signer_id else signer_name(signature)
     payload = {
         "event": event,
         "signer_id": signature.signer_id,
@@ -247,9 +235,13 @@ def sign_in_codes(data: dict[str, Any], session_id: str, principal: Principal) -
 @blp.alt_response(410, schema=ErrorSchema, description="qr_expired, code_expired")
 def sign_in(data: dict[str, Any]) -> Any:
     """Sign in by QR (a trainee's bound phone) or by personal code (site PC, kiosk)."""
-    actor, cred = _caller(), signing.Credential(**data)
+    cred = signing.Credential(**data)
+    claim = device_claim() if cred.qr else None  # a phone: its binding is checked in the query
+    actor = None if claim else _caller()
     outcome = once(
-        lambda retry: signing.sign_in(actor, cred, utcnow(), device(), settings(), look_first=retry)
+        lambda retry: signing.sign_in(
+            actor, cred, utcnow(), device(), settings(), look_first=retry, device_claim=claim
+        )
     )
     return _signed(outcome, "sign_in", actor)
 
@@ -277,7 +269,7 @@ def _caller() -> Principal | None:
 
 def _signed(outcome: signing.Outcome, event: str, by: Principal | None) -> Any:
     if outcome.created:
-        announce(outcome.signature, event, by)
+        announce(outcome.signature, event, by, outcome.name)
         return _with(outcome.signature, already_signed=False), 201
     return _with(outcome.signature, already_signed=True), 200
 

@@ -6,24 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from werkzeug.wrappers import Response
 
 from attendance import qr as qr_images
 from attendance import register, services, signing
 from attendance.models import KIND_LABELS, TrainingSession
-from attendance.routes import announce, device, once, settings
+from attendance.routes import announce, device, failed_attempts, once, settings
 from core.auth import Principal, current_principal, roles_required
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
-from core.extensions import db, limiter
+from core.extensions import db
 from core.models import Role, Trainee
 
 bp = Blueprint("signin_pages", __name__, template_folder="templates")
 RUNNERS = (Role.TRAINER, Role.SITE_STAFF)
-
-
-def _failed(response: Response) -> bool:
-    return response.status_code >= 400
 
 
 @bp.route("/emarger", methods=["GET"])
@@ -35,7 +30,7 @@ def scan() -> Any:
 
 
 @bp.route("/emarger", methods=["POST"])
-@limiter.limit("10/minute", key_func=lambda: request.remote_addr or "", deduct_when=_failed)
+@failed_attempts
 @roles_required(Role.TRAINEE)
 def scan_confirm(principal: Principal) -> Any:
     """One tap confirms presence (or departure) with the scanned QR token."""
@@ -45,23 +40,20 @@ def scan_confirm(principal: Principal) -> Any:
     )
 
 
-@bp.route("/code", methods=["GET", "POST"])
-@limiter.limit(
-    "10/minute", key_func=lambda: request.remote_addr or "", methods=["POST"], deduct_when=_failed
-)
+@bp.route("/code", methods=["GET"])
 def code() -> Any:
     """Code entry on a site PC; signed in as site staff, the PC is a kiosk."""
+    return render_template("signin/code.html", kiosk=_kiosk(current_principal()))
+
+
+@bp.route("/code", methods=["POST"])
+@failed_attempts
+def code_submit() -> Any:
+    """A typed personal code signs the trainee in or out."""
     principal = current_principal()
-    if request.method == "GET":
-        return render_template("signin/code.html", kiosk=_kiosk(principal))
     cred = signing.Credential(code=request.form.get("code", "").strip() or None)
-    return _sign(
-        principal,
-        cred,
-        request.form.get("action", "sign_in"),
-        "signin/code.html",
-        kiosk=_kiosk(principal),
-    )
+    action = request.form.get("action", "sign_in")
+    return _sign(principal, cred, action, "signin/code.html", kiosk=_kiosk(principal))
 
 
 def _kiosk(principal: Principal | None) -> bool:

@@ -12,10 +12,10 @@ from sqlalchemy import Table, bindparam, select, update
 from attendance import journal, rules
 from attendance.models import Signature, SignInCode, TrainingSession
 from attendance.services import get_session
-from core.auth import Principal
-from core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
+from core.auth import Principal, principal_for_device
+from core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unauthenticated
 from core.extensions import db
-from core.models import Role
+from core.models import Invitation, Role, Trainee
 from core.services import code_digest
 from training.models import Enrolment
 
@@ -51,6 +51,7 @@ class Outcome:
 
     signature: Signature
     created: bool
+    name: str = ""  # the signer's name, when the use case read it anyway
 
 
 def require_trainer(actor: Principal, session: TrainingSession) -> None:
@@ -175,11 +176,12 @@ def sign_in(
     cfg: Settings,
     *,
     look_first: bool = True,
+    device_claim: tuple[str, str] | None = None,
 ) -> Outcome:
     """Record a trainee's presence once per half-day; a repeat returns the first record."""
-    session, trainee_id, method, channel = _resolve(actor, cred, now, cfg, "sign_in")
+    session, trainee_id, method, channel = _resolve(actor, cred, now, cfg, "sign_in", device_claim)
     half = _half(session, now)
-    return _record_once(
+    outcome = _record_once(
         session,
         Signature(
             kind="sign_in",
@@ -194,6 +196,7 @@ def sign_in(
         ),
         look_first,
     )
+    return Outcome(outcome.signature, outcome.created, session.trainee_name)
 
 
 def sign_out(
@@ -242,6 +245,15 @@ class SessionFacts:
     site_id: str | None
     entry_date: date | None
     exit_date: date | None
+    chain_length: int
+    chain_head: str
+    first_name: str | None  # the trainee's, for the live screen
+    last_name: str | None
+    device_ok: str | None  # the device binding still stands (when one was named)
+
+    @property
+    def trainee_name(self) -> str:
+        return f"{self.first_name} {self.last_name}" if self.first_name else ""
 
     def is_enrolled(self) -> bool:
         """The trainee's path in the group covers the session's (Paris) day."""
@@ -253,7 +265,11 @@ class SessionFacts:
 
 _SESSIONS = cast(Table, TrainingSession.__table__)
 _ENROLMENTS = cast(Table, Enrolment.__table__)
-# Built once: building a statement and its cache key costs more than running it.
+_TRAINEES = cast(Table, Trainee.__table__)
+_INVITATIONS = cast(Table, Invitation.__table__)
+# Built once: building a statement and its cache key costs more than running it. One query
+# gives the session, the ledger head, the trainee's path and name, and (for a phone) whether
+# its binding still stands.
 FACTS = (
     select(
         _SESSIONS.c.id,
@@ -266,6 +282,11 @@ FACTS = (
         _SESSIONS.c.site_id,
         _ENROLMENTS.c.entry_date,
         _ENROLMENTS.c.exit_date,
+        _SESSIONS.c.chain_length,
+        _SESSIONS.c.chain_head,
+        _TRAINEES.c.first_name,
+        _TRAINEES.c.last_name,
+        _INVITATIONS.c.id.label("device_ok"),
     )
     .select_from(_SESSIONS)
     .outerjoin(
@@ -273,36 +294,50 @@ FACTS = (
         (_ENROLMENTS.c.group_id == _SESSIONS.c.group_id)
         & (_ENROLMENTS.c.trainee_id == bindparam("trainee_id")),
     )
+    .outerjoin(_TRAINEES, _TRAINEES.c.id == bindparam("trainee_id"))
+    .outerjoin(
+        _INVITATIONS,
+        (_INVITATIONS.c.id == bindparam("invitation_id"))
+        & (_INVITATIONS.c.trainee_id == bindparam("trainee_id"))
+        & _INVITATIONS.c.revoked_at.is_(None),
+    )
     .where(_SESSIONS.c.id == bindparam("session_id"))
 )
 
 
-def _facts(session_id: str, trainee_id: str) -> SessionFacts | None:
-    row = (
-        db.session.connection()
-        .execute(FACTS, {"session_id": session_id, "trainee_id": trainee_id})
-        .first()
-    )
+def _facts(
+    session_id: str, trainee_id: str, invitation_id: str | None = None
+) -> SessionFacts | None:
+    params = {"session_id": session_id, "trainee_id": trainee_id, "invitation_id": invitation_id}
+    row = db.session.connection().execute(FACTS, params).first()
     return SessionFacts(**row._mapping) if row else None
 
 
 def _resolve(
-    actor: Principal | None, cred: Credential, now: datetime, cfg: Settings, kind: str
+    actor: Principal | None,
+    cred: Credential,
+    now: datetime,
+    cfg: Settings,
+    kind: str,
+    device_claim: tuple[str, str] | None = None,
 ) -> tuple[SessionFacts, str, str, str]:
-    """Check the credential and the session; answer (session, trainee id, method, channel)."""
+    """Check the credential and the session; answer (session, trainee id, method, channel).
+
+    `device_claim` (trainee id, invitation id) comes from a verified bearer whose binding was
+    not looked up yet: the one query below checks it with everything else.
+    """
+    invitation_id = None
     if cred.qr:
-        if actor is None or not actor.is_trainee:
-            raise Forbidden(
-                "Activez d'abord votre téléphone avec votre code d'invitation.",
-                code="trainee_required",
-            )
-        session_id, trainee_id, method = rules.parse_qr_token(cred.qr)[0], actor.id, "qr"
+        trainee_id, invitation_id = _qr_signer(actor, device_claim)
+        session_id, method = rules.parse_qr_token(cred.qr)[0], "qr"
     elif cred.code:
         session_id, trainee_id = _by_code(cred.code, now, cfg, kind)
         method = "kiosk" if actor and actor.has_role(Role.SITE_STAFF) else "code"
     else:
         raise InvalidInput("Envoyez un QR code (« qr ») ou un code personnel (« code »).")
-    facts = _facts(session_id, trainee_id)
+    facts = _facts(session_id, trainee_id, invitation_id)
+    if invitation_id is not None:
+        _check_binding(facts, trainee_id, invitation_id)
     if cred.qr:
         _check_qr(facts, cred.qr, now, cfg)
     assert facts is not None  # noqa: S101 - a code's session exists (foreign key)
@@ -315,6 +350,30 @@ def _resolve(
         )
     site = actor.site_id if method == "kiosk" and actor else None
     return facts, trainee_id, method, channel_of(facts, site)
+
+
+def _qr_signer(
+    actor: Principal | None, device_claim: tuple[str, str] | None
+) -> tuple[str, str | None]:
+    """Who scans: a phone's verified claim, or a trainee already loaded (cookie pages)."""
+    if device_claim is not None:
+        return device_claim
+    if actor is None or not actor.is_trainee:
+        raise Forbidden(
+            "Activez d'abord votre téléphone avec votre code d'invitation.",
+            code="trainee_required",
+        )
+    return actor.id, None
+
+
+def _check_binding(facts: SessionFacts | None, trainee_id: str, invitation_id: str) -> None:
+    """The phone's binding still stands (revoked → 401), as for any other request."""
+    if facts is not None:
+        bound = facts.device_ok is not None
+    else:  # unknown session: ask on its own, the answer must not depend on the QR
+        bound = principal_for_device(trainee_id, invitation_id) is not None
+    if not bound:
+        raise Unauthenticated("Ce compte ou cet appareil n'est plus autorisé.", code="revoked")
 
 
 def _check_qr(facts: SessionFacts | None, token: str, now: datetime, cfg: Settings) -> None:
@@ -423,4 +482,7 @@ def _record_once(
         if existing is not None:
             return Outcome(existing, False)
     entry.organisation_id = session.organisation_id
-    return Outcome(journal.append(session.id, entry), True)
+    head = None
+    if isinstance(session, SessionFacts):
+        head = (session.chain_length, session.chain_head)
+    return Outcome(journal.append(session.id, entry, head), True)

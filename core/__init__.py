@@ -6,6 +6,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from socketio import RedisManager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -50,7 +51,13 @@ def _init_extensions(app: Flask) -> None:
 
     if not any(handler.namespace == "/live" for handler in socketio.namespace_handlers):
         socketio.on_namespace(LiveNamespace("/live"))
-    socketio.init_app(app, message_queue=app.config["REDIS_URL"] or None)
+    queue = app.config["REDIS_URL"] or None
+    options = {}
+    if queue and app.config["SOCKETIO_WRITE_ONLY"]:
+        # API workers only publish to the live screens; they never hold Socket.IO clients,
+        # so they need no listener on the queue (which would receive every event).
+        options["client_manager"] = RedisManager(queue, channel="flask-socketio", write_only=True)
+    socketio.init_app(app, message_queue=queue, **options)
     api.init_app(app)
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}

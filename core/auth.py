@@ -91,6 +91,22 @@ def principal_from_bearer(header: str) -> Principal:
     return principal
 
 
+def device_claim() -> tuple[str, str] | None:
+    """(trainee id, invitation id) of a trainee's bearer, verified but not looked up: for the
+    sign-in hot path, whose one query checks the binding itself. None for other callers."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise Unauthenticated("En-tête Authorization attendu : « Bearer <jeton> ».")
+    cfg = current_app.config
+    claims = decode_token(cfg["JWT_SECRET"], cfg["JWT_AUDIENCE"], token, typ=("staff", "trainee"))
+    if claims["typ"] != "trainee":
+        return None
+    return str(claims["sub"]), str(claims.get("dev", ""))
+
+
 def principal_from_cookie() -> Principal | None:
     """The principal of the browser session, or None when signed out or revoked."""
     if session.get("kind") == "trainee":

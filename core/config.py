@@ -40,6 +40,7 @@ def load_config(instance_path: str) -> dict[str, Any]:
         or default_sqlite_url(instance_path),
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
+        "SOCKETIO_WRITE_ONLY": os.environ.get("SOCKETIO_WRITE_ONLY", "") in ("1", "true", "yes"),
         "ARGON2": ARGON2_PRODUCTION,
         "SIGN_IN_MARGIN_MIN": int(os.environ.get("SIGN_IN_MARGIN_MIN", 15)),
         "QR_ROTATE_S": int(os.environ.get("QR_ROTATE_S", 15)),
