@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy import select
 
 from attendance import journal, rules
+from attendance.credentials import channel_of
 from attendance.models import Signature, TrainingSession
 from attendance.presence import TraineePresence, fold
 from attendance.services import get_session
-from attendance.signing import channel_of, enrolled_ids, require_trainer
+from attendance.signing import enrolled_ids, require_trainer
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.extensions import db

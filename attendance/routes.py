@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from attendance import qr as qr_images
 from attendance import register, services, signing
+from attendance.credentials import Credential, Device, Settings
 from attendance.events import room
 from attendance.models import Signature, TrainingSession
 from attendance.rules import PARIS
@@ -102,9 +103,9 @@ def update_session(data: dict[str, Any], session_id: str, principal: Principal) 
 # --- Émargement ---
 
 
-def settings() -> signing.Settings:
+def settings() -> Settings:
     cfg = current_app.config
-    return signing.Settings(
+    return Settings(
         margin_min=cfg["SIGN_IN_MARGIN_MIN"],
         rotate_s=cfg["QR_ROTATE_S"],
         grace_s=cfg["QR_GRACE_S"],
@@ -113,8 +114,8 @@ def settings() -> signing.Settings:
     )
 
 
-def device() -> signing.Device:
-    return signing.Device(request.user_agent.string or "", request.remote_addr)
+def device() -> Device:
+    return Device(request.user_agent.string or "", request.remote_addr)
 
 
 def once(call: Callable[[bool], T]) -> T:
@@ -235,7 +236,7 @@ def sign_in_codes(data: dict[str, Any], session_id: str, principal: Principal) -
 @blp.alt_response(410, schema=ErrorSchema, description="qr_expired, code_expired")
 def sign_in(data: dict[str, Any]) -> Any:
     """Sign in by QR (a trainee's bound phone) or by personal code (site PC, kiosk)."""
-    cred = signing.Credential(**data)
+    cred = Credential(**data)
     claim = device_claim() if cred.qr else None  # a phone: its binding is checked in the query
     actor = None if claim else _caller()
     outcome = once(
@@ -252,7 +253,7 @@ def sign_in(data: dict[str, Any]) -> Any:
 @blp.response(200, SignInSchema)
 def sign_out(data: dict[str, Any]) -> Any:
     """Sign out (needed for autoformation, R7): answers the sign-in with `signed_out_at`."""
-    actor, cred = _caller(), signing.Credential(**data)
+    actor, cred = _caller(), Credential(**data)
     signed, out = once(
         lambda retry: signing.sign_out(
             actor, cred, utcnow(), device(), settings(), look_first=retry

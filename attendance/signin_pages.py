@@ -9,6 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from attendance import qr as qr_images
 from attendance import register, services, signing
+from attendance.credentials import Credential
 from attendance.models import KIND_LABELS, TrainingSession
 from attendance.routes import announce, device, failed_attempts, once, settings
 from core.auth import Principal, current_principal, roles_required
@@ -34,7 +35,7 @@ def scan() -> Any:
 @roles_required(Role.TRAINEE)
 def scan_confirm(principal: Principal) -> Any:
     """One tap confirms presence (or departure) with the scanned QR token."""
-    cred = signing.Credential(qr=request.form.get("qr", "").strip() or None)
+    cred = Credential(qr=request.form.get("qr", "").strip() or None)
     return _sign(
         principal, cred, request.form.get("action", "sign_in"), "signin/scan.html", bound=True
     )
@@ -51,7 +52,7 @@ def code() -> Any:
 def code_submit() -> Any:
     """A typed personal code signs the trainee in or out."""
     principal = current_principal()
-    cred = signing.Credential(code=request.form.get("code", "").strip() or None)
+    cred = Credential(code=request.form.get("code", "").strip() or None)
     action = request.form.get("action", "sign_in")
     return _sign(principal, cred, action, "signin/code.html", kiosk=_kiosk(principal))
 
@@ -62,7 +63,7 @@ def _kiosk(principal: Principal | None) -> bool:
 
 def _sign(
     principal: Principal | None,
-    cred: signing.Credential,
+    cred: Credential,
     action: str,
     template: str,
     **context: Any,

@@ -48,6 +48,9 @@ def app_env() -> dict[str, str]:
         "QR_ROTATE_S": str(QR_ROTATE_S),
         "QR_GRACE_S": str(QR_GRACE_S),
         "PUBLIC_BASE_URL": PUBLIC_BASE_URL,
+        # The API layout of README.md: sync workers publish to the live screens, they do not
+        # serve Socket.IO clients (a separate gevent process does).
+        "SOCKETIO_WRITE_ONLY": "1",
     }
 
 
