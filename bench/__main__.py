@@ -79,8 +79,8 @@ def main() -> int:
         load(server, "sign-in", settings.WARMUP_SECONDS)
         data.reset_signatures(app)
 
-    for workers in settings.WORKER_COUNTS:
-        with Server(env, workers) as server:
+    for worker_class, workers, threads in settings.SERVERS:
+        with Server(env, workers, worker_class, threads) as server:
             warm_up(server)
             redis_before = probe.redis_calls()
             sign_in, sign_in_cpu = load(server, "sign-in", settings.WRK_SECONDS)
@@ -100,6 +100,8 @@ def main() -> int:
             redis_commands=redis_used,
             sign_in_cpu=sign_in_cpu,
             health_cpu=health_cpu,
+            worker_class=worker_class,
+            threads=threads,
         )
         run.closed.append(closed)
         step(
@@ -113,7 +115,7 @@ def main() -> int:
     best = run.best
     items = [(p.authorization, p.body) for p in world.pairs]
     rate, seconds = settings.FIXED_RATE, settings.FIXED_SECONDS
-    with Server(env, best.workers) as server:
+    with Server(env, best.workers, best.worker_class, best.threads) as server:
         warm_up(server)
         pids = [server.pid, *server.worker_pids()]
         before = cpu.snapshot(pids, settings.DATABASE_NAME)

@@ -48,6 +48,8 @@ class ClosedLoop:
     redis_commands: Counter[str]
     sign_in_cpu: Usage
     health_cpu: Usage
+    worker_class: str = "sync"
+    threads: int = 1
 
     @property
     def ratio(self) -> float:
@@ -462,13 +464,15 @@ def _method(run: Run) -> list[str]:
         "pairs, each with its bearer header (core/tokens.issue_token, typ trainee) and the "
         "session's QR token (attendance/rules.make_qr_token). Consecutive requests go to "
         "different sessions.",
-        "- Server: `python -m gunicorn wsgi:app --worker-class sync --workers N --backlog "
-        "2048` on 127.0.0.1 (a free port), APP_ENV=production, random SECRET_KEY and "
+        "- Server: `python -m gunicorn wsgi:app --worker-class K --workers N --threads T "
+        "--backlog 2048` on 127.0.0.1 (a free port), APP_ENV=production, random SECRET_KEY and "
         f"JWT_SECRET, DATABASE_URL={settings.DATABASE_URL}, REDIS_URL={settings.REDIS_URL} "
-        "(rate-limit storage and Socket.IO message queue: the production path). Sync workers "
-        "only: in earlier measurements on this machine gthread varied ±50 % between runs, sync "
-        "±3 %. The open-loop run uses the setting with the best sign-in "
-        "rate. Each server is warmed up (1 s of each load) before it is measured.",
+        "(rate-limit storage and Socket.IO message queue: the production path), "
+        "SOCKETIO_WRITE_ONLY=1 (API workers publish, they do not serve Socket.IO). Sync "
+        "workers close the connection after each answer; gthread workers keep it alive "
+        "(FACTS.md saw gthread vary ±50 % between runs, sync ±3 %). The open-loop run uses "
+        "the setting with the best sign-in rate. Each server is warmed up (1 s of each load) "
+        "before it is measured.",
         f"- QR_ROTATE_S={settings.QR_ROTATE_S} and QR_GRACE_S={settings.QR_GRACE_S} on the "
         "server, so that the tokens drawn before the run stay valid through it, even across "
         "a window boundary; checking a token (one HMAC-SHA256 and a window comparison) costs "

@@ -27,10 +27,13 @@ def free_port() -> int:
 class Server:
     """`gunicorn wsgi:app -k <worker_class> -w <workers>` on 127.0.0.1:<free port>."""
 
-    def __init__(self, env: dict[str, str], workers: int, worker_class: str = "sync") -> None:
+    def __init__(
+        self, env: dict[str, str], workers: int, worker_class: str = "sync", threads: int = 1
+    ) -> None:
         self.env = {**os.environ, **env}
         self.workers = workers
         self.worker_class = worker_class
+        self.threads = threads
         self.port = free_port()
         self.proc: subprocess.Popen[bytes] | None = None
         handle, name = tempfile.mkstemp(prefix="bench-gunicorn-", suffix=".log")
@@ -48,7 +51,8 @@ class Server:
 
     @property
     def label(self) -> str:
-        return f"{self.worker_class} -w {self.workers}"
+        threads = f" --threads {self.threads}" if self.threads > 1 else ""
+        return f"{self.worker_class} -w {self.workers}{threads}"
 
     def command(self) -> list[str]:
         return [
@@ -62,6 +66,8 @@ class Server:
             str(self.workers),
             "--worker-class",
             self.worker_class,
+            "--threads",
+            str(self.threads),
             "--backlog",
             "2048",
             "--log-level",

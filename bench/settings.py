@@ -30,7 +30,9 @@ WRK_THREADS = 1
 WRK_CONNECTIONS = 16
 WRK_SECONDS = 4
 WARMUP_SECONDS = 1
-WORKER_COUNTS = (2, 3, 4, 8)
+# (worker class, workers, threads): sync workers close the connection after each answer;
+# gthread keeps it alive (FACTS.md saw it vary more between runs).
+SERVERS = (("sync", 2, 1), ("sync", 3, 1), ("sync", 4, 1), ("gthread", 2, 4), ("gthread", 3, 4))
 FIXED_RATE = 500
 FIXED_SECONDS = 8
 OPEN_LOOP_MAX_IN_FLIGHT = 256
