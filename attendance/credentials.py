@@ -26,6 +26,7 @@ class Settings:
     margin_min: int = 15
     rotate_s: int = 15
     grace_s: float = 5.0
+    sign_out_grace_min: int = 30
     secret_key: str = ""
     base_url: str = ""
 
@@ -60,6 +61,7 @@ class SessionFacts:
     status: str
     starts_at: datetime
     ends_at: datetime
+    closed_at: datetime | None
     qr_key: str | None
     site_id: str | None
     entry_date: date | None
@@ -97,6 +99,7 @@ FACTS = (
         _SESSIONS.c.status,
         _SESSIONS.c.starts_at,
         _SESSIONS.c.ends_at,
+        _SESSIONS.c.closed_at,
         _SESSIONS.c.qr_key,
         _SESSIONS.c.site_id,
         _ENROLMENTS.c.entry_date,
@@ -162,7 +165,18 @@ def resolve(
     assert facts is not None  # noqa: S101 - a code's session exists (foreign key)
     if cred.session_id and cred.session_id != facts.id:
         raise Conflict("Ce code est celui d'une autre séance.", code="wrong_session")
-    rules.check_can_sign(facts.status, now, facts.starts_at, facts.ends_at, cfg.margin_min)
+    if kind == "sign_out":
+        rules.check_can_sign_out(
+            facts.status,
+            now,
+            facts.starts_at,
+            facts.ends_at,
+            facts.closed_at,
+            cfg.margin_min,
+            cfg.sign_out_grace_min,
+        )
+    else:
+        rules.check_can_sign(facts.status, now, facts.starts_at, facts.ends_at, cfg.margin_min)
     if not facts.is_enrolled():
         raise Forbidden(
             "Vous n'êtes pas inscrit·e dans le groupe de cette séance.", code="not_enrolled"

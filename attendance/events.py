@@ -11,7 +11,7 @@ from flask import request
 from flask_socketio import Namespace, join_room, leave_room
 
 from attendance.services import get_session
-from core.auth import Principal, principal_from_bearer, principal_from_cookie
+from core.auth import Principal, principal_for_user, principal_from_bearer, principal_from_cookie
 from core.errors import DomainError
 from core.models import Role
 
@@ -47,8 +47,9 @@ class LiveNamespace(Namespace):
 
     def on_join(self, data: dict[str, Any]) -> dict[str, Any]:
         """Join the room of one visible session; answers {ok} or {error} as acknowledgement."""
-        principal = self.principals.get(request.sid)  # type: ignore[attr-defined]
+        known = self.principals.get(request.sid)  # type: ignore[attr-defined]
         session_id = str((data or {}).get("session_id", ""))
+        principal = principal_for_user(known.id) if known else None  # deactivated since?
         if principal is None:
             return {"ok": False, "error": "not_authenticated"}
         try:

@@ -13,6 +13,7 @@ from sqlalchemy import Select, Table, bindparam, insert, select, update
 from attendance import ledger
 from attendance.models import Signature, TrainingSession
 from core.db import new_id
+from core.errors import Conflict
 from core.extensions import db
 
 SESSIONS = cast(Table, TrainingSession.__table__)
@@ -22,15 +23,17 @@ SWAP_HEAD = (  # compare-and-set: moves the head only if nobody appended since i
     .where(
         SESSIONS.c.id == bindparam("session_id"),
         SESSIONS.c.chain_length == bindparam("expected"),
+        SESSIONS.c.status.in_(bindparam("statuses", expanding=True)),
     )
     .values(chain_length=bindparam("seq"), chain_head=bindparam("head"))
 )
-BUMP = (  # takes the session's row lock and reads the head under it
+BUMP = (  # takes the session's row lock and reads the head (and the status) under it
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("session_id"))
     .values(chain_length=SESSIONS.c.chain_length + 1)
-    .returning(SESSIONS.c.chain_length, SESSIONS.c.chain_head)
+    .returning(SESSIONS.c.chain_length, SESSIONS.c.chain_head, SESSIONS.c.status)
 )
+ANY_STATUS = ["planned", "open", "closed"]
 SET_HEAD = (
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("session_id"))
@@ -39,7 +42,13 @@ SET_HEAD = (
 INSERT = insert(cast(Table, Signature.__table__))
 
 
-def append(session_id: str, entry: Signature, head: tuple[int, str] | None = None) -> Signature:
+def append(
+    session_id: str,
+    entry: Signature,
+    head: tuple[int, str] | None = None,
+    *,
+    require_open: bool = False,
+) -> Signature:
     """Chain `entry` after the session's head and store it; `entry` stays a plain object.
 
     Fast path, when the caller read the head (`head` = chain length and hash): one
@@ -48,19 +57,27 @@ def append(session_id: str, entry: Signature, head: tuple[int, str] | None = Non
     UPDATE that bumps the length takes the row lock (PostgreSQL) or the write lock (SQLite)
     and returns the head under it. Either way appends to one session queue on its row and
     appends to different sessions never wait for each other (docs/ledger.md).
+    `require_open` refuses (409) a session closed since the caller read it.
     """
     connection = db.session.connection()
     if head is not None:
         length, prev = head
         _seal(entry, session_id, length + 1, prev)
-        swapped = connection.execute(
-            SWAP_HEAD,
-            {"session_id": session_id, "expected": length, "seq": entry.seq, "head": entry.hash},
-        )
-        if swapped.rowcount == 1:
+        params = {
+            "session_id": session_id,
+            "expected": length,
+            "seq": entry.seq,
+            "head": entry.hash,
+            "statuses": ["open"] if require_open else ANY_STATUS,
+        }
+        if connection.execute(SWAP_HEAD, params).rowcount == 1:
             connection.execute(INSERT, row_of(entry))
             return entry
-    seq, prev = connection.execute(BUMP, {"session_id": session_id}).one()
+    seq, prev, status = connection.execute(BUMP, {"session_id": session_id}).one()
+    if require_open and status != "open":
+        raise Conflict(
+            "La séance vient d'être close : l'émargement est fermé.", code="session_not_open"
+        )
     _seal(entry, session_id, seq, prev)
     connection.execute(INSERT, row_of(entry))
     connection.execute(SET_HEAD, {"session_id": session_id, "head": entry.hash})

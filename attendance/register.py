@@ -12,7 +12,7 @@ from attendance.credentials import channel_of
 from attendance.models import Signature, TrainingSession
 from attendance.presence import TraineePresence, fold
 from attendance.services import get_session
-from attendance.signing import enrolled_ids, require_trainer
+from attendance.signing import enrolled_ids, enrolled_on_the_day, require_trainer
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.extensions import db
@@ -141,13 +141,7 @@ def roster(
     session: TrainingSession, now: datetime, only: list[str] | None = None
 ) -> list[TraineePresence]:
     """Each enrolled trainee's presence in the session, replayed from the ledger."""
-
-    day = rules.local_day(session.starts_at)
-    query = select(Enrolment.trainee_id).where(
-        Enrolment.group_id == session.group_id,
-        Enrolment.entry_date <= day,
-        (Enrolment.exit_date.is_(None)) | (Enrolment.exit_date >= day),
-    )
+    query = enrolled_on_the_day(session)
     if only is not None:
         query = query.where(Enrolment.trainee_id.in_(only))
     trainee_ids = list(db.session.scalars(query.order_by(Enrolment.trainee_id)))
@@ -192,18 +186,25 @@ def session_attendance(actor: Principal, session_id: str, now: datetime) -> dict
     for person in people:
         person.name = names.get(person.trainee_id, "")  # type: ignore[attr-defined]
     people.sort(key=lambda p: p.name)  # type: ignore[attr-defined]
-    trainer_signed = db.session.scalar(
-        select(Signature.id)
-        .where(Signature.session_id == session.id, Signature.signer_kind == "trainer")
-        .limit(1)
-    )
+    signed = sum(any(h.status == "present" and not h.attested for h in p.halves) for p in people)
     held = rules.is_held(
         session.is_synchronous(),
         session.opened_at is not None,
-        trainer_signed is not None,
-        sum(p.status == "present" for p in people),
+        bool(trainer_signed_halves(session.id)),
+        signed,  # a signature, not a correction (SPEC.md, "held")
     )
     return {"session_id": session.id, "status": session.status, "held": held, "items": people}
+
+
+def trainer_signed_halves(session_id: str) -> set[str]:
+    """The half-days the trainer has co-signed."""
+    return set(
+        db.session.scalars(
+            select(Signature.half_day).where(
+                Signature.session_id == session_id, Signature.signer_kind == "trainer"
+            )
+        )
+    )
 
 
 def verify_ledger(actor: Principal) -> journal.Verification:

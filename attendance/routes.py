@@ -1,19 +1,17 @@
-"""Session endpoints: plan, edit, list and read sessions."""
+"""Session and émargement endpoints: plan and read sessions; open, QR, codes, sign in and out,
+close, absences, corrections, the attendance sheet, the ledger check."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response
 from flask_smorest import Blueprint
-from sqlalchemy.exc import IntegrityError
 
 from attendance import qr as qr_images
 from attendance import register, services, signing
-from attendance.credentials import Credential, Device, Settings
-from attendance.events import room
+from attendance.credentials import Credential
 from attendance.models import Signature, TrainingSession
 from attendance.rules import PARIS
 from attendance.schemas import (
@@ -32,16 +30,15 @@ from attendance.schemas import (
     SessionSchema,
     SignInSchema,
 )
+from attendance.web import announce, announce_closed, device, failed_attempts, once, settings
 from core.api import ErrorSchema, PageArgs, page_schema
 from core.auth import ANY_ROLE, Principal, current_principal, device_claim, roles_required
 from core.db import utcnow
-from core.extensions import db, socketio
-from core.models import Role, Trainee, User
+from core.extensions import db
+from core.models import Role
 from core.pagination import paginate
-from core.ratelimit import FailureLimit
 from training.services import get_group
 
-T = TypeVar("T")
 blp = Blueprint("attendance", __name__, url_prefix="/api/v1", description="Séances et émargement")
 
 
@@ -103,66 +100,6 @@ def update_session(data: dict[str, Any], session_id: str, principal: Principal) 
 # --- Émargement ---
 
 
-def settings() -> Settings:
-    cfg = current_app.config
-    return Settings(
-        margin_min=cfg["SIGN_IN_MARGIN_MIN"],
-        rotate_s=cfg["QR_ROTATE_S"],
-        grace_s=cfg["QR_GRACE_S"],
-        secret_key=cfg["SECRET_KEY"],
-        base_url=cfg["PUBLIC_BASE_URL"],
-    )
-
-
-def device() -> Device:
-    return Device(request.user_agent.string or "", request.remote_addr)
-
-
-def once(call: Callable[[bool], T]) -> T:
-    """Run a recording use case and commit. The first try inserts straight away (the unique
-    index is the guard); if a concurrent or earlier request holds the record, the insert fails:
-    roll back and run it again looking first, which answers the record that is there."""
-    try:
-        result = call(False)
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        result = call(True)
-        db.session.commit()
-    return result
-
-
-failed_attempts = FailureLimit("10/minute", scope="sign-attempts")
-
-
-def signer_name(signature: Signature) -> str:
-    person: Trainee | User | None = (
-        db.session.get(Trainee, signature.signer_id)
-        if signature.signer_kind == "trainee"
-        else db.session.get(User, signature.signer_id)
-    )
-    return person.full_name if person else ""
-
-
-def announce(signature: Signature, event: str, by: Principal | None = None, name: str = "") -> None:
-    """Push a record to the trainer's live page (Socket.IO room of the session). The name
-    comes from the caller when it knows it (`name`, or `by` when it is the signer)."""
-    if not name:
-        name = by.name if by and by.id == signature.signer_id else signer_name(signature)
-    payload = {
-        "event": event,
-        "signer_id": signature.signer_id,
-        "trainee_id": signature.signer_id if signature.signer_kind == "trainee" else None,
-        "name": name,
-        "half_day": signature.half_day,
-        "at": signature.at.astimezone(PARIS).isoformat(),
-        "method": signature.method,
-        "channel": signature.channel,
-        "signer_kind": signature.signer_kind,
-    }
-    socketio.emit("signature", payload, namespace="/live", to=room(signature.session_id))
-
-
 @blp.route("/sessions/<session_id>/open", methods=["POST"])
 @roles_required(Role.TRAINER)
 @blp.response(200, SessionSchema)
@@ -191,7 +128,8 @@ def trainer_signature(session_id: str, principal: Principal) -> Any:
 @blp.response(200, QrSchema)
 def qr(session_id: str, principal: Principal) -> Any:
     """The text to show as a QR code now, and when it rotates."""
-    return signing.qr_payload(principal, session_id, utcnow(), settings())
+    current = signing.qr_payload(principal, session_id, utcnow(), settings())
+    return current, 200, {"Cache-Control": "no-store"}
 
 
 @blp.route("/sessions/<session_id>/qr.svg", methods=["GET"])
@@ -289,9 +227,7 @@ def close_session(session_id: str, principal: Principal) -> Any:
     """Close signing; enrolled trainees without a signature become absent."""
     register.close_session(principal, session_id, utcnow())
     db.session.commit()
-    socketio.emit(
-        "closed", {"session_id": session_id}, namespace="/live", to=f"session:{session_id}"
-    )
+    announce_closed(session_id)
     return services.get_session(principal, session_id)
 
 

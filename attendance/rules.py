@@ -56,10 +56,11 @@ def check_autoformation_share(
     """R6: a group's autoformation stays within 20 % (50 % for e-formation) of centre hours."""
     cap = autoformation_cap(modality) * centre_hours
     if planned_hours + new_hours > cap + 1e-9:
+        added = f" et cette séance en ajoute {new_hours:g}" if new_hours else ""
         raise RuleViolation(
             f"L'autoformation est limitée à {autoformation_cap(modality) * 100:.0f} % des "
             f"heures centre du bon de commande, soit {cap:g} h ; {planned_hours:g} h sont "
-            f"déjà prévues et cette séance en ajoute {new_hours:g}.",
+            f"déjà prévues{added}.",
             code="autoformation_cap",
             rule="R6",
         )
@@ -151,6 +152,27 @@ def check_can_sign(
         )
     if now >= ends_at:
         raise Conflict("La séance est terminée : l'émargement est fermé.", code="signing_closed")
+
+
+def check_can_sign_out(
+    status: str,
+    now: datetime,
+    starts_at: datetime,
+    ends_at: datetime,
+    closed_at: datetime | None,
+    margin_min: int,
+    grace_min: int,
+) -> None:
+    """A departure is signed while the session is open, and up to `grace_min` minutes after its
+    end or close (R7: the time counted still stops at the end or the close)."""
+    if status not in ("open", "closed") or now < signing_opens_at(starts_at, margin_min):
+        raise Conflict("La séance n'est pas ouverte à l'émargement.", code="session_not_open")
+    stop = min(ends_at, closed_at) if closed_at else ends_at
+    if now >= stop + timedelta(minutes=grace_min):
+        raise Conflict(
+            f"Le départ s'émarge au plus tard {grace_min} minutes après la fin de la séance.",
+            code="signing_closed",
+        )
 
 
 def check_can_open(

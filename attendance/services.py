@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -11,13 +12,14 @@ from sqlalchemy import Select, false, func, select
 from attendance import rules
 from attendance.models import SessionKind, TrainingSession
 from core.auth import Principal
-from core.errors import Conflict, Forbidden, NotFound
+from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.extensions import db
 from core.models import Role
 from sites.models import Site
 from training import access
-from training.models import Group, RegroupementAuthorisation
-from training.services import get_group
+from training import rules as training_rules
+from training.models import Enrolment, Group, Order, RegroupementAuthorisation
+from training.services import check_group_start, get_group, lock_group, lock_order_groups
 
 
 def french_holidays(year: int) -> dict[date, str]:
@@ -61,6 +63,7 @@ def plan_session(actor: Principal, group_id: str, data: dict[str, Any]) -> Train
     group = get_group(actor, group_id)
     if not can_plan(actor, group):
         raise Forbidden("Seuls le référent de l'organisme et les formateurs du groupe planifient.")
+    lock_group(group)  # R6: two concurrent plannings must not both pass the cap
     session = TrainingSession(
         organisation_id=group.organisation_id, group=group, created_by_id=actor.id
     )
@@ -79,6 +82,7 @@ def update_session(actor: Principal, session_id: str, data: dict[str, Any]) -> T
         raise Conflict(
             "Une séance ouverte ou close ne se modifie plus.", code="session_not_planned"
         )
+    lock_group(session.group)
     merged = {
         "kind": session.kind,
         "title": session.title,
@@ -137,6 +141,79 @@ def _authorised_days(group_id: str) -> dict[date, str]:
         )
     )
     return dict(rows.all())
+
+
+def check_order_plan(order: Order) -> None:
+    """After a change of an order's modality, centre hours or dates (already set on `order`):
+    every group still starts in the order, every entry keeps R4, every session R6, R10 and
+    the order's dates. Raises the rule's error; the caller rolls back."""
+    groups = lock_order_groups(order)
+    for group in groups:
+        check_group_start(group)
+    _check_entry_dates(order)
+    _check_sessions(order, groups)
+
+
+def check_group_plan(group: Group) -> None:
+    """After a group's start moved: its sessions still keep R10 (welcome day) and the rules."""
+    _check_sessions(group.order, [group])
+
+
+def _check_entry_dates(order: Order) -> None:
+    """R4 for every enrolment of the order: checking the earliest and latest entries is enough."""
+    first, last = db.session.execute(
+        select(func.min(Enrolment.entry_date), func.max(Enrolment.entry_date))
+        .join(Group, Enrolment.group_id == Group.id)
+        .where(Group.order_id == order.id)
+    ).one()
+    for entry in (first, last):
+        if entry is not None:
+            training_rules.check_entry_date(entry, order.start_date, order.end_date)
+
+
+def _check_sessions(order: Order, groups: list[Group]) -> None:
+    """Every session of these groups inside the order, R10 for regroupements, R6 per group."""
+    ids = [group.id for group in groups]
+    sessions: dict[str, list[Any]] = defaultdict(list)
+    for row in db.session.execute(
+        select(
+            TrainingSession.group_id,
+            TrainingSession.kind,
+            TrainingSession.starts_at,
+            TrainingSession.ends_at,
+            TrainingSession.regroupement_reason,
+        ).where(TrainingSession.group_id.in_(ids))
+    ):
+        sessions[row.group_id].append(row)
+    authorised: dict[str, set[date]] = defaultdict(set)
+    for group_id, day in db.session.execute(
+        select(RegroupementAuthorisation.group_id, RegroupementAuthorisation.session_date).where(
+            RegroupementAuthorisation.group_id.in_(ids)
+        )
+    ):
+        authorised[group_id].add(day)
+    for group in groups:
+        try:
+            _check_group_sessions(order, group, sessions[group.id], authorised[group.id])
+        except DomainError as error:  # name the group: an order may have several
+            error.message = f"Groupe « {group.name} » : {error.message}"
+            raise
+
+
+def _check_group_sessions(
+    order: Order, group: Group, sessions: list[Any], authorised_days: set[date]
+) -> None:
+    autoformation = 0.0
+    for session in sessions:
+        starts_at, ends_at = session.starts_at, session.ends_at
+        rules.check_session_times(starts_at, ends_at, order.start_date, order.end_date)
+        if session.kind == SessionKind.REGROUPEMENT:
+            day = rules.local_day(starts_at)
+            reason = session.regroupement_reason
+            rules.check_regroupement(order.modality, reason, day, group.first_day, authorised_days)
+        elif session.kind == SessionKind.AUTOFORMATION:
+            autoformation += (ends_at - starts_at).total_seconds() / 3600
+    rules.check_autoformation_share(order.modality, order.centre_hours, autoformation, 0)
 
 
 def sessions_between(actor: Principal, start: datetime, days: int) -> list[TrainingSession]:

@@ -8,14 +8,16 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 
 from attendance import qr as qr_images
-from attendance import register, services, signing
+from attendance import register, rules, services, signing
 from attendance.credentials import Credential
 from attendance.models import KIND_LABELS, TrainingSession
-from attendance.routes import announce, device, failed_attempts, once, settings
+from attendance.schemas import AbsenceInSchema, CorrectionInSchema
+from attendance.web import announce, device, failed_attempts, once, settings
 from core.auth import Principal, current_principal, roles_required
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
 from core.extensions import db
+from core.forms import read_form
 from core.models import Role, Trainee
 
 bp = Blueprint("signin_pages", __name__, template_folder="templates")
@@ -126,23 +128,14 @@ def live(session_id: str, principal: Principal) -> Any:
         trainees=trainees,
         is_trainer=session.group.has_trainer(principal.id),
         kind_labels=KIND_LABELS,
-        trainer_signed=_trainer_signed(session),
+        trainer_signed=_half_now(session) in register.trainer_signed_halves(session.id),
         rotate_s=settings().rotate_s,
-        codes=request.args.get("codes"),
     )
 
 
-def _trainer_signed(session: TrainingSession) -> bool:
-    from attendance.models import Signature
-
-    return (
-        db.session.scalar(
-            db.select(Signature.id)
-            .where(Signature.session_id == session.id, Signature.signer_kind == "trainer")
-            .limit(1)
-        )
-        is not None
-    )
+def _half_now(session: TrainingSession) -> str:
+    """The half-day the trainer would co-sign now (each half takes its own signature)."""
+    return rules.half_day_for(rules.half_days(session.starts_at, session.ends_at), utcnow()).name
 
 
 @bp.route("/seances/<session_id>/qr.json")
@@ -212,34 +205,29 @@ def codes(session_id: str, principal: Principal) -> Any:
         t.id: t.full_name
         for t in db.session.scalars(db.select(Trainee).where(Trainee.id.in_(trainee_ids)))
     }
-    return render_template("signin/codes.html", session=session, issued=issued, names=names)
+    page = render_template("signin/codes.html", session=session, issued=issued, names=names)
+    return page, 200, {"Cache-Control": "no-store"}
 
 
 @bp.route("/seances/<session_id>/absence", methods=["POST"])
 @roles_required(Role.TRAINER)
 def absence(session_id: str, principal: Principal) -> Any:
-    """Record an absence with its reason, or a motivated correction."""
+    """Record an absence with its reason, or a motivated correction (the API's schemas)."""
     services.get_session(principal, session_id)  # not visible: 404, before any action
-    form, now = request.form, utcnow()
-    data: dict[str, Any] = {
-        "trainee_id": form.get("trainee_id", ""),
-        "reason": form.get("reason", "").strip(),
-        "justified": form.get("justified") == "on",
-        "action": form.get("action"),
-    }
-    reason: str = data["reason"]
+    form = request.form
+    corrects = form.get("action") in ("mark_present", "mark_absent")
+    raw = {**form.to_dict(), "justified": "true" if form.get("justified") == "on" else "false"}
     try:
-        if len(reason) < 3:
-            raise InvalidInput("Indiquez le motif (3 caractères au moins).")
-        if data["action"] in ("mark_present", "mark_absent"):
-            register.correct(principal, session_id, data, now)
+        data = read_form(CorrectionInSchema() if corrects else AbsenceInSchema(), raw)
+        if corrects:
+            register.correct(principal, session_id, data, utcnow())
         else:
-            register.record_absence(principal, session_id, data, now)
+            register.record_absence(principal, session_id, data, utcnow())
         db.session.commit()
         flash("C'est enregistré.", "success")
     except DomainError as error:
         db.session.rollback()
-        flash(error.message, "error")
+        flash(" ".join([error.message, *(error.details or {}).values()]), "error")
     return redirect(url_for("signin_pages.live", session_id=session_id))
 
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
 from attendance import journal, rules
 from attendance.credentials import (
@@ -24,10 +24,9 @@ from core.auth import Principal
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
 from core.models import Role
-from core.services import code_digest
+from core.services import CODE_ALPHABET, code_digest
 from training.models import Enrolment
 
-CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 8
 
 
@@ -185,9 +184,16 @@ def sign_out(
     *,
     look_first: bool = True,
 ) -> tuple[Signature, Signature]:
-    """Record the end of a trainee's presence (needed for autoformation, R7)."""
+    """Record the end of a trainee's presence (needed for autoformation, R7), in the half-day
+    it happens: one signature per half-day, so the afternoon needs its own arrival first."""
     session, trainee_id, method, channel = resolve(actor, cred, now, cfg, "sign_out")
-    signed = _latest_sign_in(session.id, trainee_id)
+    half = _half(session, now)
+    signed = _find(session.id, trainee_id, half, "sign_in")
+    if signed is None and _latest_sign_in(session.id, trainee_id) is not None:
+        raise Conflict(
+            "Émargez d'abord votre présence de cette demi-journée, puis votre départ.",
+            code="sign_in_this_half_first",
+        )
     if signed is None:
         raise Conflict("Émargez d'abord votre arrivée.", code="not_signed_in")
     outcome = _record_once(
@@ -196,7 +202,7 @@ def sign_out(
             kind="sign_out",
             signer_kind="trainee",
             signer_id=trainee_id,
-            half_day=signed.half_day,
+            half_day=half,
             at=now,
             method=method,
             channel=channel,
@@ -208,18 +214,20 @@ def sign_out(
     return signed, outcome.signature
 
 
-def enrolled_ids(session: TrainingSession, trainee_ids: list[str]) -> set[str]:
-    """Of these trainees, those whose path in the group covers the session's day."""
+def enrolled_on_the_day(session: TrainingSession) -> Select:
+    """Ids of the trainees whose path in the group covers the session's (Paris) day."""
     day = rules.local_day(session.starts_at)
-    rows = db.session.scalars(
-        select(Enrolment.trainee_id).where(
-            Enrolment.group_id == session.group_id,
-            Enrolment.trainee_id.in_(trainee_ids),
-            Enrolment.entry_date <= day,
-            (Enrolment.exit_date.is_(None)) | (Enrolment.exit_date >= day),
-        )
+    return select(Enrolment.trainee_id).where(
+        Enrolment.group_id == session.group_id,
+        Enrolment.entry_date <= day,
+        (Enrolment.exit_date.is_(None)) | (Enrolment.exit_date >= day),
     )
-    return set(rows)
+
+
+def enrolled_ids(session: TrainingSession, trainee_ids: list[str]) -> set[str]:
+    """Of these trainees, those enrolled on the session's day."""
+    query = enrolled_on_the_day(session).where(Enrolment.trainee_id.in_(trainee_ids))
+    return set(db.session.scalars(query))
 
 
 def _half(session: TrainingSession | SessionFacts, now: datetime) -> str:
@@ -266,4 +274,5 @@ def _record_once(
     head = None
     if isinstance(session, SessionFacts):
         head = (session.chain_length, session.chain_head)
-    return Outcome(journal.append(session.id, entry, head), True)
+    require_open = entry.kind == "sign_in"  # a close may have landed since the session was read
+    return Outcome(journal.append(session.id, entry, head, require_open=require_open), True)

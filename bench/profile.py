@@ -45,7 +45,7 @@ STEPS = (
     ("│ │   ├ entry hash (ledger.entry_hash)", "attendance/ledger.py", "entry_hash"),
     ("│ │   └ ORM flush (INSERT)", "sqlalchemy/orm/session.py", "flush"),
     ("│ ├ commit", "sqlalchemy/orm/scoping.py", "commit"),
-    ("│ └ announce (routes.announce)", "attendance/routes.py", "announce"),
+    ("│ └ announce (web.announce)", "attendance/web.py", "announce"),
     ("│   └ Socket.IO emit (Redis PUBLISH)", "flask_socketio/__init__.py", "emit"),
     ("├ response (marshmallow dump)", "marshmallow/schema.py", "dump"),
     (

@@ -9,6 +9,7 @@ from flask import Flask
 from socketio import RedisManager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from core.config import check_config, load_config
 
@@ -22,6 +23,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     check_config(app.config)
     os.makedirs(app.instance_path, exist_ok=True)
     _init_extensions(app)
+    _trust_proxies(app)
     _register_blueprints(app)
     from core.cli import register_commands
     from core.errors import register_error_handlers
@@ -62,6 +64,14 @@ def _init_extensions(app: Flask) -> None:
     api.spec.components.security_scheme(
         "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
     )
+
+
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES proxies, read the client's address, scheme and host they forward."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops > 0:  # outermost, after Socket.IO's middleware: every request is seen fixed
+        fixed = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = fixed  # type: ignore[method-assign]
 
 
 def import_models() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from copy import deepcopy
 from dataclasses import dataclass
@@ -75,13 +76,38 @@ def principal_for_device(trainee_id: str, invitation_id: str) -> Principal | Non
     return Principal(trainee_id, Role.TRAINEE, organisation_id, None, name, invitation_id)
 
 
-def principal_from_bearer(header: str) -> Principal:
-    """Verify `Authorization: Bearer …` and load its principal, or raise 401."""
+REQUEST_SCOPED = ("principal", "bearer_claims", "device_revoked")
+
+
+def forget_earlier_request() -> None:
+    """Drop what an earlier request cached on g (an app context can outlive one request)."""
+    if g.get("request_environ") is not request.environ:
+        for name in REQUEST_SCOPED:
+            g.pop(name, None)
+        g.request_environ = request.environ
+
+
+def verify_bearer(header: str) -> dict[str, Any]:
+    """The claims of a valid `Authorization: Bearer …` value, or raise 401."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("En-tête Authorization attendu : « Bearer <jeton> ».")
     cfg = current_app.config
-    claims = decode_token(cfg["JWT_SECRET"], cfg["JWT_AUDIENCE"], token, typ=("staff", "trainee"))
+    return decode_token(cfg["JWT_SECRET"], cfg["JWT_AUDIENCE"], token, typ=("staff", "trainee"))
+
+
+def verified_claims(header: str) -> dict[str, Any]:
+    """The claims of `header`, decoded once per request (g.bearer_claims), or raise 401."""
+    forget_earlier_request()
+    cached = g.get("bearer_claims")
+    if cached is None or cached[0] != header:
+        g.bearer_claims = cached = (header, verify_bearer(header))
+    return cached[1]
+
+
+def principal_from_bearer(header: str) -> Principal:
+    """Verify `Authorization: Bearer …` and load its principal, or raise 401."""
+    claims = verified_claims(header)
     if claims["typ"] == "trainee":
         principal = principal_for_device(str(claims["sub"]), str(claims.get("dev", "")))
     else:
@@ -97,34 +123,50 @@ def device_claim() -> tuple[str, str] | None:
     header = request.headers.get("Authorization")
     if not header:
         return None
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated("En-tête Authorization attendu : « Bearer <jeton> ».")
-    cfg = current_app.config
-    claims = decode_token(cfg["JWT_SECRET"], cfg["JWT_AUDIENCE"], token, typ=("staff", "trainee"))
+    claims = verified_claims(header)
     if claims["typ"] != "trainee":
         return None
     return str(claims["sub"]), str(claims.get("dev", ""))
 
 
 def principal_from_cookie() -> Principal | None:
-    """The principal of the browser session, or None when signed out or revoked."""
-    if session.get("kind") == "trainee":
-        return principal_for_device(session.get("uid", ""), session.get("dev", ""))
-    if session.get("kind") == "staff":
-        return principal_for_user(session.get("uid", ""))
+    """The principal of the browser session, or None when signed out, expired or revoked."""
+    kind = session.get("kind")
+    if kind == "trainee":
+        return bound_trainee()
+    if kind == "staff":
+        return fresh_staff()
     return None
 
 
-def current_principal() -> Principal | None:
-    """The caller of this request (bearer for the API, cookie for pages), cached on g.
+def fresh_staff() -> Principal | None:
+    """The staff member of a cookie younger than JWT_STAFF_TTL_S; an older one is signed out."""
+    since = session.get("since")
+    if not isinstance(since, int) or time.time() - since > current_app.config["JWT_STAFF_TTL_S"]:
+        session.clear()
+        return None
+    return principal_for_user(session.get("uid", ""))
 
-    The cache is tied to this request's environ: an app context can outlive one request
-    (the test client, the CLI), and a caller must never carry over to the next request.
-    """
-    if g.get("principal_environ") is not request.environ:
-        g.pop("principal", None)
-        g.principal_environ = request.environ
+
+def bound_trainee() -> Principal | None:
+    """The trainee of this phone while its binding stands; a revoked phone is signed out."""
+    principal = principal_for_device(session.get("uid", ""), session.get("dev", ""))
+    if principal is None:
+        session.clear()
+        forget_earlier_request()
+        g.device_revoked = True
+    return principal
+
+
+def device_revoked() -> bool:
+    """Whether this request came from a phone whose binding was just found revoked."""
+    forget_earlier_request()
+    return bool(g.get("device_revoked"))
+
+
+def current_principal() -> Principal | None:
+    """The caller of this request (bearer for the API, cookie for pages), cached on g."""
+    forget_earlier_request()
     if "principal" not in g:
         if request.path.startswith("/api/"):
             header = request.headers.get("Authorization")

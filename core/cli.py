@@ -9,6 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from core import services
+from core.config import LOCAL_ENVS
 from core.errors import DomainError
 from core.extensions import db
 from core.models import ORG_ROLES, Role
@@ -71,6 +72,11 @@ def demo_command() -> None:
     """Load the demo organisation, order, group, trainees and this week's sessions."""
     from core.demo import load_demo
 
+    if current_app.config["APP_ENV"] not in LOCAL_ENVS:
+        raise click.ClickException(
+            "Les données de démonstration ont des mots de passe publiés dans le dépôt : "
+            "elles ne se chargent qu'avec APP_ENV=development ou APP_ENV=testing."
+        )
     for line in load_demo():
         click.echo(line)
 

@@ -6,13 +6,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - refused in production by check_config
+DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - refused by check_config outside LOCAL_ENVS
 DEFAULT_JWT_SECRET = "dev-jwt-secret-change-me-please-32b"  # noqa: S105
 
 # Argon2id parameters (RFC 9106 "second recommended option": 64 MiB, 3 passes).
 ARGON2_PRODUCTION = {"time_cost": 3, "memory_cost": 65536, "parallelism": 4}
 # Tests hash hundreds of passwords: same algorithm, small cost.
 ARGON2_TESTING = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
+# The only environments allowed the built-in secrets, plain-HTTP cookies and the demo data.
+LOCAL_ENVS = ("development", "testing")
 
 
 class ConfigError(RuntimeError):
@@ -41,13 +43,15 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "REDIS_URL": os.environ.get("REDIS_URL", ""),
         "RATELIMIT_STORAGE_URI": os.environ.get("REDIS_URL") or "memory://",
         "SOCKETIO_WRITE_ONLY": os.environ.get("SOCKETIO_WRITE_ONLY", "") in ("1", "true", "yes"),
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", 0)),
         "ARGON2": ARGON2_PRODUCTION,
         "SIGN_IN_MARGIN_MIN": int(os.environ.get("SIGN_IN_MARGIN_MIN", 15)),
         "QR_ROTATE_S": int(os.environ.get("QR_ROTATE_S", 15)),
         "QR_GRACE_S": float(os.environ.get("QR_GRACE_S", 5)),
+        "SIGN_OUT_GRACE_MIN": int(os.environ.get("SIGN_OUT_GRACE_MIN", 30)),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env == "production",
+        "SESSION_COOKIE_SECURE": env not in LOCAL_ENVS,
         "PERMANENT_SESSION_LIFETIME": 200 * 86400,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "API_TITLE": "Compétences Plus — émargement",
@@ -60,13 +64,15 @@ def load_config(instance_path: str) -> dict[str, Any]:
 
 
 def check_config(config: dict[str, Any]) -> None:
-    """Refuse to start in production with a default or weak secret."""
-    if config.get("APP_ENV") != "production":
+    """Refuse to start outside development and testing with a default or weak secret."""
+    env = config.get("APP_ENV")
+    if env in LOCAL_ENVS:
         return
     for name, default in (("SECRET_KEY", DEFAULT_SECRET), ("JWT_SECRET", DEFAULT_JWT_SECRET)):
         value = config.get(name) or ""
         if value == default or len(value) < 32:
             raise ConfigError(
-                f"{name} must be set to a random value of at least 32 characters in production "
-                "(or set APP_ENV=development for a local run)."
+                f"{name} doit valoir une chaîne aléatoire d'au moins 32 caractères "
+                f"(APP_ENV={env!r} n'est ni development ni testing ; "
+                "pour un essai local, APP_ENV=development)."
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, flash, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 
@@ -122,10 +122,23 @@ def http_error_body(error: HTTPException) -> tuple[dict[str, Any], int]:
     return {"error": {"code": code, "message": message}}, status
 
 
+REVOKED_PHONE = (
+    "Ce téléphone n'est plus relié à votre compte : demandez un nouveau code à votre organisme."
+)
+
+
+def to_sign_in() -> Any:
+    """A signed-out page visit goes to the staff login; a revoked phone to the invitation page."""
+    from core.auth import device_revoked
+
+    if device_revoked():
+        flash(REVOKED_PHONE, "error")
+        return redirect(url_for("pages.invitation"))
+    return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+
+
 def register_error_handlers(app: Flask) -> None:
     """One handler for domain errors, one for HTTP errors; JSON under /api, HTML elsewhere."""
-    from flask import redirect, render_template, url_for
-
     from core.extensions import db
 
     @app.errorhandler(DomainError)
@@ -135,7 +148,7 @@ def register_error_handlers(app: Flask) -> None:
         if wants_json():
             return jsonify(error.body()), error.status
         if isinstance(error, Unauthenticated) and request.method == "GET":
-            return redirect(url_for("pages.login", next=request.full_path.rstrip("?")))
+            return to_sign_in()
         return render_template("error.html", error=error.body()["error"]), error.status
 
     @app.errorhandler(HTTPException)

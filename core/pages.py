@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -18,7 +20,7 @@ from flask import (
 from core import services
 from core.auth import current_principal
 from core.db import utcnow
-from core.errors import DomainError
+from core.errors import DomainError, Unauthenticated
 from core.extensions import db, limiter
 from core.models import ROLE_LABELS, Role
 
@@ -44,16 +46,23 @@ def inject_principal() -> dict[str, Any]:
 def home() -> Any:
     principal = current_principal()
     if principal is None:
-        return redirect(url_for("pages.login"))
+        raise Unauthenticated()  # to the login, or a revoked phone to its invitation page
     return redirect(url_for(HOME_BY_ROLE[Role(principal.role)]))
 
 
 def safe_next() -> str | None:
     """The page asked for before login, only if it is a path of this site."""
     target = request.args.get("next", "")
-    if target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
+    return target if is_local_path(target) else None
+
+
+def is_local_path(target: str) -> bool:
+    """One leading "/", no scheme nor host, no backslash, control or whitespace character."""
+    if "\\" in target or any(c.isspace() or not c.isprintable() for c in target):
+        return False
+    parts = urlsplit(target)
+    local = not parts.scheme and not parts.netloc
+    return local and target.startswith("/") and not target.startswith("//")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
@@ -72,7 +81,7 @@ def login() -> Any:
             error = exc.message
         else:
             session.clear()
-            session.update(kind="staff", uid=user.id)
+            session.update(kind="staff", uid=user.id, since=int(time.time()))
             return redirect(safe_next() or url_for("pages.home"))
     return render_template("login.html", error=error), 401 if error else 200
 

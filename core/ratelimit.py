@@ -7,7 +7,6 @@ same storage as Flask-Limiter (Redis in production, so every worker sees the sam
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -17,20 +16,38 @@ from limits import RateLimitItem, parse
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import HTTPException
 
-from core.errors import DomainError, TooManyAttempts
+from core.auth import verified_claims
+from core.errors import DomainError, TooManyAttempts, Unauthenticated
 from core.extensions import limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def client_key() -> str:
-    """Per bearer (a phone, a kiosk) or browser session when there is one, otherwise per
-    address: a class behind one network address is not blocked by one trainee's typos."""
-    header = request.headers.get("Authorization", "")
-    if header:
-        return "auth:" + hashlib.sha256(header.encode()).hexdigest()[:32]
+    """Per verified bearer on the API, per browser session on pages, otherwise per address."""
+    if request.path.startswith("/api/"):
+        return bearer_key() or address_key()
     if session.get("uid"):
         return f"session:{session.get('kind')}:{session['uid']}"
+    return address_key()
+
+
+def bearer_key() -> str | None:
+    """A staff account, or a trainee's bound phone, from a verified bearer; None without one."""
+    header = request.headers.get("Authorization")
+    if not header:
+        return None
+    try:
+        claims = verified_claims(header)
+    except Unauthenticated:
+        return None  # forged or expired: counted on the address, like an anonymous caller
+    if claims["typ"] == "trainee":
+        return f"trainee:{claims['sub']}:{claims.get('dev', '')}"
+    return f"staff:{claims['sub']}"
+
+
+def address_key() -> str:
+    """The client's address (ProxyFix gives the real one behind TRUSTED_PROXIES proxies)."""
     return "ip:" + (request.remote_addr or "")
 
 

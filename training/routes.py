@@ -58,7 +58,7 @@ def create_order(data: dict[str, Any], principal: Principal) -> Any:
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(OrderSchema, "OrderPage"))
 def list_orders(args: dict[str, Any], principal: Principal) -> Any:
-    """Orders the caller may see, newest start first."""
+    """Orders the caller may see, by planned start."""
     return page(access.visible_orders(principal), Order.start_date, Order.id, args)
 
 

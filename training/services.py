@@ -63,8 +63,17 @@ def create_order(actor: Principal, data: dict[str, Any]) -> Order:
     return order
 
 
+# The fields of an order that what was planned under it depends on (R4, R6, R10, dates).
+PLAN_FIELDS = ("modality", "centre_hours", "start_date", "end_date")
+
+
 def update_order(actor: Principal, order_id: str, data: dict[str, Any]) -> Order:
-    """Change an order's fields; dates stay ordered and numbers unique."""
+    """Change an order's fields; dates stay ordered, numbers unique, and a change of modality,
+    hours or dates is refused when what is planned under the order would break a rule."""
+    # Sessions are attendance's data and attendance.services imports this module at load:
+    # the re-check lives there and is imported when called, so the cycle never bites.
+    from attendance.services import check_order_plan
+
     order = get_order(actor, order_id)
     require_admin_of(actor, order.organisation_id)
     if data.get("number") not in (None, order.number):
@@ -72,8 +81,13 @@ def update_order(actor: Principal, order_id: str, data: dict[str, Any]) -> Order
     rules.check_order_dates(
         data.get("start_date", order.start_date), data.get("end_date", order.end_date)
     )
+    replanned = any(
+        data.get(name, getattr(order, name)) != getattr(order, name) for name in PLAN_FIELDS
+    )
     for name, value in data.items():
         setattr(order, name, value)
+    if replanned:  # on refusal the caller's rollback undoes the change
+        check_order_plan(order)
     db.session.flush()
     return order
 
@@ -110,7 +124,7 @@ def create_group(actor: Principal, order_id: str, data: dict[str, Any]) -> Group
     require_admin_of(actor, order.organisation_id)
     trainers = _trainers(order.organisation_id, data.pop("trainer_ids", []))
     group = Group(organisation_id=order.organisation_id, order=order, trainers=trainers, **data)
-    _check_group_start(group)
+    check_group_start(group)
     db.session.add(group)
     db.session.flush()
     return group
@@ -122,14 +136,20 @@ def update_group(actor: Principal, group_id: str, data: dict[str, Any]) -> Group
     require_admin_of(actor, group.organisation_id)
     if "trainer_ids" in data:
         group.trainers = _trainers(group.organisation_id, data.pop("trainer_ids"))
+    moved = data.get("start_date", group.start_date) != group.start_date
     for name, value in data.items():
         setattr(group, name, value)
-    _check_group_start(group)
+    check_group_start(group)
+    if moved:  # the welcome day (R10) is the group's first day
+        from attendance.services import check_group_plan  # see update_order
+
+        check_group_plan(group)
     db.session.flush()
     return group
 
 
-def _check_group_start(group: Group) -> None:
+def check_group_start(group: Group) -> None:
+    """A group starts during its order."""
     order = group.order
     if group.start_date and not order.start_date <= group.start_date <= order.end_date:
         raise InvalidInput(
@@ -178,12 +198,12 @@ def enrol(actor: Principal, group_id: str, data: dict[str, Any]) -> Enrolment:
     trainee = db.session.get(Trainee, data["trainee_id"])
     if trainee is None or trainee.organisation_id != group.organisation_id:
         raise NotFound("Stagiaire introuvable.")
+    lock_group(group)
     centre, company = data["planned_centre_hours"], data.get("planned_company_hours", 0.0)
     rules.check_total_hours(centre, company)
     rules.check_company_hours(company)
     rules.check_entry_date(data["entry_date"], group.order.start_date, group.order.end_date)
     rules.check_exit_date(data["entry_date"], data.get("exit_date"))
-    _lock_group(group)
     if db.session.scalar(
         select(Enrolment.id).where(
             Enrolment.group_id == group.id, Enrolment.trainee_id == trainee.id
@@ -214,9 +234,24 @@ def enrol(actor: Principal, group_id: str, data: dict[str, Any]) -> Enrolment:
     return enrolment
 
 
-def _lock_group(group: Group) -> None:
-    """Serialise enrolments of one group so two concurrent ones cannot both pass R3."""
-    db.session.execute(select(Group.id).where(Group.id == group.id).with_for_update())
+def lock_group(group: Group) -> None:
+    """Serialise the writes checked against a group's totals (R3 enrolments, R6 sessions).
+
+    The row stays locked until commit and is read again with its order, so the checks that
+    follow see what a concurrent writer committed. PostgreSQL only: SQLite ignores FOR UPDATE
+    (it serialises writers at commit instead).
+    """
+    _lock_groups(Group.id == group.id)
+
+
+def lock_order_groups(order: Order) -> list[Group]:
+    """Lock every group of an order (see lock_group), to re-check them after an order edit."""
+    return _lock_groups(Group.order_id == order.id)
+
+
+def _lock_groups(condition: Any) -> list[Group]:
+    query = select(Group).where(condition).with_for_update(of=Group)
+    return list(db.session.scalars(query.execution_options(populate_existing=True)))
 
 
 def count_enrolments(group_id: str) -> int:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import threading
 from datetime import date, timedelta
 
 import pytest
@@ -334,3 +336,62 @@ def test_trainee_sees_the_sessions_of_its_group_only(app, client, tenant_a):
     listed = client.get(f"/api/v1/groups/{tenant_a.group_id}/sessions", headers=h).get_json()
     assert [s["id"] for s in listed["items"]] == [tenant_a.session_id]
     api_error(plan(client, h, tenant_a.group_id, session_body(TUESDAY)), 403)
+
+
+# --- edits of the group or the order re-check the sessions; R6 under concurrency ---------------
+
+
+def test_r10_patch_group_start_away_from_its_welcome_day_is_422(client, admin_h, tenant_a):
+    first = plan(client, admin_h, tenant_a.group_id, regroupement(ORDER_START, "accueil"))
+    assert first.status_code == 201, first.get_json()
+    url = f"/api/v1/groups/{tenant_a.group_id}"
+    answer = client.patch(url, json={"start_date": TUESDAY.isoformat()}, headers=admin_h)
+    error = api_error(answer, 422, "regroupement_not_allowed", "R10")
+    assert ORDER_START.strftime("%d/%m/%Y") not in error["message"], "names the new first day"
+    assert TUESDAY.strftime("%d/%m/%Y") in error["message"]
+    assert client.get(url, headers=admin_h).get_json()["start_date"] is None
+    same_day = client.patch(url, json={"start_date": ORDER_START.isoformat()}, headers=admin_h)
+    assert same_day.status_code == 200, same_day.get_json()
+
+
+def test_r6_patch_order_switching_to_hybrid_rechecks_the_cap(client, admin_h):
+    group_id = new_group(client, admin_h, centre_hours=10.0)  # e_formation: 5 h
+    body = session_body(TUESDAY, 9, 13, kind="autoformation")  # 4 h
+    assert plan(client, admin_h, group_id, body).status_code == 201
+    order_id = client.get(f"/api/v1/groups/{group_id}", headers=admin_h).get_json()["order_id"]
+    url = f"/api/v1/orders/{order_id}"
+    answer = client.patch(url, json={"modality": "hybride"}, headers=admin_h)  # 2 h
+    api_error(answer, 422, "autoformation_cap", "R6")
+    assert client.get(url, headers=admin_h).get_json()["modality"] == "e_formation"
+    wider = {"modality": "hybride", "centre_hours": 20.0}
+    assert client.patch(url, json=wider, headers=admin_h).status_code == 200
+
+
+ON_POSTGRES = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite ignores FOR UPDATE: R6 under races needs PG")
+def test_r6_concurrent_plannings_cannot_both_pass_the_cap(app, admin_h):
+    """8 plannings of 1 h of autoformation at once, with room for 2: the group row lock
+    serialises them, so exactly 2 pass."""
+    setup = app.test_client()
+    group_id = new_group(setup, admin_h, modality="hybride", centre_hours=10.0)  # cap 2 h
+    bodies = [
+        session_body(TUESDAY + timedelta(days=n), 9, 10, kind="autoformation") for n in range(8)
+    ]
+    barrier = threading.Barrier(len(bodies))
+    statuses: list[int] = []
+
+    def run(body: dict) -> None:
+        client = app.test_client()
+        barrier.wait(timeout=30)
+        statuses.append(plan(client, admin_h, group_id, body).status_code)
+
+    threads = [threading.Thread(target=run, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [201] * 2 + [422] * 6
+    assert len(session_ids(setup, admin_h, group_id)) == 2

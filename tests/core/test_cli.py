@@ -120,3 +120,12 @@ def test_demo_invitation_codes_work(db, runner, client):
     answer = client.post("/api/v1/auth/trainee", json={"code": codes[0]})
     assert answer.status_code == 200
     assert answer.get_json()["role"] == "trainee"
+
+
+def test_demo_is_refused_outside_development_and_testing(app, db, runner, monkeypatch):
+    monkeypatch.setitem(app.config, "APP_ENV", "production")
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code != 0
+    assert "APP_ENV=development" in result.output
+    assert DEMO_PASSWORD not in result.output
+    assert count(db, User) == count(db, Organisation) == 0

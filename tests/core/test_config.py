@@ -1,4 +1,4 @@
-"""Configuration: production refuses to start with a default or short secret."""
+"""Configuration: outside development and testing, a default or short secret refuses to start."""
 
 from __future__ import annotations
 
@@ -60,8 +60,24 @@ def test_production_with_strong_secrets_passes():
     check_config({"APP_ENV": "production", "SECRET_KEY": "s" * 32, "JWT_SECRET": "j" * 32})
 
 
-def test_development_may_use_the_defaults(monkeypatch, tmp_path):
-    monkeypatch.setenv("APP_ENV", "development")
+@pytest.mark.parametrize("env", ["production", "prod", "staging", "Production", "dev", ""])
+def test_every_environment_but_development_and_testing_refuses_the_built_in_secrets(
+    monkeypatch, tmp_path, env
+):
+    monkeypatch.setenv("APP_ENV", env)
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("JWT_SECRET", raising=False)
+    config = load_config(str(tmp_path))
+    assert config["SESSION_COOKIE_SECURE"] is True
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        check_config(config)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app({"APP_ENV": env})
+
+
+@pytest.mark.parametrize("env", ["development", "testing"])
+def test_development_and_testing_may_use_the_defaults(monkeypatch, tmp_path, env):
+    monkeypatch.setenv("APP_ENV", env)
     monkeypatch.delenv("SECRET_KEY", raising=False)
     config = load_config(str(tmp_path))
     assert config["SECRET_KEY"] == DEFAULT_SECRET

@@ -515,9 +515,12 @@ def test_invitation_is_shown_once_and_a_bound_phone_can_be_revoked(client, tenan
     assert "Ce téléphone est retiré" in text(revoked)
     client.post("/deconnexion")
     login_trainee(client, tenant_a)
-    lost = client.get("/mes-seances")  # the phone lost its access: back to a login
+    lost = client.get("/mes-seances")  # the phone lost its access: told why, asked for a code
     assert lost.status_code == 302
-    assert "/connexion" in lost.headers["Location"]
+    assert lost.headers["Location"] == "/invitation"
+    told = text(client.get(lost.headers["Location"]))
+    assert "Ce téléphone n&#39;est plus relié à votre compte" in told
+    assert "demandez un nouveau code à votre organisme" in told
 
 
 def test_finance_sees_no_invitation_buttons(client, tenant_a):

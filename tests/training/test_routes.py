@@ -16,6 +16,7 @@ from tests.conftest import (
     make_trainee,
     make_user,
     order_data,
+    paris,
 )
 
 
@@ -383,3 +384,105 @@ def test_group_start_outside_the_order_is_400(client, admin_h, tenant_a):
     api_error(answer, 400, "invalid_dates")
     group = client.get(f"/api/v1/groups/{tenant_a.group_id}", headers=admin_h).get_json()
     assert group["start_date"] is None
+
+
+# --- PATCH of an order re-checks what is planned under it (R4, R6, R10, session dates) --------
+
+NINTH_DAY = ORDER_START + timedelta(days=8)
+ACCUEIL = {"kind": "regroupement", "regroupement_reason": "accueil"}
+
+
+def plan(client, headers, group_id: str, day: date, hours=(9, 12), **fields: object) -> dict:  # noqa: ANN001
+    """Plan a session (a tutorat unless told) of the group, on `day` between `hours` (Paris)."""
+    body = {"kind": "tutorat", "title": "Séance", **fields}
+    body |= {"starts_at": paris(day, hours[0]), "ends_at": paris(day, hours[1])}
+    answer = client.post(f"/api/v1/groups/{group_id}/sessions", json=body, headers=headers)
+    assert answer.status_code == 201, answer.get_json()
+    return answer.get_json()
+
+
+def patch_order_refused(client, headers, order_id: str, body: dict):  # noqa: ANN001, ANN201
+    """PATCH the order; the answer, once checked that GET still shows the order as it was."""
+    url = f"/api/v1/orders/{order_id}"
+    before = client.get(url, headers=headers).get_json()
+    answer = client.patch(url, json=body, headers=headers)
+    assert client.get(url, headers=headers).get_json() == before
+    return answer
+
+
+def test_r6_patch_order_lowering_centre_hours_below_planned_autoformation_is_422(
+    client, admin_h, tenant_a
+):
+    # tenant_a: e_formation, 100 centre hours; 12 h of autoformation need 24 h (50 %).
+    plan(client, admin_h, tenant_a.group_id, NINTH_DAY, (8, 20), kind="autoformation")
+    answer = patch_order_refused(client, admin_h, tenant_a.order_id, {"centre_hours": 23})
+    error = api_error(answer, 422, "autoformation_cap", "R6")
+    assert "50 %" in error["message"]
+    assert "Groupe A" in error["message"]
+    hybrid = {"modality": "hybride", "centre_hours": 59}  # 20 % of 59 h = 11.8 h
+    answer = patch_order_refused(client, admin_h, tenant_a.order_id, hybrid)
+    assert "20 %" in api_error(answer, 422, "autoformation_cap", "R6")["message"]
+    url = f"/api/v1/orders/{tenant_a.order_id}"
+    assert client.patch(url, json={"centre_hours": 24}, headers=admin_h).status_code == 200
+
+
+def test_r10_patch_order_to_e_formation_with_a_regroupement_without_reason_is_422(client, admin_h):
+    body = order_data(modality="presentiel")
+    order = client.post("/api/v1/orders", json=body, headers=admin_h).get_json()
+    group = new_group(client, admin_h, order["id"])
+    plan(client, admin_h, group["id"], NINTH_DAY, kind="regroupement")
+    answer = patch_order_refused(client, admin_h, order["id"], {"modality": "e_formation"})
+    error = api_error(answer, 422, "regroupement_not_allowed", "R10")
+    assert "accueil" in error["message"]
+
+
+def test_r10_patch_order_start_away_from_the_welcome_day_is_422(client, admin_h, tenant_a):
+    plan(client, admin_h, tenant_a.group_id, ORDER_START, **ACCUEIL)
+    earlier = {"start_date": (ORDER_START - timedelta(days=1)).isoformat()}
+    answer = patch_order_refused(client, admin_h, tenant_a.order_id, earlier)
+    api_error(answer, 422, "regroupement_not_allowed", "R10")
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        (
+            {"start_date": f"{THIS_YEAR + 1}-01-05", "end_date": f"{THIS_YEAR + 1}-11-30"},
+            "entry_out_of_year",
+        ),
+        ({"start_date": (ORDER_START + timedelta(days=1)).isoformat()}, "entry_outside_order"),
+    ],
+    ids=["next-year", "after-entry"],
+)
+def test_r4_patch_order_start_past_an_entry_date_is_422(client, admin_h, tenant_a, body, code):
+    # tenant_a's trainee entered on the order's first day.
+    answer = patch_order_refused(client, admin_h, tenant_a.order_id, body)
+    assert "entrée" in api_error(answer, 422, code, "R4")["message"]
+
+
+def test_patch_order_end_before_a_planned_session_is_400_session_outside_order(
+    client, admin_h, tenant_a
+):
+    # tenant_a's session is on the order's fourth day.
+    end = {"end_date": (ORDER_START + timedelta(days=2)).isoformat()}
+    answer = patch_order_refused(client, admin_h, tenant_a.order_id, end)
+    assert "séance" in api_error(answer, 400, "session_outside_order")["message"]
+
+
+def test_patch_order_leaving_a_group_start_outside_is_400(client, admin_h, tenant_a):
+    new_group(client, admin_h, tenant_a.order_id, start_date=f"{THIS_YEAR}-11-02")
+    end = {"end_date": f"{THIS_YEAR}-10-31"}
+    answer = patch_order_refused(client, admin_h, tenant_a.order_id, end)
+    api_error(answer, 400, "invalid_dates")
+
+
+def test_valid_patch_of_the_order_plan_is_stored(client, admin_h, tenant_a):
+    plan(client, admin_h, tenant_a.group_id, ORDER_START, **ACCUEIL)
+    plan(client, admin_h, tenant_a.group_id, NINTH_DAY, (8, 20), kind="autoformation")
+    url = f"/api/v1/orders/{tenant_a.order_id}"
+    before = client.get(url, headers=admin_h).get_json()
+    body = {"modality": "hybride", "centre_hours": 60.0, "end_date": f"{THIS_YEAR}-06-30"}
+    answer = client.patch(url, json=body, headers=admin_h)
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json() == {**before, **body}
+    assert client.get(url, headers=admin_h).get_json() == {**before, **body}

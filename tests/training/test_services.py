@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
 from core.models import Role
 from tests.conftest import ORDER_START, THIS_YEAR, make_org, make_trainee, make_user, principal_of
 from training import services
-from training.models import Enrolment, Group
+from training.models import Enrolment, Group, Order
 
 ORDER_END = date(THIS_YEAR, 11, 30)
 
@@ -261,3 +261,126 @@ def test_duplicate_order_number_is_409(db, world):
     with pytest.raises(Conflict) as excinfo:
         services.create_order(actor, order_fields())
     assert excinfo.value.code == "duplicate_order_number"
+
+
+# --- editing an order or a group re-checks what is planned under it (R4, R6, R10, dates) ------
+
+
+def plan_session(actor, group, day: date, start: int, end: int, kind: str, reason=None):  # noqa: ANN001, ANN201
+    from zoneinfo import ZoneInfo
+
+    from attendance import services as sessions
+
+    paris = ZoneInfo("Europe/Paris")
+    at = [datetime(day.year, day.month, day.day, hour, tzinfo=paris) for hour in (start, end)]
+    data = {"kind": kind, "title": "Séance", "starts_at": at[0], "ends_at": at[1]}
+    return sessions.plan_session(actor, group.id, data | {"regroupement_reason": reason})
+
+
+def refused_order_edit(db, actor, order, fields):  # noqa: ANN001, ANN201
+    """A refused edit of an order: the error, and the order as it was once rolled back."""
+    before = {name: getattr(order, name) for name in services.PLAN_FIELDS}
+    with pytest.raises(DomainError) as excinfo:
+        services.update_order(actor, order.id, fields)
+    db.session.rollback()
+    stored = db.session.get(Order, order.id)
+    assert {name: getattr(stored, name) for name in services.PLAN_FIELDS} == before
+    assert "Groupe" in excinfo.value.message or excinfo.value.rule == "R4"
+    return excinfo.value
+
+
+def test_r6_order_edit_lowering_centre_hours_below_planned_autoformation_is_refused(db, world):
+    _, actor, _, order, group = world
+    for offset in (8, 9):  # 2 × 12 h of autoformation, within 50 % of 100 h
+        plan_session(actor, group, ORDER_START + timedelta(days=offset), 8, 20, "autoformation")
+    db.session.commit()
+    error = refused_order_edit(db, actor, order, {"centre_hours": 47.0})  # 50 % = 23.5 h
+    assert (error.status, error.rule, error.code) == (422, "R6", "autoformation_cap")
+    assert "Groupe A" in error.message
+    error = refused_order_edit(db, actor, order, {"modality": "hybride"})  # 20 % = 20 h
+    assert (error.rule, error.code) == ("R6", "autoformation_cap")
+    assert services.update_order(actor, order.id, {"centre_hours": 48.0}).centre_hours == 48.0
+
+
+def test_r10_order_edit_to_e_formation_with_a_regroupement_without_reason_is_refused(db, world):
+    _, actor, _, _, _ = world
+    order = services.create_order(actor, order_fields(number="BC-2", modality="presentiel"))
+    group = services.create_group(actor, order.id, {"name": "Groupe P", "component": "CACES"})
+    plan_session(actor, group, ORDER_START + timedelta(days=8), 9, 12, "regroupement")
+    db.session.commit()
+    error = refused_order_edit(db, actor, order, {"modality": "e_formation"})
+    assert (error.status, error.rule, error.code) == (422, "R10", "regroupement_not_allowed")
+
+
+def test_r10_order_edit_moving_the_start_away_from_the_welcome_day_is_refused(db, world):
+    _, actor, _, order, group = world
+    plan_session(actor, group, ORDER_START, 9, 12, "regroupement", "accueil")
+    db.session.commit()
+    new_start = {"start_date": ORDER_START - timedelta(days=1)}  # the group's first day moves
+    error = refused_order_edit(db, actor, order, new_start)
+    assert (error.rule, error.code) == ("R10", "regroupement_not_allowed")
+
+
+def test_r4_order_edit_moving_the_start_past_an_entry_is_refused(db, world):
+    org, actor, _, order, group = world
+    services.enrol(actor, group.id, enrolment_fields(make_trainee(org).id))
+    db.session.commit()
+    error = refused_order_edit(db, actor, order, {"start_date": ORDER_START + timedelta(days=1)})
+    assert (error.status, error.rule, error.code) == (422, "R4", "entry_outside_order")
+    next_year = {"start_date": date(THIS_YEAR + 1, 1, 5), "end_date": date(THIS_YEAR + 1, 6, 30)}
+    error = refused_order_edit(db, actor, order, next_year)
+    assert (error.rule, error.code) == ("R4", "entry_out_of_year")
+
+
+def test_order_edit_ending_before_a_planned_session_is_refused(db, world):
+    _, actor, _, order, group = world
+    plan_session(actor, group, ORDER_START + timedelta(days=8), 9, 12, "tutorat")
+    db.session.commit()
+    error = refused_order_edit(db, actor, order, {"end_date": ORDER_START + timedelta(days=7)})
+    assert (error.status, error.code) == (400, "session_outside_order")
+
+
+def test_order_edit_leaving_a_group_start_outside_is_refused(db, world):
+    _, actor, _, order, group = world
+    services.update_group(actor, group.id, {"start_date": ORDER_START + timedelta(days=8)})
+    db.session.commit()
+    with pytest.raises(InvalidInput) as excinfo:
+        services.update_order(actor, order.id, {"end_date": ORDER_START + timedelta(days=7)})
+    assert excinfo.value.code == "invalid_dates"
+    db.session.rollback()
+    assert db.session.get(Order, order.id).end_date == ORDER_END
+
+
+def test_r10_group_start_moved_away_from_its_welcome_day_is_refused(db, world):
+    _, actor, _, _, group = world
+    plan_session(actor, group, ORDER_START, 9, 12, "regroupement", "accueil")
+    db.session.commit()
+    with pytest.raises(RuleViolation) as excinfo:
+        services.update_group(actor, group.id, {"start_date": ORDER_START + timedelta(days=1)})
+    assert (excinfo.value.rule, excinfo.value.code) == ("R10", "regroupement_not_allowed")
+    db.session.rollback()
+    assert db.session.get(Group, group.id).start_date is None
+    renamed = services.update_group(actor, group.id, {"name": "Groupe A1"})
+    assert renamed.name == "Groupe A1", "a change that moves nothing is not re-checked"
+
+
+def test_order_edit_that_keeps_every_rule_is_stored(db, world):
+    org, actor, _, order, group = world
+    services.enrol(actor, group.id, enrolment_fields(make_trainee(org).id))
+    plan_session(actor, group, ORDER_START, 9, 12, "regroupement", "accueil")
+    plan_session(actor, group, ORDER_START + timedelta(days=8), 8, 18, "autoformation")
+    db.session.commit()
+    fields = {"centre_hours": 20.0, "end_date": ORDER_START + timedelta(days=8)}
+    services.update_order(actor, order.id, fields)
+    db.session.commit()
+    stored = db.session.get(Order, order.id)
+    assert (stored.centre_hours, stored.end_date) == (20.0, ORDER_START + timedelta(days=8))
+
+
+def test_lock_group_is_public_and_reads_the_group_again(db, world):
+    _, _, _, order, group = world
+    change = update(Order).where(Order.id == order.id).values(centre_hours=42.0)
+    db.session.execute(change, execution_options={"synchronize_session": False})
+    assert group.order.centre_hours == 100.0
+    services.lock_group(group)
+    assert group.order.centre_hours == 42.0, "checks after the lock see the committed order"

@@ -1,0 +1,87 @@
+"""What the émargement's API routes and pages share: settings from the configuration, the
+request's device facts, the record-once retry, the failed-attempt limit, live announcements."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+from flask import current_app, request
+from sqlalchemy.exc import IntegrityError
+
+from attendance.credentials import Device, Settings
+from attendance.events import room
+from attendance.models import Signature
+from attendance.rules import PARIS
+from core.auth import Principal
+from core.extensions import db, socketio
+from core.models import Trainee, User
+from core.ratelimit import FailureLimit
+
+T = TypeVar("T")
+
+
+def settings() -> Settings:
+    cfg = current_app.config
+    return Settings(
+        margin_min=cfg["SIGN_IN_MARGIN_MIN"],
+        rotate_s=cfg["QR_ROTATE_S"],
+        grace_s=cfg["QR_GRACE_S"],
+        sign_out_grace_min=cfg["SIGN_OUT_GRACE_MIN"],
+        secret_key=cfg["SECRET_KEY"],
+        base_url=cfg["PUBLIC_BASE_URL"],
+    )
+
+
+def device() -> Device:
+    return Device(request.user_agent.string or "", request.remote_addr)
+
+
+def once(call: Callable[[bool], T]) -> T:
+    """Run a recording use case and commit. The first try inserts straight away (the unique
+    index is the guard); if a concurrent or earlier request holds the record, the insert fails:
+    roll back and run it again looking first, which answers the record that is there."""
+    try:
+        result = call(False)
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        result = call(True)
+        db.session.commit()
+    return result
+
+
+failed_attempts = FailureLimit("10/minute", scope="sign-attempts")
+
+
+def signer_name(signature: Signature) -> str:
+    person: Trainee | User | None = (
+        db.session.get(Trainee, signature.signer_id)
+        if signature.signer_kind == "trainee"
+        else db.session.get(User, signature.signer_id)
+    )
+    return person.full_name if person else ""
+
+
+def announce(signature: Signature, event: str, by: Principal | None = None, name: str = "") -> None:
+    """Push a record to the trainer's live page (Socket.IO room of the session). The name
+    comes from the caller when it knows it (`name`, or `by` when it is the signer)."""
+    if not name:
+        name = by.name if by and by.id == signature.signer_id else signer_name(signature)
+    payload = {
+        "event": event,
+        "signer_id": signature.signer_id,
+        "trainee_id": signature.signer_id if signature.signer_kind == "trainee" else None,
+        "name": name,
+        "half_day": signature.half_day,
+        "at": signature.at.astimezone(PARIS).isoformat(),
+        "method": signature.method,
+        "channel": signature.channel,
+        "signer_kind": signature.signer_kind,
+    }
+    socketio.emit("signature", payload, namespace="/live", to=room(signature.session_id))
+
+
+def announce_closed(session_id: str) -> None:
+    """Tell the live pages that the session was closed (they reload)."""
+    socketio.emit("closed", {"session_id": session_id}, namespace="/live", to=room(session_id))
