@@ -25,11 +25,6 @@ from bench.data import Pair
 # (label, end of the file name, function name): cumulative CPU of these calls.
 STEPS = (
     ("whole request (Flask.wsgi_app)", "flask/app.py", "wsgi_app"),
-    (
-        "├ rate-limit check (flask-limiter → Redis)",
-        "flask_limiter/_extension.py",
-        "_check_request_limit",
-    ),
     ("├ failed-attempt check (core.ratelimit → Redis GET)", "limits/strategies.py", "test"),
     ("├ body parsing (webargs, marshmallow)", "webargs/core.py", "parse"),
     ("├ view attendance.routes.sign_in", "attendance/routes.py", "sign_in"),
@@ -47,11 +42,6 @@ STEPS = (
     ("│ └ announce (web.announce)", "attendance/web.py", "announce"),
     ("│   └ Socket.IO emit (Redis PUBLISH)", "flask_socketio/__init__.py", "emit"),
     ("├ response (marshmallow dump)", "marshmallow/schema.py", "dump"),
-    (
-        "├ rate-limit headers and deduction (flask-limiter after_request → Redis)",
-        "flask_limiter/_extension.py",
-        "__inject_headers",
-    ),
     (
         "├ teardown (session removed, connection back to the pool)",
         "flask_sqlalchemy/extension.py",

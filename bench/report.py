@@ -27,7 +27,7 @@ PACKAGES = (
     "flask-sqlalchemy",
     "psycopg",
     "pyjwt",
-    "flask-limiter",
+    "limits",
     "flask-socketio",
     "redis",
     "segno",

@@ -41,14 +41,15 @@ def _instance_path() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
+    from core import ratelimit
     from core.api import api
-    from core.extensions import csrf, db, limiter, migrate, socketio
+    from core.extensions import csrf, db, migrate, socketio
 
     import_models()
     db.init_app(app)
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)
-    limiter.init_app(app)
+    ratelimit.init_app(app)
     from attendance.events import LiveNamespace
 
     if not any(handler.namespace == "/live" for handler in socketio.namespace_handlers):

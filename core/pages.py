@@ -21,10 +21,12 @@ from core import services
 from core.auth import current_principal
 from core.db import utcnow
 from core.errors import DomainError, Unauthenticated
-from core.extensions import db, limiter
+from core.extensions import db
 from core.models import ROLE_LABELS, Role
+from core.ratelimit import failed_logins, failed_redemptions
 
 bp = Blueprint("pages", __name__)
+
 
 HOME_BY_ROLE = {
     Role.ORG_ADMIN: "training_pages.orders",
@@ -66,7 +68,7 @@ def is_local_path(target: str) -> bool:
 
 
 @bp.route("/connexion", methods=["GET", "POST"])
-@limiter.limit("10/minute", methods=["POST"])
+@failed_logins
 def login() -> Any:
     """Staff login form; the password is checked with Argon2id."""
     error = None
@@ -87,7 +89,7 @@ def login() -> Any:
 
 
 @bp.route("/invitation", methods=["GET", "POST"])
-@limiter.limit("10/minute", methods=["POST"])
+@failed_redemptions
 def invitation() -> Any:
     """The trainee's first visit: the code (filled from the link) binds this phone."""
     error = None

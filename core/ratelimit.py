@@ -1,8 +1,8 @@
-"""Failed attempts limited per client: a cheap check on every request, a count on failure.
+"""Failed attempts limited per client: one cheap check per guarded request, a count on failure.
 
-Flask-Limiter counts every request it guards; sign-in must count only failures, and its
-check sits on the hottest path of the service. This uses the same `limits` strategy and the
-same storage as Flask-Limiter (Redis in production, so every worker sees the same counts).
+Built on `limits` (fixed windows; Redis in production, so every worker sees the same counts):
+login, invitation codes and sign-ins count only what fails, and the check sits on the
+service's hottest path, so no per-request extension hook runs for the other endpoints.
 """
 
 from __future__ import annotations
@@ -11,16 +11,27 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, request, session
+from flask import Flask, current_app, request, session
 from limits import RateLimitItem, parse
+from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import HTTPException
 
 from core.auth import verified_claims
 from core.errors import DomainError, TooManyAttempts, Unauthenticated
-from core.extensions import limiter
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def init_app(app: Flask) -> None:
+    """One counter store per app: Redis in production (shared by every worker), else memory."""
+    storage = storage_from_string(app.config["RATELIMIT_STORAGE_URI"])
+    app.extensions["failure_limits"] = FixedWindowRateLimiter(storage)
+
+
+def reset(app: Flask) -> None:
+    """Forget every count (tests)."""
+    app.extensions["failure_limits"].storage.reset()
 
 
 def client_key() -> str:
@@ -54,21 +65,17 @@ def address_key() -> str:
 class FailureLimit:
     """`rate` failed attempts per client, then 429 until the window ends."""
 
-    def __init__(self, rate: str, scope: str) -> None:
+    def __init__(self, rate: str, scope: str, methods: tuple[str, ...] = ("POST",)) -> None:
         self.item: RateLimitItem = parse(rate)
         self.scope = scope
-
-    def _strategy(self) -> FixedWindowRateLimiter:
-        cached = current_app.extensions.get("failure_limiter")
-        if cached is None or cached.storage is not limiter.storage:
-            cached = FixedWindowRateLimiter(limiter.storage)
-            current_app.extensions["failure_limiter"] = cached
-        return cached
+        self.methods = methods
 
     def __call__(self, view: F) -> F:
         @wraps(view)
         def guarded(*args: Any, **kwargs: Any) -> Any:
-            strategy, key = self._strategy(), client_key()
+            if request.method not in self.methods:
+                return view(*args, **kwargs)
+            strategy, key = current_app.extensions["failure_limits"], client_key()
             if not strategy.test(self.item, self.scope, key):
                 raise TooManyAttempts()
             try:
@@ -81,3 +88,8 @@ class FailureLimit:
             return response
 
         return guarded  # type: ignore[return-value]
+
+
+# Wrong passwords and wrong invitation codes, on the API and the pages alike.
+failed_logins = FailureLimit("10/minute", scope="login")
+failed_redemptions = FailureLimit("10/minute", scope="invitation")

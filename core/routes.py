@@ -12,8 +12,9 @@ from core import services
 from core.api import ErrorSchema
 from core.auth import ANY_ROLE, Principal, roles_required
 from core.db import utcnow
-from core.extensions import db, limiter
+from core.extensions import db
 from core.models import Role
+from core.ratelimit import failed_logins, failed_redemptions
 from core.schemas import (
     InvitationStatusSchema,
     LoginSchema,
@@ -64,7 +65,7 @@ def trainee_token(trainee_id: str, invitation_id: str) -> dict[str, Any]:
 
 
 @blp.route("/auth/login", methods=["POST"])
-@limiter.limit("10/minute")
+@failed_logins
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(401, schema=ErrorSchema)
@@ -75,7 +76,7 @@ def login(data: dict[str, Any]) -> Any:
 
 
 @blp.route("/auth/trainee", methods=["POST"])
-@limiter.limit("10/minute")
+@failed_redemptions
 @blp.arguments(TraineeLoginSchema)
 @blp.response(200, TokenSchema)
 @blp.alt_response(409, schema=ErrorSchema)

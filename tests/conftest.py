@@ -12,12 +12,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import text
 
-from core import create_app
+from core import create_app, ratelimit
 from core.auth import Principal
 from core.config import ARGON2_TESTING
 from core.db import utcnow
 from core.extensions import db as _db
-from core.extensions import limiter
 from core.models import Organisation, Role, Trainee, User
 from core.passwords import hash_password
 from core.tokens import issue_token
@@ -79,7 +78,7 @@ def db(app: Flask) -> Iterator[object]:
         with _db.engine.begin() as conn:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
-    limiter.reset()
+    ratelimit.reset(app)
 
 
 @pytest.fixture
