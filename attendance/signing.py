@@ -157,22 +157,33 @@ def sign_in(
     """Record a trainee's presence once per half-day; a repeat returns the first record."""
     session, trainee_id, method, channel = resolve(actor, cred, now, cfg, "sign_in", device_claim)
     half = _half(session, now)
-    outcome = _record_once(
-        session,
-        Signature(
-            kind="sign_in",
-            signer_kind="trainee",
-            signer_id=trainee_id,
-            half_day=half,
-            at=now,
-            method=method,
-            channel=channel,
-            device=device.facts(),
-            author_id=actor.id if actor and not actor.is_trainee else None,
-        ),
-        look_first,
-    )
+    entry = _trainee_entry("sign_in", actor, trainee_id, half, now, method, channel, device)
+    outcome = _record_once(session, entry, look_first)
     return Outcome(outcome.signature, outcome.created, session.trainee_name)
+
+
+def _trainee_entry(
+    kind: str,
+    actor: Principal | None,
+    trainee_id: str,
+    half: str,
+    now: datetime,
+    method: str,
+    channel: str,
+    device: Device,
+) -> Signature:
+    """A trainee's arrival or departure; staff who typed it for them (a kiosk) is its author."""
+    return Signature(
+        kind=kind,
+        signer_kind="trainee",
+        signer_id=trainee_id,
+        half_day=half,
+        at=now,
+        method=method,
+        channel=channel,
+        device=device.facts(),
+        author_id=actor.id if actor and not actor.is_trainee else None,
+    )
 
 
 def sign_out(
@@ -196,21 +207,8 @@ def sign_out(
         )
     if signed is None:
         raise Conflict("Émargez d'abord votre arrivée.", code="not_signed_in")
-    outcome = _record_once(
-        session,
-        Signature(
-            kind="sign_out",
-            signer_kind="trainee",
-            signer_id=trainee_id,
-            half_day=half,
-            at=now,
-            method=method,
-            channel=channel,
-            device=device.facts(),
-            author_id=actor.id if actor and not actor.is_trainee else None,
-        ),
-        look_first,
-    )
+    entry = _trainee_entry("sign_out", actor, trainee_id, half, now, method, channel, device)
+    outcome = _record_once(session, entry, look_first)
     return signed, outcome.signature
 
 

@@ -12,31 +12,14 @@ from tests.attendance.support import (
     DAY,
     at,
     count_rows,
-    install_clock,
     open_session,
     plan,
     qr_token,
     sign_in,
-    tenant_learner,
 )
 from tests.conftest import api_error, bearer
 
 SIGN_OUTS = "/api/v1/sign-outs"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch, at(DAY, 8, 50))
-
-
-@pytest.fixture
-def trainer_h(app, tenant_a):
-    return bearer(app, tenant_a.trainer)
-
-
-@pytest.fixture
-def amina(app, tenant_a):
-    return tenant_learner(app, tenant_a)
 
 
 def minutes(client, app, tenant, session_id, trainee_id):  # noqa: ANN001, ANN201

@@ -20,7 +20,6 @@ from tests.attendance.support import (
     at,
     count_rows,
     enrol,
-    install_clock,
     open_session,
     plan,
     qr_token,
@@ -35,24 +34,8 @@ SIGN_OUTS = "/api/v1/sign-outs"
 
 
 @pytest.fixture
-def clock(monkeypatch):
-    return install_clock(monkeypatch, at(DAY, 8, 50))
-
-
-@pytest.fixture
-def trainer_h(app, tenant_a):
-    return bearer(app, tenant_a.trainer)
-
-
-@pytest.fixture
 def admin_h(app, tenant_a):
     return bearer(app, tenant_a.admin)
-
-
-@pytest.fixture
-def amina(app, tenant_a):
-    """tenant_a's trainee, on her bound phone."""
-    return tenant_learner(app, tenant_a)
 
 
 @pytest.fixture
