@@ -8,7 +8,8 @@ from itertools import groupby
 from operator import attrgetter
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, bindparam, insert, select, update
+from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
+from sqlalchemy.sql.dml import ReturningInsert
 
 from attendance import ledger
 from attendance.models import Signature, TrainingSession
@@ -17,29 +18,52 @@ from core.errors import Conflict
 from core.extensions import db
 
 SESSIONS = cast(Table, TrainingSession.__table__)
+SIGNATURES = cast(Table, Signature.__table__)
+INSERT = insert(SIGNATURES)
 # Built once: building a statement and its cache key costs more than running it.
-SWAP_HEAD = (  # compare-and-set: moves the head only if nobody appended since it was read
-    update(SESSIONS)
-    .where(
-        SESSIONS.c.id == bindparam("session_id"),
-        SESSIONS.c.chain_length == bindparam("expected"),
-        SESSIONS.c.status.in_(bindparam("statuses", expanding=True)),
-    )
-    .values(chain_length=bindparam("seq"), chain_head=bindparam("head"))
-)
 BUMP = (  # takes the session's row lock and reads the head (and the status) under it
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("session_id"))
     .values(chain_length=SESSIONS.c.chain_length + 1)
     .returning(SESSIONS.c.chain_length, SESSIONS.c.chain_head, SESSIONS.c.status)
 )
-ANY_STATUS = ["planned", "open", "closed"]
 SET_HEAD = (
     update(SESSIONS)
     .where(SESSIONS.c.id == bindparam("session_id"))
     .values(chain_head=bindparam("head"))
 )
-INSERT = insert(cast(Table, Signature.__table__))
+
+
+def _swap_head(open_only: bool) -> Update:
+    """Compare-and-set: moves the head only if nobody appended since it was read (and, for
+    `open_only`, only while the session is open)."""
+    statement = update(SESSIONS).where(
+        SESSIONS.c.id == bindparam("session_id"),
+        SESSIONS.c.chain_length == bindparam("expected"),
+    )
+    if open_only:
+        statement = statement.where(SESSIONS.c.status == "open")
+    return statement.values(chain_length=bindparam("seq"), chain_head=bindparam("head"))
+
+
+def _swap_and_insert(swap: Update) -> ReturningInsert[tuple[int]]:
+    """PostgreSQL: the compare-and-set and the insert in one statement (one round trip),
+    atomic as one: the entry is stored only if the head moved, and a duplicate (the unique
+    index) undoes the move with it. The entry's values are bound as `entry_<column>`: a
+    parameter named like a column of training_session would join the UPDATE's SET clause."""
+    moved = swap.returning(SESSIONS.c.id, SESSIONS.c.chain_length).cte("moved")
+    from_moved = {"session_id": moved.c.id, "seq": moved.c.chain_length}
+    values = [
+        from_moved.get(column.key, bindparam(f"entry_{column.key}", type_=column.type))
+        for column in SIGNATURES.columns
+    ]
+    return INSERT.from_select(
+        [column.key for column in SIGNATURES.columns], select(*values)
+    ).returning(SIGNATURES.c.seq)  # a row when stored: rowcount is not kept for INSERT … SELECT
+
+
+SWAP_HEAD = {open_only: _swap_head(open_only) for open_only in (False, True)}
+SWAP_AND_INSERT = {open_only: _swap_and_insert(SWAP_HEAD[open_only]) for open_only in SWAP_HEAD}
 
 
 def append(
@@ -53,7 +77,8 @@ def append(
 
     Fast path, when the caller read the head (`head` = chain length and hash): one
     compare-and-set UPDATE moves the session's head, which also takes its row lock, then the
-    INSERT. If another append came in between, or no head was given, the locked path: an
+    INSERT (on PostgreSQL both in one statement, SWAP_AND_INSERT). If another append came in
+    between, or no head was given, the locked path: an
     UPDATE that bumps the length takes the row lock (PostgreSQL) or the write lock (SQLite)
     and returns the head under it. Either way appends to one session queue on its row and
     appends to different sessions never wait for each other (docs/ledger.md).
@@ -68,9 +93,13 @@ def append(
             "expected": length,
             "seq": entry.seq,
             "head": entry.hash,
-            "statuses": ["open"] if require_open else ANY_STATUS,
         }
-        if connection.execute(SWAP_HEAD, params).rowcount == 1:
+        if connection.dialect.name == "postgresql":
+            values = {f"entry_{key}": value for key, value in row_of(entry).items()}
+            stored = connection.execute(SWAP_AND_INSERT[require_open], params | values).first()
+            if stored is not None:
+                return entry
+        elif connection.execute(SWAP_HEAD[require_open], params).rowcount == 1:
             connection.execute(INSERT, row_of(entry))
             return entry
     seq, prev, status = connection.execute(BUMP, {"session_id": session_id}).one()

@@ -31,7 +31,7 @@ from attendance.schemas import (
     SignInSchema,
 )
 from attendance.web import announce, announce_closed, device, failed_attempts, once, settings
-from core.api import ErrorSchema, PageArgs, page_schema
+from core.api import ErrorSchema, PageArgs, json_doc, load_json, page_schema
 from core.auth import ANY_ROLE, Principal, current_principal, device_claim, roles_required
 from core.db import utcnow
 from core.extensions import db
@@ -166,15 +166,40 @@ def sign_in_codes(data: dict[str, Any], session_id: str, principal: Principal) -
     return codes
 
 
+# The two hottest routes of the service load and dump their JSON themselves (core.api.load_json)
+# instead of through flask-smorest's `arguments`/`response` wrappers: same body, same errors,
+# same description (docs/benchmarks.md measures the difference).
+CREDENTIAL = CredentialSchema()
+SIGN_IN_ANSWER = SignInSchema()
+SIGNING_ERRORS: dict[int, tuple[type, str]] = {
+    400: (ErrorSchema, "invalid_input, qr_invalid, invalid_code"),
+    401: (ErrorSchema, "invalid_token, token_expired, revoked (the phone's bearer)"),
+    403: (ErrorSchema, "not_enrolled, trainee_required (a QR needs an activated phone)"),
+    409: (
+        ErrorSchema,
+        "session_not_open, signing_closed, outside_session_time, wrong_session, code_used, "
+        "not_signed_in, sign_in_this_half_first",
+    ),
+    410: (ErrorSchema, "qr_expired, code_expired"),
+    429: (ErrorSchema, "too_many_attempts: 10 failed attempts a minute per client"),
+}
+
+
 @blp.route("/sign-ins", methods=["POST"])
+@blp.doc(
+    **json_doc(
+        CredentialSchema,
+        {
+            201: (SignInSchema, "Signed in: the new record"),
+            200: (SignInSchema, "Already signed: the first record, `already_signed: true`"),
+            **SIGNING_ERRORS,
+        },
+    )
+)
 @failed_attempts
-@blp.arguments(CredentialSchema)
-@blp.response(201, SignInSchema)
-@blp.alt_response(200, schema=SignInSchema, description="Already signed: the first record")
-@blp.alt_response(410, schema=ErrorSchema, description="qr_expired, code_expired")
-def sign_in(data: dict[str, Any]) -> Any:
+def sign_in() -> Any:
     """Sign in by QR (a trainee's bound phone) or by personal code (site PC, kiosk)."""
-    cred = Credential(**data)
+    cred = Credential(**load_json(CREDENTIAL))
     claim = device_claim() if cred.qr else None  # a phone: its binding is checked in the query
     actor = None if claim else _caller()
     outcome = once(
@@ -182,23 +207,28 @@ def sign_in(data: dict[str, Any]) -> Any:
             actor, cred, utcnow(), device(), settings(), look_first=retry, device_claim=claim
         )
     )
-    return _signed(outcome, "sign_in", actor)
+    record, status = _signed(outcome, "sign_in", actor)
+    return SIGN_IN_ANSWER.dump(record), status
 
 
 @blp.route("/sign-outs", methods=["POST"])
+@blp.doc(
+    **json_doc(
+        CredentialSchema,
+        {200: (SignInSchema, "The sign-in, with `signed_out_at`"), **SIGNING_ERRORS},
+    )
+)
 @failed_attempts
-@blp.arguments(CredentialSchema)
-@blp.response(200, SignInSchema)
-def sign_out(data: dict[str, Any]) -> Any:
+def sign_out() -> Any:
     """Sign out (needed for autoformation, R7): answers the sign-in with `signed_out_at`."""
-    actor, cred = _caller(), Credential(**data)
+    actor, cred = _caller(), Credential(**load_json(CREDENTIAL))
     signed, out = once(
         lambda retry: signing.sign_out(
             actor, cred, utcnow(), device(), settings(), look_first=retry
         )
     )
     announce(out, "sign_out", actor)
-    return _with(signed, already_signed=True, signed_out_at=out.at)
+    return SIGN_IN_ANSWER.dump(_with(signed, already_signed=True, signed_out_at=out.at))
 
 
 def _caller() -> Principal | None:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from flask import current_app, request
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from attendance.credentials import Device, Settings
 from attendance.events import room
@@ -40,7 +40,11 @@ def device() -> Device:
 def once(call: Callable[[bool], T]) -> T:
     """Run a recording use case and commit. The first try inserts straight away (the unique
     index is the guard); if a concurrent or earlier request holds the record, the insert fails:
-    roll back and run it again looking first, which answers the record that is there."""
+    roll back and run it again looking first, which answers the record that is there.
+
+    A connection found dead on the way (the database restarted since it was pooled): the use
+    case runs again on a fresh connection, looking first, since the commit may have landed
+    before the connection died (then the record is answered, not written twice)."""
     try:
         result = call(False)
         db.session.commit()
@@ -48,10 +52,24 @@ def once(call: Callable[[bool], T]) -> T:
         db.session.rollback()
         result = call(True)
         db.session.commit()
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        db.session.rollback()
+        result = call(True)
+        db.session.commit()
     return result
 
 
-failed_attempts = FailureLimit("10/minute", scope="sign-attempts")
+def guessable() -> bool:
+    """A personal code can be guessed: a client over the limit is refused before trying one.
+    A QR token cannot (an HMAC of the session and window): its failures are counted, and one
+    beyond the limit answered 429, without a look-up in the counters on the way in."""
+    body = request.get_json(silent=True)
+    return not (isinstance(body, dict) and body.get("qr"))
+
+
+failed_attempts = FailureLimit("10/minute", scope="sign-attempts", guessable=guessable)
 
 
 def signer_name(signature: Signature) -> str:

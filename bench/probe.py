@@ -14,7 +14,7 @@ from sqlalchemy import event
 
 from bench import settings
 from bench.data import Pair
-from core.extensions import db
+from core.extensions import db, socketio
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Probe:
     commits: int = 0
     rollbacks: int = 0
     checkouts: int = 0
-    pool_pre_ping: bool = False
+    pings: int = 0
     redis_calls: Counter[str] = field(default_factory=Counter)
     sign_in_ms: float = 0.0
     health_ms: float = 0.0
@@ -34,9 +34,8 @@ class Probe:
 
     @property
     def round_trips(self) -> int:
-        """To PostgreSQL: statements, BEGIN, COMMIT, ROLLBACK, and a pre-ping per checkout."""
-        pings = self.checkouts if self.pool_pre_ping else 0
-        return len(self.statements) + self.transactions + self.commits + self.rollbacks + pings
+        """To PostgreSQL: statements, BEGIN, COMMIT, ROLLBACK, and pings of pooled connections."""
+        return len(self.statements) + self.transactions + self.commits + self.rollbacks + self.pings
 
     @property
     def statement_kinds(self) -> str:
@@ -67,10 +66,15 @@ def sign_in_probe(app: Flask, pairs: list[Pair], timing_pairs: list[Pair]) -> Pr
     """Statements, round trips and Redis commands of one sign-in, then the mean in-process
     time (wall and this process's CPU) of a sign-in and of the health endpoint. Uses its own
     pairs; reset the ledger afterwards."""
-    probe = Probe(pool_pre_ping=bool(app.config["SQLALCHEMY_ENGINE_OPTIONS"].get("pool_pre_ping")))
+    probe = Probe()
     client = app.test_client()
     with app.app_context():
         engine = db.engine
+    do_ping = engine.dialect.do_ping
+
+    def ping(dbapi_connection: Any) -> bool:
+        probe.pings += 1
+        return do_ping(dbapi_connection)
 
     def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
         probe.statements.append(" ".join(sql.split()))
@@ -96,16 +100,23 @@ def sign_in_probe(app: Flask, pairs: list[Pair], timing_pairs: list[Pair]) -> Pr
     ]
 
     warm = pairs[0]
+    live = socketio.server.manager
     client.post("/api/v1/sign-ins", data=warm.body, headers=_headers(warm))
     client.get("/api/v1/health")
+    if hasattr(live, "flush"):
+        live.flush()  # the sender thread has connected to Redis: not counted below
     for name, hook in hooks:
         event.listen(engine, name, hook)
+    engine.dialect.do_ping = ping  # type: ignore[method-assign]
     before = redis_calls()
     try:
         answer = client.post("/api/v1/sign-ins", data=pairs[1].body, headers=_headers(pairs[1]))
+        if hasattr(live, "flush"):
+            live.flush()  # the live event leaves after the answer (core.live)
     finally:
         for name, hook in hooks:
             event.remove(engine, name, hook)
+        del engine.dialect.do_ping
     probe.redis_calls = redis_delta(before, redis_calls())
     probe.status = answer.status_code
 

@@ -396,7 +396,7 @@ def _fixed(run: Run) -> list[str]:
 
 def _probe(run: Run) -> list[str]:
     p = run.probe
-    ping = " and a pre-ping per pool checkout (`pool_pre_ping=True`)" if p.pool_pre_ping else ""
+    ping = f", {_count(p.pings, 'ping')} of a pooled connection (only after it sat idle)"
     ratio = p.sign_in_cpu_ms / p.health_cpu_ms if p.health_cpu_ms else 0.0
     return [
         "",

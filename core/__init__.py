@@ -6,18 +6,21 @@ import os
 from typing import Any
 
 from flask import Flask
-from socketio import RedisManager
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from core.auth import PageSessions
 from core.config import check_config, load_config
+from core.db import ping_after_idle
+from core.live import QueuedRedisManager
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     """Build the app: configuration, extensions, blueprints, error handlers, commands."""
     app = Flask(__name__, instance_relative_config=False, instance_path=_instance_path())
     app.config.update(load_config(app.instance_path))
+    app.session_interface = PageSessions()
     if test_config:
         app.config.update(test_config)
     check_config(app.config)
@@ -47,6 +50,9 @@ def _init_extensions(app: Flask) -> None:
 
     import_models()
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_after_idle(engine, app.config["DB_PING_AFTER_IDLE_S"])
     migrate.init_app(app, db, directory=os.path.join(os.path.dirname(__file__), "migrations"))
     csrf.init_app(app)
     ratelimit.init_app(app)
@@ -59,7 +65,8 @@ def _init_extensions(app: Flask) -> None:
     if queue and app.config["SOCKETIO_WRITE_ONLY"]:
         # API workers only publish to the live screens; they never hold Socket.IO clients,
         # so they need no listener on the queue (which would receive every event).
-        options["client_manager"] = RedisManager(queue, channel="flask-socketio", write_only=True)
+        # They publish after the answer, from a thread, many events per round trip.
+        options["client_manager"] = QueuedRedisManager(queue, channel="flask-socketio")
     socketio.init_app(app, message_queue=queue, **options)
     api.init_app(app)
     api.spec.components.security_scheme(

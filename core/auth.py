@@ -9,7 +9,8 @@ from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, g, request, session
+from flask import Flask, Request, current_app, g, request, session
+from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import bindparam, select
 
 from core.errors import Forbidden, Unauthenticated
@@ -18,6 +19,16 @@ from core.models import Invitation, Role, Trainee, User
 from core.tokens import decode_token
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class PageSessions(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, for the pages only: the API authenticates by bearer
+    and never reads the cookie, so its requests skip opening (verifying) one."""
+
+    def open_session(self, app: Flask, request: Request) -> SecureCookieSession | None:
+        if request.path.startswith("/api/"):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 @dataclass(frozen=True)

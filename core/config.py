@@ -53,7 +53,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env not in LOCAL_ENVS,
         "PERMANENT_SESSION_LIFETIME": 200 * 86400,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # A pooled connection is checked before use only after sitting idle (core.db).
+        "DB_PING_AFTER_IDLE_S": float(os.environ.get("DB_PING_AFTER_IDLE_S", 10)),
         "API_TITLE": "Compétences Plus — émargement",
         "API_VERSION": "v1",
         "OPENAPI_VERSION": "3.0.3",

@@ -63,12 +63,26 @@ def address_key() -> str:
 
 
 class FailureLimit:
-    """`rate` failed attempts per client, then 429 until the window ends."""
+    """`rate` failed attempts per client, then 429 until the window ends.
 
-    def __init__(self, rate: str, scope: str, methods: tuple[str, ...] = ("POST",)) -> None:
+    `guessable(request)` says whether this request carries a secret that can be guessed (a
+    password, an invitation or personal code; the default: every request). A client over the
+    limit is refused before such a request is tried, even a right guess. A request whose secret
+    cannot be guessed (a signed QR token) skips that look-up: its failures are counted all the
+    same, and one beyond the limit is answered 429.
+    """
+
+    def __init__(
+        self,
+        rate: str,
+        scope: str,
+        methods: tuple[str, ...] = ("POST",),
+        guessable: Callable[[], bool] = lambda: True,
+    ) -> None:
         self.item: RateLimitItem = parse(rate)
         self.scope = scope
         self.methods = methods
+        self.guessable = guessable
 
     def __call__(self, view: F) -> F:
         @wraps(view)
@@ -76,15 +90,16 @@ class FailureLimit:
             if request.method not in self.methods:
                 return view(*args, **kwargs)
             strategy, key = current_app.extensions["failure_limits"], client_key()
-            if not strategy.test(self.item, self.scope, key):
+            if self.guessable() and not strategy.test(self.item, self.scope, key):
                 raise TooManyAttempts()
             try:
                 response = current_app.make_response(view(*args, **kwargs))
             except (DomainError, HTTPException):
-                strategy.hit(self.item, self.scope, key)
+                if not strategy.hit(self.item, self.scope, key):
+                    raise TooManyAttempts() from None
                 raise
-            if response.status_code >= 400:
-                strategy.hit(self.item, self.scope, key)
+            if response.status_code >= 400 and not strategy.hit(self.item, self.scope, key):
+                raise TooManyAttempts()
             return response
 
         return guarded  # type: ignore[return-value]

@@ -31,6 +31,22 @@ def database_url(tmp_dir: str) -> str:
     return url or f"sqlite:///{tmp_dir}/test.db"
 
 
+# The production-path run (`make test-postgres`, CI) gives Redis: the failed-attempt counters
+# live there, as in production; the embedded run keeps them in memory.
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    """Redis of the production-path run; a test needing it is skipped in the embedded run
+    (`make test` runs both), and fails in CI if the production-path run lacks it."""
+    if REDIS_URL:
+        return REDIS_URL
+    if os.environ.get("TEST_DATABASE_URL") and os.environ.get("CI") == "true":
+        pytest.fail("CI's production-path run needs Redis: set TEST_REDIS_URL")
+    pytest.skip("Redis: run by `make test-postgres` (TEST_REDIS_URL)")
+
+
 @pytest.fixture(scope="session")
 def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
     url = database_url(str(tmp_path_factory.mktemp("db")))
@@ -44,6 +60,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "ARGON2": ARGON2_TESTING,
             "WTF_CSRF_ENABLED": False,
             "REDIS_URL": "",
+            "RATELIMIT_STORAGE_URI": REDIS_URL or "memory://",
             "SESSION_COOKIE_SECURE": False,
             "PUBLIC_BASE_URL": "http://localhost",
         }
