@@ -66,6 +66,12 @@ SWAP_HEAD = {open_only: _swap_head(open_only) for open_only in (False, True)}
 SWAP_AND_INSERT = {open_only: _swap_and_insert(SWAP_HEAD[open_only]) for open_only in SWAP_HEAD}
 
 
+class HeadMoved(Exception):  # noqa: N818 - a signal to retry, not an error
+    """The compare-and-set lost (another entry came first, or the session closed) on a
+    connection in autocommit, where only the one-statement fast path is atomic: run the use
+    case again in a transaction (attendance.web.once does)."""
+
+
 def append(
     session_id: str,
     entry: Signature,
@@ -83,6 +89,9 @@ def append(
     and returns the head under it. Either way appends to one session queue on its row and
     appends to different sessions never wait for each other (docs/ledger.md).
     `require_open` refuses (409) a session closed since the caller read it.
+
+    On a connection in autocommit (PostgreSQL, `once(..., single_statement=True)`), only the
+    fast path may run: it is one statement, hence atomic; otherwise HeadMoved is raised.
     """
     connection = db.session.connection()
     if head is not None:
@@ -99,6 +108,8 @@ def append(
             stored = connection.execute(SWAP_AND_INSERT[require_open], params | values).first()
             if stored is not None:
                 return entry
+            if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+                raise HeadMoved()  # the locked path takes three statements: a transaction
         elif connection.execute(SWAP_HEAD[require_open], params).rowcount == 1:
             connection.execute(INSERT, row_of(entry))
             return entry

@@ -205,7 +205,8 @@ def sign_in() -> Any:
     outcome = once(
         lambda retry: signing.sign_in(
             actor, cred, utcnow(), device(), settings(), look_first=retry, device_claim=claim
-        )
+        ),
+        single_statement=bool(cred.qr),  # a code's claim is a second write
     )
     record, status = _signed(outcome, "sign_in", actor)
     return SIGN_IN_ANSWER.dump(record), status

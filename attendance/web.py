@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from attendance.credentials import Device, Settings
 from attendance.events import room
+from attendance.journal import HeadMoved
 from attendance.models import Signature
 from attendance.rules import PARIS
 from core.auth import Principal
@@ -37,18 +38,27 @@ def device() -> Device:
     return Device(request.user_agent.string or "", request.remote_addr)
 
 
-def once(call: Callable[[bool], T]) -> T:
+def once(call: Callable[[bool], T], *, single_statement: bool = False) -> T:
     """Run a recording use case and commit. The first try inserts straight away (the unique
     index is the guard); if a concurrent or earlier request holds the record, the insert fails:
     roll back and run it again looking first, which answers the record that is there.
+
+    `single_statement`: the use case's only write is one ledger append (a QR scan; not a
+    personal code, whose claim is a second write). On PostgreSQL its first try then runs in
+    autocommit: the facts query and the one-statement append (journal.SWAP_AND_INSERT), with
+    no BEGIN and COMMIT round trips; the append is atomic by itself and durable when it
+    returns. Anything more (the head moved meanwhile: journal.HeadMoved) is tried again in a
+    transaction.
 
     A connection found dead on the way (the database restarted since it was pooled): the use
     case runs again on a fresh connection, looking first, since the commit may have landed
     before the connection died (then the record is answered, not written twice)."""
     try:
+        if single_statement and _can_autocommit():
+            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
         result = call(False)
         db.session.commit()
-    except IntegrityError:
+    except (IntegrityError, HeadMoved):
         db.session.rollback()
         result = call(True)
         db.session.commit()
@@ -59,6 +69,12 @@ def once(call: Callable[[bool], T]) -> T:
         result = call(True)
         db.session.commit()
     return result
+
+
+def _can_autocommit() -> bool:
+    """PostgreSQL, and nothing read yet in this request's transaction."""
+    session = db.session()
+    return not session.in_transaction() and session.get_bind().dialect.name == "postgresql"
 
 
 def guessable() -> bool:
