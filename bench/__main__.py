@@ -7,6 +7,7 @@ import tempfile
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from bench import settings
 
@@ -113,6 +114,15 @@ def main() -> int:
         )
 
     best = run.best
+    run.bare = bare_floor(env, best, load)
+    step(
+        f"bare sign-in, {best.label}",
+        f"{run.bare.sign_in.created_rate:,.0f}/s (p50 {run.bare.sign_in.p50_ms:.1f} ms), health "
+        f"{run.bare.health.rate:,.0f}/s, ratio {run.bare.ratio:.2f}; 201: "
+        f"{run.bare.sign_in.created:,}, rows: {run.bare.rows:,}; the service's sign-in does "
+        f"{best.sign_in.created_rate / max(1.0, run.bare.sign_in.created_rate):.0%} of it",
+    )
+
     items = [(p.authorization, p.body) for p in world.pairs]
     rate, seconds = settings.FIXED_RATE, settings.FIXED_SECONDS
     with Server(env, best.workers, best.worker_class, best.threads) as server:
@@ -167,6 +177,23 @@ def main() -> int:
         print("CORRECTNESS CHECK FAILED: rows != 201 answers, or the ledger does not verify.")
         return 1
     return 0
+
+
+def bare_floor(env: dict[str, str], best: Any, load: Any) -> Any:
+    """The bare sign-in (bench/bare.py) with the best setting, under the same load."""
+    from bench import bare, report
+    from bench.server import Server
+
+    bare.reset()
+    with Server(env, best.workers, best.worker_class, best.threads, app="bench.bare:app") as srv:
+        load(srv, "health", settings.WARMUP_SECONDS)
+        load(srv, "sign-in", settings.WARMUP_SECONDS)
+        bare.reset()
+        sign_in, sign_in_cpu = load(srv, "sign-in", settings.WRK_SECONDS)
+        rows = bare.count()
+        bare.reset()
+        health, health_cpu = load(srv, "health", settings.WRK_SECONDS)
+    return report.Bare(srv.label, sign_in, health, rows, sign_in_cpu, health_cpu)
 
 
 def step(name: str, text: str) -> None:

@@ -79,14 +79,19 @@ def sign_in_probe(app: Flask, pairs: list[Pair], timing_pairs: list[Pair]) -> Pr
     def statement(conn: Any, cursor: Any, sql: str, *args: Any) -> None:
         probe.statements.append(" ".join(sql.split()))
 
+    def on_the_wire(conn: Any) -> bool:
+        """In autocommit the driver sends no BEGIN, COMMIT or ROLLBACK, whatever SQLAlchemy's
+        events say."""
+        return not getattr(conn.connection.dbapi_connection, "autocommit", False)
+
     def begin(conn: Any) -> None:
-        probe.transactions += 1
+        probe.transactions += on_the_wire(conn)
 
     def commit(conn: Any) -> None:
-        probe.commits += 1
+        probe.commits += on_the_wire(conn)
 
     def rollback(conn: Any) -> None:
-        probe.rollbacks += 1
+        probe.rollbacks += on_the_wire(conn)
 
     def checkout(*args: Any) -> None:
         probe.checkouts += 1

@@ -1,4 +1,5 @@
-"""A real gunicorn server (`wsgi:app`) in a subprocess, stopped on exit whatever happens."""
+"""A real gunicorn server (`wsgi:app`, or the bare baseline) in a subprocess, stopped on exit
+whatever happens."""
 
 from __future__ import annotations
 
@@ -28,9 +29,15 @@ class Server:
     """`gunicorn wsgi:app -k <worker_class> -w <workers>` on 127.0.0.1:<free port>."""
 
     def __init__(
-        self, env: dict[str, str], workers: int, worker_class: str = "sync", threads: int = 1
+        self,
+        env: dict[str, str],
+        workers: int,
+        worker_class: str = "sync",
+        threads: int = 1,
+        app: str = "wsgi:app",
     ) -> None:
         self.env = {**os.environ, **env}
+        self.app = app
         self.workers = workers
         self.worker_class = worker_class
         self.threads = threads
@@ -59,7 +66,7 @@ class Server:
             sys.executable,
             "-m",
             "gunicorn",
-            "wsgi:app",
+            self.app,
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
