@@ -150,6 +150,41 @@ def test_phone_signs_in_from_the_qr_and_the_trainer_sees_it_live(browser, live_u
     assert "a émargé" in trainer.locator("#annonce").inner_text()
 
 
+def test_the_trainers_list_catches_up_after_its_connection_comes_back(
+    browser, live_url, app, client
+):
+    """Issue 3: a signature given while the trainer's page was offline (a network blip, a
+    server restart) was not pushed to it; when its Socket.IO connection comes back, the page
+    reads the list again, without a reload (which would leave full screen)."""
+    world = live_world(app, client)
+    trainer_h = bearer(app, world["trainer"])
+    trainer = browser.new_page(locale="fr-FR")
+    trainer.goto(f"{live_url}/connexion")
+    trainer.get_by_label("Adresse électronique").fill(world["trainer"].email)
+    trainer.get_by_label("Mot de passe").fill(PASSWORD)
+    trainer.get_by_role("button", name="Se connecter").click()
+    trainer.goto(f"{live_url}/seances/{world['session_id']}/emargement")
+    trainer.get_by_role("button", name="Ouvrir l'émargement").click()
+    trainer.wait_for_function("window.emargementLive && window.emargementLive.connected")
+    trainer.evaluate("window.emargementLive.disconnect()")
+
+    codes = client.post(
+        f"/api/v1/sessions/{world['session_id']}/sign-in-codes",
+        json={"trainee_ids": [world["trainee_id"]]},
+        headers=trainer_h,
+    )
+    signed = client.post("/api/v1/sign-ins", json={"code": codes.get_json()[0]["code"]})
+    assert signed.status_code == 201, signed.get_json()
+    trainer.wait_for_timeout(300)
+    assert trainer.locator("#compte").inner_text() == "(0 / 1)"  # missed while offline
+
+    trainer.evaluate("window.emargementLive.connect()")
+    trainer.wait_for_function(
+        "document.getElementById('compte').textContent.trim() === '(1 / 1)'", timeout=10_000
+    )
+    assert "✔" in trainer.locator(f"#t-{world['trainee_id']}").inner_text()
+
+
 def paris_day_end(moment):  # noqa: ANN001, ANN201
     """23:59 of the Paris day of `moment`: a session stays inside one Paris day."""
     from datetime import datetime, time
