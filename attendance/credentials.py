@@ -13,7 +13,7 @@ from attendance import rules
 from attendance.models import Signature, SignInCode, TrainingSession
 from core.auth import Principal, principal_for_device
 from core.errors import Conflict, Forbidden, Gone, InvalidInput, Unauthenticated
-from core.extensions import db
+from core.extensions import connection, db
 from core.models import Invitation, Role, Trainee
 from core.services import code_digest
 from training.models import Enrolment
@@ -131,7 +131,7 @@ def load_facts(
     session_id: str, trainee_id: str, invitation_id: str | None = None
 ) -> SessionFacts | None:
     params = {"session_id": session_id, "trainee_id": trainee_id, "invitation_id": invitation_id}
-    row = db.session.connection().execute(FACTS, params).first()
+    row = connection().execute(FACTS, params).first()
     return SessionFacts(**row._mapping) if row else None
 
 

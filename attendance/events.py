@@ -56,7 +56,10 @@ class LiveNamespace(Namespace):
             get_session(principal, session_id)
         except DomainError as error:
             return {"ok": False, "error": error.code}
-        join_room(room(session_id))
+        try:
+            join_room(room(session_id))
+        except ValueError:  # the client left while its join was being checked
+            return {"ok": False, "error": "disconnected"}
         return {"ok": True, "session_id": session_id}
 
     def on_leave(self, data: dict[str, Any]) -> None:

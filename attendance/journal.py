@@ -15,6 +15,7 @@ from attendance import ledger
 from attendance.models import Signature, TrainingSession
 from core.db import new_id
 from core.errors import Conflict
+from core.extensions import connection as statements_connection
 from core.extensions import db
 
 SESSIONS = cast(Table, TrainingSession.__table__)
@@ -93,7 +94,7 @@ def append(
     On a connection in autocommit (PostgreSQL, `once(..., single_statement=True)`), only the
     fast path may run: it is one statement, hence atomic; otherwise HeadMoved is raised.
     """
-    connection = db.session.connection()
+    connection = statements_connection()
     if head is not None:
         length, prev = head
         _seal(entry, session_id, length + 1, prev)

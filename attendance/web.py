@@ -15,7 +15,7 @@ from attendance.journal import HeadMoved
 from attendance.models import Signature
 from attendance.rules import PARIS
 from core.auth import Principal
-from core.extensions import db, socketio
+from core.extensions import autocommitting, db, socketio
 from core.models import Trainee, User
 from core.ratelimit import FailureLimit
 
@@ -44,18 +44,20 @@ def once(call: Callable[[bool], T], *, single_statement: bool = False) -> T:
     roll back and run it again looking first, which answers the record that is there.
 
     `single_statement`: the use case's only write is one ledger append (a QR scan; not a
-    personal code, whose claim is a second write). On PostgreSQL its first try then runs in
-    autocommit: the facts query and the one-statement append (journal.SWAP_AND_INSERT), with
-    no BEGIN and COMMIT round trips; the append is atomic by itself and durable when it
-    returns. Anything more (the head moved meanwhile: journal.HeadMoved) is tried again in a
-    transaction.
+    personal code, whose claim is a second write). On PostgreSQL its first try then runs on a
+    connection of its own in autocommit (core.extensions.autocommitting): the facts query and
+    the one-statement append (journal.SWAP_AND_INSERT), with no BEGIN and COMMIT round trips
+    and no ORM unit of work; the append is atomic by itself and durable when it returns.
+    Anything more (the head moved meanwhile: journal.HeadMoved) is tried again in the
+    request's transaction.
 
     A connection found dead on the way (the database restarted since it was pooled): the use
     case runs again on a fresh connection, looking first, since the commit may have landed
     before the connection died (then the record is answered, not written twice)."""
     try:
         if single_statement and _can_autocommit():
-            db.session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            with autocommitting():
+                return call(False)
         result = call(False)
         db.session.commit()
     except (IntegrityError, HeadMoved):
@@ -72,7 +74,7 @@ def once(call: Callable[[bool], T], *, single_statement: bool = False) -> T:
 
 
 def _can_autocommit() -> bool:
-    """PostgreSQL, and nothing read yet in this request's transaction."""
+    """PostgreSQL, and nothing read yet in this request's transaction (one connection each)."""
     session = db.session()
     return not session.in_transaction() and session.get_bind().dialect.name == "postgresql"
 

@@ -165,7 +165,7 @@ def test_the_trainers_list_catches_up_after_its_connection_comes_back(
     trainer.get_by_role("button", name="Se connecter").click()
     trainer.goto(f"{live_url}/seances/{world['session_id']}/emargement")
     trainer.get_by_role("button", name="Ouvrir l'émargement").click()
-    trainer.wait_for_function("window.emargementLive && window.emargementLive.connected")
+    trainer.wait_for_function("window.emargementLive && window.emargementLive.joined")
     trainer.evaluate("window.emargementLive.disconnect()")
 
     codes = client.post(

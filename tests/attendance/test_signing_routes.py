@@ -966,6 +966,25 @@ def test_live_a_trainer_of_another_organisation_cannot_join_nor_hear(
         live.disconnect("/live")
 
 
+def test_live_a_page_that_leaves_while_joining_gets_an_answer_not_a_server_error(
+    app, client, tenant_a, session_id, monkeypatch
+):
+    """The page disconnected between its join and the room: the handler answers, it does not
+    raise in the server's thread."""
+    import attendance.events
+
+    def gone(room: str) -> None:
+        raise ValueError("sid is not connected to requested namespace")
+
+    monkeypatch.setattr(attendance.events, "join_room", gone)
+    live = live_client(app, client, tenant_a.trainer)
+    try:
+        ack = live.emit("join", {"session_id": session_id}, namespace="/live", callback=True)
+        assert ack == {"ok": False, "error": "disconnected"}
+    finally:
+        live.disconnect("/live")
+
+
 def test_live_a_trainee_token_is_refused(app, client, tenant_a):
     live = live_client(app, client, tenant_a.trainee, dev=tenant_a.invitation_id)
     assert not live.is_connected("/live")
