@@ -74,9 +74,11 @@ def once(call: Callable[[bool], T], *, single_statement: bool = False) -> T:
 
 
 def _can_autocommit() -> bool:
-    """PostgreSQL, and nothing read yet in this request's transaction (one connection each)."""
-    session = db.session()
-    return not session.in_transaction() and session.get_bind().dialect.name == "postgresql"
+    """PostgreSQL, and nothing read yet in this request's transaction (one connection each).
+    Asked without creating the request's database session when there is none yet."""
+    if db.session.registry.has() and db.session().in_transaction():
+        return False
+    return bool(db.engine.dialect.name == "postgresql")
 
 
 def guessable() -> bool:
