@@ -114,16 +114,21 @@ def main() -> int:
         )
 
     best = run.best
-    run.bare = bare_floor(env, load)
+    items = [(p.authorization, p.body) for p in world.pairs]
+    run.bare = bare_floor(env, load, items)
     step(
         f"bare sign-in, best {run.bare.label}",
         f"{run.bare.sign_in.created_rate:,.0f}/s (p50 {run.bare.sign_in.p50_ms:.1f} ms), health "
         f"{run.bare.health.rate:,.0f}/s, ratio {run.bare.ratio:.2f}; 201: "
         f"{run.bare.sign_in.created:,}, rows: {run.bare.rows:,}; the service's sign-in does "
-        f"{best.sign_in.created_rate / max(1.0, run.bare.sign_in.created_rate):.0%} of it",
+        f"{best.sign_in.created_rate / max(1.0, run.bare.sign_in.created_rate):.0%} of it"
+        + (
+            f"; at {settings.FIXED_RATE}/s open loop p99 {run.bare.open_loop.latency(99):.1f} ms"
+            if run.bare.open_loop
+            else ""
+        ),
     )
 
-    items = [(p.authorization, p.body) for p in world.pairs]
     rate, seconds = settings.FIXED_RATE, settings.FIXED_SECONDS
     with Server(env, best.workers, best.worker_class, best.threads) as server:
         warm_up(server)
@@ -179,9 +184,10 @@ def main() -> int:
     return 0
 
 
-def bare_floor(env: dict[str, str], load: Any) -> Any:
-    """The bare sign-in (bench/bare.py) under every server setting, same load: the best one."""
-    from bench import bare, report
+def bare_floor(env: dict[str, str], load: Any, items: list[tuple[str, str]]) -> Any:
+    """The bare sign-in (bench/bare.py) under every server setting, same load; then, on its
+    best setting, the issue's open-loop rate with the same client: the machine's floor."""
+    from bench import bare, openloop, report
     from bench.server import Server
 
     runs = []
@@ -196,8 +202,24 @@ def bare_floor(env: dict[str, str], load: Any) -> Any:
             bare.reset()
             health, health_cpu = load(server, "health", settings.WRK_SECONDS)
         runs.append(report.Bare(server.label, sign_in, health, rows, sign_in_cpu, health_cpu))
+        runs[-1].setting = (worker_class, workers, threads)
     best = max(runs, key=lambda r: r.sign_in.created_rate)
     best.others = {r.label: r.sign_in.created_rate for r in runs}
+    worker_class, workers, threads = best.setting
+    with Server(env, workers, worker_class, threads, app="bench.bare:app") as server:
+        load(server, "sign-in", settings.WARMUP_SECONDS)
+        bare.reset()
+        best.open_loop = openloop.run(
+            "127.0.0.1",
+            server.port,
+            items,
+            settings.FIXED_RATE,
+            settings.FIXED_SECONDS,
+            max_in_flight=settings.OPEN_LOOP_MAX_IN_FLIGHT,
+            give_up_s=settings.OPEN_LOOP_GIVE_UP_S,
+        )
+        best.open_loop_rows = bare.count()
+    bare.reset()
     return best
 
 

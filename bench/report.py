@@ -86,6 +86,9 @@ class Bare:
     sign_in_cpu: Usage
     health_cpu: Usage
     others: dict[str, float] = field(default_factory=dict)  # sign-ins/s under each setting
+    setting: tuple[str, int, int] = ("sync", 1, 1)  # worker class, workers, threads
+    open_loop: OpenLoopResult | None = None  # the fixed rate, on the best setting
+    open_loop_rows: int = 0
 
     @property
     def ratio(self) -> float:
@@ -339,7 +342,7 @@ def _bare(run: Run) -> list[str]:
     own = _cost(best.sign_in_cpu, best.sign_in.answered)
     floor = _cost(b.sign_in_cpu, b.sign_in.answered)
     share = best.sign_in.created_rate / max(1.0, b.sign_in.created_rate)
-    return [
+    lines = [
         "",
         "## The floor: a bare sign-in on the same machine",
         "",
@@ -364,6 +367,17 @@ def _bare(run: Run) -> list[str]:
         f"The service's sign-in runs at {share:.0%} of the bare one's rate. A rate the bare "
         "sign-in does not reach on this machine, no sign-in doing more can reach here.",
     ]
+    if b.open_loop:
+        o = b.open_loop
+        cut = f", sending stopped after {o.gave_up_after_s:.1f} s" if o.gave_up_after_s else ""
+        lines += [
+            "",
+            f"The bare sign-in at {settings.FIXED_RATE} requests/s in open loop ({b.label}, the "
+            f"client and settings of the open-loop section below): {_n(o.achieved)} answers/s, "
+            f"p50 {_ms(o.latency(50))}, p99 {_ms(o.latency(99))}{cut}; "
+            f"{b.open_loop_rows:,} rows for {o.created:,} × 201.",
+        ]
+    return lines
 
 
 def _cpu(run: Run) -> list[str]:
