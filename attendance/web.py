@@ -60,17 +60,20 @@ def once(call: Callable[[bool], T], *, single_statement: bool = False) -> T:
                 return call(False)
         result = call(False)
         db.session.commit()
-    except (IntegrityError, HeadMoved):
-        db.session.rollback()
-        result = call(True)
-        db.session.commit()
-    except DBAPIError as error:
-        if not error.connection_invalidated:
+    except (DBAPIError, HeadMoved) as error:
+        if not _worth_another_try(error):
             raise
         db.session.rollback()
         result = call(True)
         db.session.commit()
     return result
+
+
+def _worth_another_try(error: DBAPIError | HeadMoved) -> bool:
+    """The record is there already (a duplicate), the head moved, or the connection died."""
+    if isinstance(error, IntegrityError | HeadMoved):
+        return True
+    return bool(error.connection_invalidated)
 
 
 def _can_autocommit() -> bool:

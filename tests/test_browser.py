@@ -115,13 +115,7 @@ def test_phone_signs_in_from_the_qr_and_the_trainer_sees_it_live(browser, live_u
     """Issue 3: a bound phone opens the QR's URL, confirms in one tap, sees the success screen;
     the trainer's screen, left open, shows the signature without a reload (Socket.IO)."""
     world = live_world(app, client)
-    trainer = browser.new_page(locale="fr-FR")
-    trainer.goto(f"{live_url}/connexion")
-    trainer.get_by_label("Adresse électronique").fill(world["trainer"].email)
-    trainer.get_by_label("Mot de passe").fill(PASSWORD)
-    trainer.get_by_role("button", name="Se connecter").click()
-    trainer.goto(f"{live_url}/seances/{world['session_id']}/emargement")
-    trainer.get_by_role("button", name="Ouvrir l'émargement").click()
+    trainer = open_live_page(browser, live_url, world)
     trainer.get_by_role("button", name="Signer en tant que formateur").click()
     trainer.locator("#qr svg").wait_for()
     assert trainer.locator("#compte").inner_text() == "(0 / 1)"
@@ -158,13 +152,7 @@ def test_the_trainers_list_catches_up_after_its_connection_comes_back(
     reads the list again, without a reload (which would leave full screen)."""
     world = live_world(app, client)
     trainer_h = bearer(app, world["trainer"])
-    trainer = browser.new_page(locale="fr-FR")
-    trainer.goto(f"{live_url}/connexion")
-    trainer.get_by_label("Adresse électronique").fill(world["trainer"].email)
-    trainer.get_by_label("Mot de passe").fill(PASSWORD)
-    trainer.get_by_role("button", name="Se connecter").click()
-    trainer.goto(f"{live_url}/seances/{world['session_id']}/emargement")
-    trainer.get_by_role("button", name="Ouvrir l'émargement").click()
+    trainer = open_live_page(browser, live_url, world)
     trainer.wait_for_function("window.emargementLive && window.emargementLive.joined")
     trainer.evaluate("window.emargementLive.disconnect()")
 
@@ -183,6 +171,18 @@ def test_the_trainers_list_catches_up_after_its_connection_comes_back(
         "document.getElementById('compte').textContent.trim() === '(1 / 1)'", timeout=10_000
     )
     assert "✔" in trainer.locator(f"#t-{world['trainee_id']}").inner_text()
+
+
+def open_live_page(browser, live_url: str, world: dict[str, object]):  # noqa: ANN001, ANN201
+    """The trainer signs in on a laptop, goes to the session's live page and opens signing."""
+    trainer = browser.new_page(locale="fr-FR")
+    trainer.goto(f"{live_url}/connexion")
+    trainer.get_by_label("Adresse électronique").fill(world["trainer"].email)
+    trainer.get_by_label("Mot de passe").fill(PASSWORD)
+    trainer.get_by_role("button", name="Se connecter").click()
+    trainer.goto(f"{live_url}/seances/{world['session_id']}/emargement")
+    trainer.get_by_role("button", name="Ouvrir l'émargement").click()
+    return trainer
 
 
 def paris_day_end(moment):  # noqa: ANN001, ANN201
