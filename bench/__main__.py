@@ -35,7 +35,9 @@ def main() -> int:
     data.write_pairs(world.pairs, pairs_file)
     script.write_text(wrk.LUA)
 
-    sign_in_probe = probe.sign_in_probe(app, world.pairs[:2], world.pairs[2:202])
+    sign_in_probe = probe.sign_in_probe(
+        app, world.pairs[:2], world.pairs[2:202], world.pairs[602:702]
+    )
     breakdown = profile.measure(app, world.pairs[202:402], world.pairs[402:602])
     data.reset_signatures(app)
     step(
@@ -43,7 +45,8 @@ def main() -> int:
         f"{len(sign_in_probe.statements)} SQL statements, {sign_in_probe.round_trips} round trips "
         f"to PostgreSQL, {sum(sign_in_probe.redis_calls.values())} Redis commands per sign-in; "
         f"in process {sign_in_probe.sign_in_cpu_ms:.1f} ms CPU (health "
-        f"{sign_in_probe.health_cpu_ms:.2f} ms)",
+        f"{sign_in_probe.health_cpu_ms:.2f} ms); {sign_in_probe.sign_in_calls:,.0f} Python calls "
+        f"per sign-in ({sign_in_probe.health_calls:,.0f} per health request)",
     )
 
     run = report.Run(

@@ -3,6 +3,8 @@ production configuration: PostgreSQL, Redis rate limits and Socket.IO message qu
 
 from __future__ import annotations
 
+import cProfile
+import pstats
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -30,6 +32,8 @@ class Probe:
     health_ms: float = 0.0
     sign_in_cpu_ms: float = 0.0
     health_cpu_ms: float = 0.0
+    sign_in_calls: float = 0.0  # Python function calls per request (cProfile): the same on
+    health_calls: float = 0.0  # any machine, however busy, unlike times
     status: int = 0
 
     @property
@@ -62,7 +66,9 @@ def redis_delta(before: Counter[str], after: Counter[str]) -> Counter[str]:
     return +delta
 
 
-def sign_in_probe(app: Flask, pairs: list[Pair], timing_pairs: list[Pair]) -> Probe:
+def sign_in_probe(
+    app: Flask, pairs: list[Pair], timing_pairs: list[Pair], calls_pairs: list[Pair]
+) -> Probe:
     """Statements, round trips and Redis commands of one sign-in, then the mean in-process
     time (wall and this process's CPU) of a sign-in and of the health endpoint. Uses its own
     pairs; reset the ledger afterwards."""
@@ -136,9 +142,29 @@ def sign_in_probe(app: Flask, pairs: list[Pair], timing_pairs: list[Pair]) -> Pr
         client.get("/api/v1/health")
     probe.health_ms = 1000 * (time.perf_counter() - started) / n
     probe.health_cpu_ms = 1000 * (time.process_time() - cpu) / n
+    probe.sign_in_calls = _calls(
+        lambda: [
+            client.post("/api/v1/sign-ins", data=pair.body, headers=_headers(pair))
+            for pair in calls_pairs
+        ]
+    ) / len(calls_pairs)
+    probe.health_calls = _calls(lambda: [client.get("/api/v1/health") for _ in calls_pairs]) / len(
+        calls_pairs
+    )
     with app.app_context():
         db.session.remove()
     return probe
+
+
+def _calls(run: Any) -> int:
+    """Python function calls (and C functions called from Python) while `run` runs."""
+    profiler = cProfile.Profile()
+    profiler.enable()
+    try:
+        run()
+    finally:
+        profiler.disable()
+    return int(pstats.Stats(profiler).total_calls)  # type: ignore[attr-defined]
 
 
 def _headers(pair: Pair) -> dict[str, str]:

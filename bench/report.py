@@ -491,6 +491,8 @@ def _probe(run: Run) -> list[str]:
         f"- Mean over 200 sign-ins: {p.sign_in_ms:.2f} ms wall, {p.sign_in_cpu_ms:.2f} ms of "
         f"this process's CPU; health {p.health_ms:.2f} ms wall, {p.health_cpu_ms:.2f} ms CPU: "
         f"a sign-in costs {ratio:.0f} × the trivial endpoint in Python.",
+        f"- Python function calls (cProfile, 100 requests each; the same on any machine, however "
+        f"busy): {p.sign_in_calls:,.0f} per sign-in, {p.health_calls:,.0f} per trivial request.",
         "",
         "```sql",
         *[s[:150] + (" …" if len(s) > 150 else "") for s in p.statements],
