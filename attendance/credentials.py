@@ -148,12 +148,12 @@ def resolve(
     `device_claim` (trainee id, invitation id) comes from a verified bearer whose binding was
     not looked up yet: the one query below checks it with everything else.
     """
-    invitation_id = None
+    invitation_id, first_use = None, None
     if cred.qr:
         trainee_id, invitation_id = _qr_signer(actor, device_claim)
         session_id, method = rules.parse_qr_token(cred.qr)[0], "qr"
     elif cred.code:
-        session_id, trainee_id = _by_code(cred.code, now, cfg, kind)
+        session_id, trainee_id, first_use = _by_code(cred.code, now, cfg, kind)
         method = "kiosk" if actor and actor.has_role(Role.SITE_STAFF) else "code"
     else:
         raise InvalidInput("Envoyez un QR code (« qr ») ou un code personnel (« code »).")
@@ -165,6 +165,10 @@ def resolve(
     assert facts is not None  # noqa: S101 - a code's session exists (foreign key)
     if cred.session_id and cred.session_id != facts.id:
         raise Conflict("Ce code est celui d'une autre séance.", code="wrong_session")
+    if method == "kiosk" and actor is not None:
+        _check_kiosk_site(facts, actor.site_id)
+    if first_use is not None:
+        _check_same_half(facts, first_use, now)
     if kind == "sign_out":
         rules.check_can_sign_out(
             facts.status,
@@ -218,13 +222,21 @@ def _check_qr(facts: SessionFacts | None, token: str, now: datetime, cfg: Settin
     )
 
 
-def _by_code(code: str, now: datetime, cfg: Settings, kind: str) -> tuple[str, str]:
+def _by_code(
+    code: str, now: datetime, cfg: Settings, kind: str
+) -> tuple[str, str, datetime | None]:
+    """Claim the code for this kind of record; answer (session, trainee, its first use).
+
+    A code serves one trainee, one session, one half-day: once for the arrival, once for the
+    departure. Its first use (either) fixes the half-day; typed again in that half it answers
+    the record it made (idempotent), in the other half it is refused (`_check_same_half`)."""
     digest = code_digest(cfg.secret_key, code)
     record = db.session.scalar(select(SignInCode).where(SignInCode.code_digest == digest))
     if record is None:
         raise InvalidInput("Ce code est inconnu. Vérifiez-le.", code="invalid_code")
     if now >= record.expires_at:
         raise Gone("Ce code a expiré.", code="code_expired")
+    uses = [t for t in (record.used_at, record.used_out_at) if t is not None]
     column = SignInCode.used_at if kind == "sign_in" else SignInCode.used_out_at
     claimed = db.session.execute(
         update(SignInCode)
@@ -234,7 +246,7 @@ def _by_code(code: str, now: datetime, cfg: Settings, kind: str) -> tuple[str, s
     )
     if claimed.rowcount != 1 and not _already(record.session_id, record.trainee_id, kind):  # type: ignore[attr-defined]
         raise Conflict("Ce code a déjà servi.", code="code_used")
-    return record.session_id, record.trainee_id
+    return record.session_id, record.trainee_id, min(uses) if uses else None
 
 
 def _already(session_id: str, trainee_id: str, kind: str) -> bool:
@@ -249,6 +261,30 @@ def _already(session_id: str, trainee_id: str, kind: str) -> bool:
         )
         is not None
     )
+
+
+def _check_same_half(facts: SessionFacts, first_use: datetime, now: datetime) -> None:
+    """A personal code serves the half-day of its first use only: the afternoon of a session
+    across 13:00 needs a new code (one signature per trainee, session and half-day)."""
+    halves = rules.half_days(facts.starts_at, facts.ends_at)
+    used_in = rules.half_day_for(halves, first_use).name
+    if rules.half_day_for(halves, now).name != used_in:
+        when = "du matin" if used_in == "am" else "de l'après-midi"
+        raise Conflict(
+            f"Ce code a servi pour la demi-journée {when} : demandez un nouveau code "
+            "à votre formateur pour celle-ci.",
+            code="code_used",
+        )
+
+
+def _check_kiosk_site(facts: SessionFacts, site_id: str | None) -> None:
+    """A site's kiosk signs only the sessions held at that site (and, once seats are booked,
+    those booked there): a signature must never name a site where it was not given."""
+    if site_id is None or facts.site_id != site_id:
+        raise Forbidden(
+            "Cette séance n'a pas lieu sur ce site : le stagiaire émarge là où elle se tient.",
+            code="wrong_site",
+        )
 
 
 def channel_of(session: TrainingSession | SessionFacts, kiosk_site: str | None) -> str:
