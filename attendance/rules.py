@@ -53,7 +53,8 @@ def autoformation_cap(modality: str) -> float:
 def check_autoformation_share(
     modality: str, centre_hours: float, planned_hours: float, new_hours: float
 ) -> None:
-    """R6: a group's autoformation stays within 20 % (50 % for e-formation) of centre hours."""
+    """R6: the autoformation planned in all the groups of an order stays within 20 % (50 % for
+    e-formation) of the order's centre hours."""
     cap = autoformation_cap(modality) * centre_hours
     if planned_hours + new_hours > cap + 1e-9:
         added = f" et cette séance en ajoute {new_hours:g}" if new_hours else ""

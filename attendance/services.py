@@ -19,7 +19,13 @@ from sites.models import Site
 from training import access
 from training import rules as training_rules
 from training.models import Enrolment, Group, Order, RegroupementAuthorisation
-from training.services import check_group_start, get_group, lock_group, lock_order_groups
+from training.services import (
+    check_group_start,
+    get_group,
+    lock_group,
+    lock_order,
+    lock_order_groups,
+)
 
 
 def french_holidays(year: int) -> dict[date, str]:
@@ -63,7 +69,7 @@ def plan_session(actor: Principal, group_id: str, data: dict[str, Any]) -> Train
     group = get_group(actor, group_id)
     if not can_plan(actor, group):
         raise Forbidden("Seuls le référent de l'organisme et les formateurs du groupe planifient.")
-    lock_group(group)  # R6: two concurrent plannings must not both pass the cap
+    lock_plan(group)  # R6: two concurrent plannings of one order must not both pass the cap
     session = TrainingSession(
         organisation_id=group.organisation_id, group=group, created_by_id=actor.id
     )
@@ -82,7 +88,7 @@ def update_session(actor: Principal, session_id: str, data: dict[str, Any]) -> T
         raise Conflict(
             "Une séance ouverte ou close ne se modifie plus.", code="session_not_planned"
         )
-    lock_group(session.group)
+    lock_plan(session.group)
     merged = {
         "kind": session.kind,
         "title": session.title,
@@ -107,7 +113,7 @@ def _apply(
     day = rules.local_day(starts_at)
     hours = (ends_at - starts_at).total_seconds() / 3600
     if data["kind"] == SessionKind.AUTOFORMATION:
-        planned = _planned_autoformation_hours(group.id, exclude_id)
+        planned = _planned_autoformation_hours(order.id, exclude_id)
         rules.check_autoformation_share(order.modality, order.centre_hours, planned, hours)
     reason = data.get("regroupement_reason") if data["kind"] == SessionKind.REGROUPEMENT else None
     authorisation_id = None
@@ -124,10 +130,20 @@ def _apply(
     session.on_public_holiday = rules.is_public_holiday(day, french_holidays(day.year))
 
 
-def _planned_autoformation_hours(group_id: str, exclude_id: str | None) -> float:
-    query = select(TrainingSession.starts_at, TrainingSession.ends_at).where(
-        TrainingSession.group_id == group_id,
-        TrainingSession.kind == SessionKind.AUTOFORMATION,
+def lock_plan(group: Group) -> None:
+    """Serialise the plannings checked against an order's totals (R6 sums every group of the
+    order): the order's row first, then the group's, in the order that order edits take them
+    (an order edit updates its row, then locks its groups), so that the two never deadlock."""
+    lock_order(group.order)
+    lock_group(group)
+
+
+def _planned_autoformation_hours(order_id: str, exclude_id: str | None) -> float:
+    """R6: the autoformation hours planned in every group of the order."""
+    query = (
+        select(TrainingSession.starts_at, TrainingSession.ends_at)
+        .join(Group, TrainingSession.group_id == Group.id)
+        .where(Group.order_id == order_id, TrainingSession.kind == SessionKind.AUTOFORMATION)
     )
     if exclude_id:
         query = query.where(TrainingSession.id != exclude_id)
@@ -151,11 +167,13 @@ def check_order_plan(order: Order) -> None:
     for group in groups:
         check_group_start(group)
     _check_entry_dates(order)
-    _check_sessions(order, groups)
+    autoformation = _check_sessions(order, groups)
+    rules.check_autoformation_share(order.modality, order.centre_hours, autoformation, 0)
 
 
 def check_group_plan(group: Group) -> None:
-    """After a group's start moved: its sessions still keep R10 (welcome day) and the rules."""
+    """After a group's start moved: its sessions still keep R10 (welcome day) and the order's
+    dates (its hours did not change, so R6 holds as it did)."""
     _check_sessions(group.order, [group])
 
 
@@ -171,8 +189,9 @@ def _check_entry_dates(order: Order) -> None:
             training_rules.check_entry_date(entry, order.start_date, order.end_date)
 
 
-def _check_sessions(order: Order, groups: list[Group]) -> None:
-    """Every session of these groups inside the order, R10 for regroupements, R6 per group."""
+def _check_sessions(order: Order, groups: list[Group]) -> float:
+    """Every session of these groups inside the order, R10 for regroupements; answers their
+    autoformation hours (R6 is a share of the whole order's hours: the caller checks it)."""
     ids = [group.id for group in groups]
     sessions: dict[str, list[Any]] = defaultdict(list)
     for row in db.session.execute(
@@ -192,17 +211,21 @@ def _check_sessions(order: Order, groups: list[Group]) -> None:
         )
     ):
         authorised[group_id].add(day)
+    autoformation = 0.0
     for group in groups:
         try:
-            _check_group_sessions(order, group, sessions[group.id], authorised[group.id])
+            autoformation += _check_group_sessions(
+                order, group, sessions[group.id], authorised[group.id]
+            )
         except DomainError as error:  # name the group: an order may have several
             error.message = f"Groupe « {group.name} » : {error.message}"
             raise
+    return autoformation
 
 
 def _check_group_sessions(
     order: Order, group: Group, sessions: list[Any], authorised_days: set[date]
-) -> None:
+) -> float:
     autoformation = 0.0
     for session in sessions:
         starts_at, ends_at = session.starts_at, session.ends_at
@@ -213,7 +236,7 @@ def _check_group_sessions(
             rules.check_regroupement(order.modality, reason, day, group.first_day, authorised_days)
         elif session.kind == SessionKind.AUTOFORMATION:
             autoformation += (ends_at - starts_at).total_seconds() / 3600
-    rules.check_autoformation_share(order.modality, order.centre_hours, autoformation, 0)
+    return autoformation
 
 
 def sessions_between(actor: Principal, start: datetime, days: int) -> list[TrainingSession]:

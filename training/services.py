@@ -244,6 +244,13 @@ def lock_group(group: Group) -> None:
     _lock_groups(Group.id == group.id)
 
 
+def lock_order(order: Order) -> None:
+    """Lock an order's row until commit and read it again (see lock_group): the writes checked
+    against the order's totals (R6 over all its groups) wait for each other."""
+    query = select(Order).where(Order.id == order.id).with_for_update()
+    db.session.scalars(query.execution_options(populate_existing=True)).one()
+
+
 def lock_order_groups(order: Order) -> list[Group]:
     """Lock every group of an order (see lock_group), to re-check them after an order edit."""
     return _lock_groups(Group.order_id == order.id)

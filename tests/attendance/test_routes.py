@@ -51,9 +51,13 @@ def session_ids(client, headers, group_id: str) -> list[str]:  # noqa: ANN001
 def new_group(client, headers, **order_fields: object) -> str:  # noqa: ANN001
     order = client.post("/api/v1/orders", json=order_data(**order_fields), headers=headers)
     assert order.status_code == 201, order.get_json()
+    return add_group(client, headers, order.get_json()["id"], "Groupe R")
+
+
+def add_group(client, headers, order_id: str, name: str = "Groupe B") -> str:  # noqa: ANN001
     group = client.post(
-        f"/api/v1/orders/{order.get_json()['id']}/groups",
-        json={"name": "Groupe R", "component": "Anglais", "trainer_ids": []},
+        f"/api/v1/orders/{order_id}/groups",
+        json={"name": name, "component": "Anglais", "trainer_ids": []},
         headers=headers,
     )
     assert group.status_code == 201, group.get_json()
@@ -148,6 +152,48 @@ def test_r6_e_formation_autoformation_is_capped_at_50_percent(client, admin_h, t
     extra = session_body(TUESDAY + timedelta(days=6), 14, 15, kind="autoformation")
     error = api_error(plan(client, admin_h, tenant_a.group_id, extra), 422, rule="R6")
     assert "50 %" in error["message"]
+
+
+def test_r6_the_cap_is_a_share_of_the_order_summed_over_all_its_groups(client, admin_h, tenant_a):
+    """Issue 7, defect 6: an order with N groups could plan N × the cap. tenant_a's order:
+    e-formation, 100 centre hours → 50 h of autoformation for the whole order."""
+    group_b = add_group(client, admin_h, tenant_a.order_id)
+    for offset in range(3):  # 3 × 12 h = 36 h in group A
+        body = session_body(TUESDAY + timedelta(days=offset), 8, 20, kind="autoformation")
+        assert plan(client, admin_h, tenant_a.group_id, body).status_code == 201
+    body = session_body(TUESDAY, 8, 20, kind="autoformation")  # 12 h more in group B: 48 h
+    assert plan(client, admin_h, group_b, body).status_code == 201
+    over = session_body(TUESDAY + timedelta(days=1), 9, 12, kind="autoformation")  # 51 h
+    error = api_error(plan(client, admin_h, group_b, over), 422, "autoformation_cap", "R6")
+    assert "soit 50 h ; 48 h sont déjà prévues" in error["message"]
+    assert len(session_ids(client, admin_h, group_b)) == 1
+    fits = session_body(TUESDAY + timedelta(days=1), 9, 11, kind="autoformation")  # 50 h
+    assert plan(client, admin_h, group_b, fits).status_code == 201
+
+
+def test_r6_an_edit_in_one_group_counts_the_other_groups(client, admin_h, tenant_a):
+    group_b = add_group(client, admin_h, tenant_a.order_id)
+    for offset in range(4):  # 48 h in group A
+        body = session_body(TUESDAY + timedelta(days=offset), 8, 20, kind="autoformation")
+        assert plan(client, admin_h, tenant_a.group_id, body).status_code == 201
+    short = plan(client, admin_h, group_b, session_body(TUESDAY, 9, 10, kind="autoformation"))
+    assert short.status_code == 201
+    url = f"/api/v1/sessions/{short.get_json()['id']}"
+    longer = client.patch(url, json={"ends_at": paris(TUESDAY, 12)}, headers=admin_h)  # 51 h
+    api_error(longer, 422, "autoformation_cap", "R6")
+    assert client.get(url, headers=admin_h).get_json()["ends_at"] == paris(TUESDAY, 10)
+
+
+def test_r6_an_order_edit_checks_the_sum_of_its_groups(client, admin_h, tenant_a):
+    group_b = add_group(client, admin_h, tenant_a.order_id)
+    for group_id in (tenant_a.group_id, group_b):  # 12 h each: 24 h, within 50 % of 100 h
+        body = session_body(TUESDAY, 8, 20, kind="autoformation")
+        assert plan(client, admin_h, group_id, body).status_code == 201
+    url = f"/api/v1/orders/{tenant_a.order_id}"
+    answer = client.patch(url, json={"centre_hours": 40}, headers=admin_h)  # cap 20 h < 24 h
+    api_error(answer, 422, "autoformation_cap", "R6")
+    assert client.get(url, headers=admin_h).get_json()["centre_hours"] == 100
+    assert client.patch(url, json={"centre_hours": 48}, headers=admin_h).status_code == 200
 
 
 # --- R10: regroupements in e-formation ----------------------------------------------------------
@@ -395,3 +441,30 @@ def test_r6_concurrent_plannings_cannot_both_pass_the_cap(app, admin_h):
         thread.join(timeout=60)
     assert sorted(statuses) == [201] * 2 + [422] * 6
     assert len(session_ids(setup, admin_h, group_id)) == 2
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not ON_POSTGRES, reason="SQLite ignores FOR UPDATE: R6 under races needs PG")
+def test_r6_concurrent_plannings_in_different_groups_of_one_order_cannot_pass_the_cap(app, admin_h):
+    """8 plannings of 1 h of autoformation at once, one in each of 8 groups of one order with
+    room for 2 h: the order's row lock serialises them across groups, so exactly 2 pass."""
+    setup = app.test_client()
+    first = new_group(setup, admin_h, modality="hybride", centre_hours=10.0)  # cap 2 h
+    order_id = setup.get(f"/api/v1/groups/{first}", headers=admin_h).get_json()["order_id"]
+    groups = [first] + [add_group(setup, admin_h, order_id) for _ in range(7)]
+    barrier = threading.Barrier(len(groups))
+    statuses: list[int] = []
+
+    def run(group_id: str, n: int) -> None:
+        client = app.test_client()
+        body = session_body(TUESDAY + timedelta(days=n), 9, 10, kind="autoformation")
+        barrier.wait(timeout=30)
+        statuses.append(plan(client, admin_h, group_id, body).status_code)
+
+    threads = [threading.Thread(target=run, args=(g, n)) for n, g in enumerate(groups)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert sorted(statuses) == [201] * 2 + [422] * 6
+    assert sum(len(session_ids(setup, admin_h, g)) for g in groups) == 2

@@ -418,7 +418,7 @@ def test_r6_patch_order_lowering_centre_hours_below_planned_autoformation_is_422
     answer = patch_order_refused(client, admin_h, tenant_a.order_id, {"centre_hours": 23})
     error = api_error(answer, 422, "autoformation_cap", "R6")
     assert "50 %" in error["message"]
-    assert "Groupe A" in error["message"]
+    assert "12 h sont déjà prévues" in error["message"]
     hybrid = {"modality": "hybride", "centre_hours": 59}  # 20 % of 59 h = 11.8 h
     answer = patch_order_refused(client, admin_h, tenant_a.order_id, hybrid)
     assert "20 %" in api_error(answer, 422, "autoformation_cap", "R6")["message"]
