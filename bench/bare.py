@@ -49,7 +49,7 @@ SECRET = os.environ.get("JWT_SECRET", "")
 AUDIENCE = os.environ.get("JWT_AUDIENCE", "competences-plus-api")
 
 
-@app.get("/api/v1/health")
+@app.get("/api/v1/health/live")
 def health() -> Any:
     return {"status": "ok"}
 

@@ -70,7 +70,9 @@ def raise_open_files() -> None:
 def requests_for(host: str, port: int, items: list[tuple[str, str]] | None) -> list[bytes]:
     """Raw HTTP/1.1 requests: sign-ins from (Authorization, body) pairs, or one health GET."""
     if items is None:
-        head = f"GET /api/v1/health HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+        head = (
+            f"GET /api/v1/health/live HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n"
+        )
         return [head.encode()]
     out = []
     for authorization, body in items:

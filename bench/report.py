@@ -301,7 +301,7 @@ def _closed(run: Run) -> list[str]:
         f"`wrk -t{settings.WRK_THREADS} -c{settings.WRK_CONNECTIONS} --latency` with a Lua "
         f"script, {settings.WRK_SECONDS:g} s of requests each. Sign-in: `POST /api/v1/sign-ins` "
         'with a trainee bearer and `{"qr": …}`, each request a distinct first sign-in. Health: '
-        "`GET /api/v1/health`, same wrk settings and script, same server, right after. "
+        "`GET /api/v1/health/live`, same wrk settings and script, same server, right after. "
         "Rates count answers from the first request sent to the last answer received. *Busy "
         "elsewhere*: CPU cores other programs kept busy during the sign-in and the health run "
         "(out of the machine's cores); where it differs, so does the ratio.",

@@ -16,7 +16,7 @@ from types import TracebackType
 
 from bench import settings
 
-HEALTH = "/api/v1/health"
+HEALTH = "/api/v1/health/live"
 
 
 def free_port() -> int:

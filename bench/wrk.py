@@ -46,7 +46,7 @@ function init(args)
   mode, nthreads, limit_us = args[1], tonumber(args[3]), tonumber(args[4]) * 1000000
   counts, pool, sent, answered, reserved, extra = {}, {}, 0, 0, 0, 0
   first_us, last_us, finished, exhausted, delays = 0, 0, 0, 0, 0
-  idle = wrk.format("GET", "/api/v1/health")
+  idle = wrk.format("GET", "/api/v1/health/live")
   if mode == "health" then
     health = idle
     return

@@ -13,7 +13,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from core.auth import PageSessions
 from core.config import check_config, load_config
 from core.db import ping_after_idle
-from core.live import QueuedRedisManager
+from core.live import live_events
 
 
 def create_app(test_config: dict[str, Any] | None = None) -> Flask:
@@ -62,11 +62,8 @@ def _init_extensions(app: Flask) -> None:
         socketio.on_namespace(LiveNamespace("/live"))
     queue = app.config["REDIS_URL"] or None
     options = {}
-    if queue and app.config["SOCKETIO_WRITE_ONLY"]:
-        # API workers only publish to the live screens; they never hold Socket.IO clients,
-        # so they need no listener on the queue (which would receive every event).
-        # They publish after the answer, from a thread, many events per round trip.
-        options["client_manager"] = QueuedRedisManager(queue, channel="flask-socketio")
+    if queue:
+        options["client_manager"] = live_events(queue, app.config["SOCKETIO_WRITE_ONLY"])
     socketio.init_app(app, message_queue=queue, **options)
     api.init_app(app)
     api.spec.components.security_scheme(

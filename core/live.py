@@ -21,6 +21,10 @@ from typing import Any
 
 from socketio import RedisManager
 
+# Redis must not hold a request: a connection it does not accept within this time fails, and
+# the event is dropped and logged (a live event is a notice; the page reloads its list).
+CONNECT_TIMEOUT_S = 0.5
+
 
 class QueuedRedisManager(RedisManager):
     """A write-only `socketio.RedisManager` whose publishing happens on a background thread.
@@ -111,3 +115,19 @@ class QueuedRedisManager(RedisManager):
                     "... retrying" if retries_left else "; dropped",
                     exc,
                 )
+
+
+def live_events(url: str, write_only: bool) -> RedisManager:
+    """The Socket.IO client manager over Redis.
+
+    API workers (`write_only`) only publish to the live screens; they never hold Socket.IO
+    clients, so they need no listener on the queue (which would receive every event), and they
+    publish after the answer, from a thread, many events per round trip. The Socket.IO servers
+    listen. Both give up quickly on a Redis that is down: the sender logs and drops the event,
+    and python-socketio's listener logs and reconnects with a growing delay.
+    """
+    redis_options = {"socket_connect_timeout": CONNECT_TIMEOUT_S}
+    if write_only:
+        redis_options["socket_timeout"] = CONNECT_TIMEOUT_S
+        return QueuedRedisManager(url, channel="flask-socketio", redis_options=redis_options)
+    return RedisManager(url, channel="flask-socketio", redis_options=redis_options)

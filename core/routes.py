@@ -13,6 +13,7 @@ from core.api import ErrorSchema
 from core.auth import ANY_ROLE, Principal, roles_required
 from core.db import utcnow
 from core.extensions import db
+from core.health import report as health_report
 from core.models import Role
 from core.ratelimit import failed_logins, failed_redemptions
 from core.schemas import (
@@ -28,7 +29,22 @@ from core.schemas import (
 )
 from core.tokens import issue_token
 
-HealthSchema = ma.Schema.from_dict({"status": ma.fields.String()}, name="Health")
+LiveSchema = ma.Schema.from_dict({"status": ma.fields.String()}, name="Live")
+HealthSchema = ma.Schema.from_dict(
+    {
+        "status": ma.fields.String(metadata={"enum": ["ok", "degraded", "down"]}),
+        "database": ma.fields.String(metadata={"enum": ["ok", "down"]}),
+        "redis": ma.fields.String(metadata={"enum": ["ok", "down", "not_configured"]}),
+        "failed_attempts": ma.fields.String(
+            metadata={"description": "Where failed attempts are counted: redis or memory"}
+        ),
+        "live_events": ma.fields.String(
+            metadata={"description": "redis, in_process (no Redis configured) or dropped"}
+        ),
+        "message": ma.fields.String(metadata={"description": "French sentence for a person"}),
+    },
+    name="Health",
+)
 blp = Blueprint("accounts", __name__, url_prefix="/api/v1", description="Comptes et accès")
 
 
@@ -93,11 +109,20 @@ def trainee_login(data: dict[str, Any]) -> Any:
     return trainee_token(invitation.trainee_id, invitation.id)
 
 
+@blp.route("/health/live", methods=["GET"])
+@blp.response(200, LiveSchema)
+def live() -> Any:
+    """Liveness probe: the process answers (public; touches nothing)."""
+    return {"status": "ok"}
+
+
 @blp.route("/health", methods=["GET"])
 @blp.response(200, HealthSchema)
+@blp.alt_response(503, schema=HealthSchema, description="The database does not answer")
 def health() -> Any:
-    """Liveness probe for the load balancer (public; touches nothing)."""
-    return {"status": "ok"}
+    """What works: the database and Redis (public; 503 only when the database is down)."""
+    state = health_report()
+    return state, 503 if state["status"] == "down" else 200
 
 
 @blp.route("/me", methods=["GET"])

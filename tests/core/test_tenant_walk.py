@@ -29,13 +29,15 @@ PUBLIC_API = {
     ("POST", f"{API}/auth/login"),
     ("POST", f"{API}/auth/trainee"),
     ("GET", f"{API}/openapi.json"),
-    ("GET", f"{API}/health"),  # liveness probe, answers {"status": "ok"} and touches nothing
+    ("GET", f"{API}/health/live"),  # liveness probe, answers {"status": "ok"}, touches nothing
+    ("GET", f"{API}/health"),  # what works: the database and Redis, nothing of a tenant
     ("POST", f"{API}/sign-ins"),  # "anyone with {code}" (API.md, Attendance)
     ("POST", f"{API}/sign-outs"),
 }
 # What an anonymous caller gets from a public route with the walk's body (no valid code, no QR,
 # at most tenant_b's session id): the liveness probe answers; signing refuses with 400.
 PUBLIC_ANSWERS = {
+    ("GET", f"{API}/health/live"): {200},
     ("GET", f"{API}/health"): {200},
     ("GET", f"{API}/openapi.json"): {200},
     ("POST", f"{API}/sign-ins"): {400},
