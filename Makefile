@@ -4,9 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
-DEV := APP_ENV=development
+PORT ?= 5000
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+# The local try: built-in secrets, plain-HTTP cookies, the demo data (never in production).
+DEV := APP_ENV=development PUBLIC_BASE_URL=$(PUBLIC_BASE_URL)
+FLASK := $(DEV) $(BIN)/flask --app wsgi
 
-.PHONY: run test test-sqlite test-postgres lint fmt bench system-deps clean
+.PHONY: run demo-reset ledger-verify test test-sqlite test-postgres lint fmt bench system-deps clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +18,20 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+# Each run plans the demo's running session again and prints the logins and trainee codes.
 run: $(VENV)/.installed
-	$(DEV) $(BIN)/flask --app wsgi db upgrade
-	$(DEV) $(BIN)/flask --app wsgi demo
-	$(DEV) $(BIN)/flask --app wsgi run --host 127.0.0.1 --port 5000
+	$(FLASK) db upgrade
+	$(FLASK) demo
+	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+
+# Start the demo over: a new embedded database (instance/competences.db), then `make run`.
+demo-reset: $(VENV)/.installed
+	rm -f instance/competences.db instance/competences.db-wal instance/competences.db-shm
+	$(MAKE) run
+
+# Recompute the signature ledger of the local database (exit 1 on tampering).
+ledger-verify: $(VENV)/.installed
+	$(FLASK) ledger verify
 
 system-deps:
 	@bash scripts/system-deps.sh

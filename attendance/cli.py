@@ -11,11 +11,11 @@ from sqlalchemy import select
 from attendance import journal
 from attendance.models import TrainingSession
 
-ledger_cli = AppGroup("ledger", help="Registre des émargements (chaîne de hachage).")
+ledger_cli = AppGroup("ledger", help="The signature ledger (hash chains).")
 
 
 @ledger_cli.command("verify")
-@click.option("--organisation-id", default=None, help="Limiter à un organisme.")
+@click.option("--organisation-id", default=None, help="Only this organisation's sessions.")
 def verify_command(organisation_id: str | None) -> None:
     """Recompute every session's chain; exit 1 and name the first bad entry on tampering."""
     query = select(TrainingSession)

@@ -14,24 +14,27 @@ from core.errors import DomainError
 from core.extensions import db
 from core.models import ORG_ROLES, Role
 
-user_cli = AppGroup("user", help="Gérer les comptes du personnel.")
+user_cli = AppGroup("user", help="Manage staff accounts.")
 
 
 @user_cli.command("create")
 @click.argument("email")
 @click.option(
-    "--role", required=True, type=click.Choice([r.value for r in Role if r != Role.TRAINEE])
+    "--role",
+    required=True,
+    type=click.Choice([r.value for r in Role if r != Role.TRAINEE]),
+    help="The account's role.",
 )
 @click.option(
     "--password-stdin",
     is_flag=True,
     required=True,
-    help="Lire le mot de passe sur l'entrée standard.",
+    help="Read the password from standard input (never from the arguments).",
 )
-@click.option("--first-name", default="Admin")
-@click.option("--last-name", default="Région")
-@click.option("--organisation-id", default=None)
-@click.option("--site-id", default=None)
+@click.option("--first-name", default="Admin", show_default=True, help="First name.")
+@click.option("--last-name", default="Région", show_default=True, help="Last name.")
+@click.option("--organisation-id", default=None, help="Required for organisation roles.")
+@click.option("--site-id", default=None, help="Required for site_staff.")
 def create_user_command(
     email: str,
     role: str,
@@ -69,7 +72,11 @@ def create_user_command(
 
 @click.command("demo")
 def demo_command() -> None:
-    """Load the demo organisation, order, group, trainees and this week's sessions."""
+    """Load the demo data, or plan today's sessions again; print logins and trainee codes.
+
+    The first run creates an organisation, an order, a group of 12 trainees and this week's
+    sessions. Every run makes sure a session is running now and prints fresh invitation codes
+    (development and testing only: the demo's passwords are public)."""
     from core.demo import load_demo
 
     if current_app.config["APP_ENV"] not in LOCAL_ENVS:

@@ -13,9 +13,10 @@ from core import services as accounts
 from core.auth import Principal
 from core.db import utcnow
 from core.extensions import db
-from core.models import Organisation, Role, User
+from core.models import Organisation, Role, Trainee, User
 from sites.models import Site
 from training import services as training
+from training.models import Group
 
 SIRET = "13002802100018"
 PASSWORD = "demo-competences-2026"  # noqa: S105 - demo data only, printed to the console
@@ -33,6 +34,7 @@ TRAINEES = [
     ("Camille", "Blanc"),
     ("Nicolas", "Pujol"),
 ]
+INVITED = 3  # the first trainees get an invitation code, printed by `flask demo`
 STAFF = {
     "region": ("region@demo.competences-plus.fr", Role.REGION, "Régine", "Occitanie"),
     "admin": ("admin@demo.competences-plus.fr", Role.ORG_ADMIN, "Anne", "Castan"),
@@ -51,9 +53,19 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 
 def load_demo() -> list[str]:
-    """Create the demo world once; print its logins each time."""
-    if db.session.scalar(select(Organisation).where(Organisation.siret == SIRET)):
-        return ["Les données de démonstration sont déjà chargées.", *_logins(codes=None)]
+    """Create the demo world the first time; every time, plan what today needs (this week's
+    sessions if the week has none, a session running now) and print fresh logins and codes."""
+    organisation = db.session.scalar(select(Organisation).where(Organisation.siret == SIRET))
+    if organisation is None:
+        codes = _create_world()
+        db.session.commit()
+        return ["Données de démonstration chargées.", *_logins(codes)]
+    lines = _replan(organisation)
+    db.session.commit()
+    return ["Les données de démonstration sont déjà chargées.", *lines]
+
+
+def _create_world() -> list[tuple[str, str]]:
     argon2 = current_app.config["ARGON2"]
     users = {}
     region = accounts.add_user(
@@ -89,9 +101,66 @@ def load_demo() -> list[str]:
             site_id=site.id if key == "site" else None,
         )
     admin = _principal(users["admin"])
-    codes = _load_training(admin, _principal(users["trainer"]), site.id)
-    db.session.commit()
-    return ["Données de démonstration chargées.", *_logins(codes)]
+    return _load_training(admin, _principal(users["trainer"]), site.id)
+
+
+def _staff(key: str) -> User:
+    user = db.session.scalar(select(User).where(User.email == STAFF[key][0]))
+    assert user is not None  # noqa: S101 - created with the organisation
+    return user
+
+
+def _replan(organisation: Organisation) -> list[str]:
+    """A later run: the demo group gets this week's sessions and one running now, when the
+    order still covers today; its first trainees get new invitation codes."""
+    admin, trainer = _principal(_staff("admin")), _principal(_staff("trainer"))
+    group = db.session.scalar(
+        select(Group).where(Group.organisation_id == organisation.id).order_by(Group.created_at)
+    )
+    assert group is not None  # noqa: S101 - created with the organisation
+    today = utcnow().astimezone(PARIS).date()
+    if not group.order.start_date <= today <= group.order.end_date:
+        return [
+            "Le bon de commande de démonstration ne couvre plus aujourd'hui : "
+            "`make demo-reset` repart de zéro.",
+            *_logins(None),
+        ]
+    monday = today - timedelta(days=today.weekday())
+    site_id = db.session.scalar(select(Site.id).where(Site.name.like("%Figeac%")))
+    planned = sessions.sessions_between(trainer, _at(monday, 0), 7)
+    if not planned:  # a later week: the same week again, without the welcome day (R10)
+        _plan_week(trainer, group.id, monday, today, site_id, welcome=False)
+    elif not any(s.starts_at <= utcnow() < s.ends_at for s in planned):
+        _plan_running(trainer, group.id, today)
+    return _logins(_new_codes(admin, organisation))
+
+
+def _new_codes(admin: Principal, organisation: Organisation) -> list[tuple[str, str]]:
+    """Fresh invitation codes for the demo's first trainees (earlier unused ones lapse)."""
+    codes = []
+    for first, last in TRAINEES[:INVITED]:
+        trainee = db.session.scalar(
+            select(Trainee).where(
+                Trainee.organisation_id == organisation.id,
+                Trainee.first_name == first,
+                Trainee.last_name == last,
+            )
+        )
+        if trainee is not None:
+            codes.append(_invite(admin, trainee))
+    return codes
+
+
+def _invite(admin: Principal, trainee: Trainee) -> tuple[str, str]:
+    """A new invitation code for a demo trainee (earlier unused ones lapse)."""
+    issued = accounts.issue_invitation(
+        admin,
+        trainee,
+        now=utcnow(),
+        ttl_s=current_app.config["INVITATION_TTL_S"],
+        secret_key=current_app.config["SECRET_KEY"],
+    )
+    return trainee.full_name, issued.code
 
 
 def _load_training(admin: Principal, trainer: Principal, site_id: str) -> list[tuple[str, str]]:
@@ -142,20 +211,21 @@ def _load_training(admin: Principal, trainer: Principal, site_id: str) -> list[t
                 "planned_company_hours": 35.0,
             },
         )
-        if index < 3:
-            issued = accounts.issue_invitation(
-                admin,
-                trainee,
-                now=utcnow(),
-                ttl_s=current_app.config["INVITATION_TTL_S"],
-                secret_key=current_app.config["SECRET_KEY"],
-            )
-            codes.append((trainee.full_name, issued.code))
+        if index < INVITED:
+            codes.append(_invite(admin, trainee))
     _plan_week(trainer, group.id, monday, today, site_id)
     return codes
 
 
-def _plan_week(trainer: Principal, group_id: str, monday: date, today: date, site_id: str) -> None:
+def _plan_week(
+    trainer: Principal,
+    group_id: str,
+    monday: date,
+    today: date,
+    site_id: str | None,
+    *,
+    welcome: bool = True,
+) -> None:
     plan = [
         ("regroupement", "Journée d'accueil", monday, (9, 0), (12, 0), "accueil"),
         ("tutorat", "Présentations et objectifs", monday, (13, 30), (16, 30), None),
@@ -171,22 +241,7 @@ def _plan_week(trainer: Principal, group_id: str, monday: date, today: date, sit
         ("tutorat", "Téléphoner en anglais", monday + timedelta(days=3), (14, 0), (17, 0), None),
         ("autoformation", "Compréhension orale", monday + timedelta(days=4), (9, 0), (11, 0), None),
     ]
-    # A session running now, so the émargement can be tried at once (signing opens 15 min
-    # before a start: this one started on the last 5-minute mark and lasts up to 2 hours).
-    now = utcnow().astimezone(PARIS)
-    start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
-    end = min(start + timedelta(hours=2), _at(today, 23, 59))
-    plan.append(
-        (
-            "tutorat",
-            "Atelier de conversation (en cours)",
-            today,
-            (start.hour, start.minute),
-            (end.hour, end.minute),
-            None,
-        )
-    )
-    for kind, title, day, (h1, m1), (h2, m2), reason in plan:
+    for kind, title, day, (h1, m1), (h2, m2), reason in plan[0 if welcome else 1 :]:
         sessions.plan_session(
             trainer,
             group_id,
@@ -199,6 +254,27 @@ def _plan_week(trainer: Principal, group_id: str, monday: date, today: date, sit
                 "site_id": site_id if kind == "regroupement" else None,
             },
         )
+    _plan_running(trainer, group_id, today)
+
+
+def _plan_running(trainer: Principal, group_id: str, today: date) -> None:
+    """A session running now, so the émargement can be tried at once (signing opens 15 min
+    before a start: this one started on the last 5-minute mark and lasts up to 2 hours)."""
+    now = utcnow().astimezone(PARIS)
+    start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
+    end = min(start + timedelta(hours=2), _at(today, 23, 59))
+    sessions.plan_session(
+        trainer,
+        group_id,
+        {
+            "kind": "tutorat",
+            "title": "Atelier de conversation (en cours)",
+            "starts_at": start.astimezone(UTC),
+            "ends_at": end.astimezone(UTC),
+            "regroupement_reason": None,
+            "site_id": None,
+        },
+    )
 
 
 def _logins(codes: list[tuple[str, str]] | None) -> list[str]:

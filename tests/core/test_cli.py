@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from attendance.models import TrainingSession
+from core.db import utcnow
 from core.demo import PASSWORD as DEMO_PASSWORD
 from core.demo import STAFF
 from core.models import Invitation, Organisation, Trainee, User
@@ -14,6 +16,7 @@ from tests.conftest import make_org
 from training.models import Enrolment, Group, Order
 
 STRONG = "un mot de passe solide"
+CODE = r"\b[A-Z2-9]{5}-[A-Z2-9]{5}\b"  # an invitation code as printed
 
 
 def create(runner, email: str, *options: str, password: str = STRONG):  # noqa: ANN001, ANN201
@@ -101,7 +104,10 @@ def test_demo_loads_once_and_prints_the_logins(db, runner, client):
     assert second.exit_code == 0, second.output
     assert "déjà chargées" in second.output
     assert STAFF["admin"][0] in second.output
-    assert {model.__name__: count(db, model) for model in DEMO_MODELS} == counts
+    # A session runs now already: nothing more planned; three fresh codes are printed.
+    assert len(re.findall(CODE, second.output)) == 3
+    again = {model.__name__: count(db, model) for model in DEMO_MODELS}
+    assert again == {**counts, "Invitation": counts["Invitation"] + 3}
 
     login = client.post(
         "/api/v1/auth/login", json={"email": STAFF["admin"][0], "password": DEMO_PASSWORD}
@@ -115,7 +121,7 @@ def test_demo_loads_once_and_prints_the_logins(db, runner, client):
 
 def test_demo_invitation_codes_work(db, runner, client):
     output = runner.invoke(args=["demo"]).output
-    codes = re.findall(r"\b[A-Z2-9]{5}-[A-Z2-9]{5}\b", output)
+    codes = re.findall(CODE, output)
     assert len(codes) == 3
     answer = client.post("/api/v1/auth/trainee", json={"code": codes[0]})
     assert answer.status_code == 200
@@ -129,3 +135,55 @@ def test_demo_is_refused_outside_development_and_testing(app, db, runner, monkey
     assert "APP_ENV=development" in result.output
     assert DEMO_PASSWORD not in result.output
     assert count(db, User) == count(db, Organisation) == 0
+
+
+def running_now(db, now) -> list[str]:  # noqa: ANN001
+    query = select(TrainingSession.title).where(
+        TrainingSession.starts_at <= now, TrainingSession.ends_at > now
+    )
+    return list(db.session.scalars(query))
+
+
+def test_demo_on_a_later_day_plans_that_week_and_a_running_session(db, runner, monkeypatch):
+    """Issue 7, defect 8: `make run` on a later day had no running session to try."""
+    import core.demo
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    before = count(db, TrainingSession)
+    later = utcnow() + timedelta(days=15, hours=1)
+    monkeypatch.setattr(core.demo, "utcnow", lambda: later)
+    output = runner.invoke(args=["demo"]).output
+    assert "Atelier de conversation (en cours)" in running_now(db, later)
+    # That week's five sessions without the welcome day (R10: only the group's first day),
+    # and the running one.
+    assert count(db, TrainingSession) == before + 6
+    codes = re.findall(CODE, output)
+    assert len(codes) == 3
+    answer = runner.app.test_client().post("/api/v1/auth/trainee", json={"code": codes[0]})
+    assert answer.status_code == 200, answer.get_json()
+
+
+def test_demo_after_its_order_ended_says_how_to_start_over(db, runner, monkeypatch):
+    import core.demo
+
+    assert runner.invoke(args=["demo"]).exit_code == 0
+    before = count(db, TrainingSession)
+    monkeypatch.setattr(core.demo, "utcnow", lambda: utcnow() + timedelta(days=200))
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "make demo-reset" in result.output
+    assert count(db, TrainingSession) == before
+
+
+def test_cli_help_is_in_one_language(runner):
+    """Issue 7, defect 8: our commands' help mixed French with Flask's and click's English."""
+    for args in (
+        ["--help"],
+        ["user", "--help"],
+        ["user", "create", "--help"],
+        ["ledger", "--help"],
+    ):
+        result = runner.invoke(args=args)
+        assert result.exit_code == 0, result.output
+        for french in ("Gérer", "Lire", "Registre", "Limiter", "é"):
+            assert french not in result.output.replace("Région", ""), (args, result.output)

@@ -90,3 +90,34 @@ def test_database_url_comes_from_the_environment(monkeypatch, tmp_path):
     assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"].startswith("postgresql")
     monkeypatch.delenv("DATABASE_URL")
     assert load_config(str(tmp_path))["SQLALCHEMY_DATABASE_URI"].startswith("sqlite:///")
+
+
+def test_a_missing_configuration_fails_with_one_clear_line_not_a_traceback(tmp_path):
+    """Issue 7, defect 8: `flask --app wsgi ledger verify` without APP_ENV nor secrets ended in
+    a traceback; the operator gets one French line naming what is missing, and exit 1."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {k: v for k, v in os.environ.items() if k not in ("APP_ENV", "SECRET_KEY", "JWT_SECRET")}
+    env["INSTANCE_PATH"] = str(tmp_path)
+    flask = Path(sys.executable).with_name("flask")
+    for command in (
+        [sys.executable, "-c", "import wsgi"],
+        [str(flask), "--app", "wsgi", "ledger", "verify"],
+    ):
+        run = subprocess.run(  # noqa: S603 - our own interpreter and entry point
+            command,
+            cwd=Path(__file__).resolve().parents[2],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert run.returncode == 1, (command, run.stdout, run.stderr)
+        assert "Traceback" not in run.stderr
+        lines = [line for line in run.stderr.splitlines() if line.strip()]
+        assert len(lines) == 1, run.stderr
+        assert lines[0].startswith("Configuration refusée : SECRET_KEY")
+        assert "APP_ENV=development" in lines[0]
