@@ -10,13 +10,28 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 DEV := APP_ENV=development PUBLIC_BASE_URL=$(PUBLIC_BASE_URL)
 FLASK := $(DEV) $(BIN)/flask --app wsgi
 
-.PHONY: run demo-reset ledger-verify test test-sqlite test-postgres lint fmt bench system-deps clean
+.PHONY: run demo-reset ledger-verify lock test test-sqlite test-postgres lint fmt bench system-deps clean
 
-$(VENV)/.installed: pyproject.toml
+# Installed from the lock file (exact versions, checked against their hashes), then the
+# project itself. `make lock` writes the lock files again after a change of pyproject.toml.
+$(VENV)/.installed: pyproject.toml requirements/dev.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --upgrade 'pip>=24,<27'
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.txt
+	$(BIN)/pip install -q --no-deps -e .
 	touch $@
+
+LOCK := $(BIN)/pip-compile -q --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+
+# Write the lock files from pyproject.toml: requirements/main.txt (the service),
+# requirements/prod.txt (with gevent, for the Socket.IO process), requirements/dev.txt (tests
+# and tools). Versions already locked stay unless pyproject.toml excludes them; `make lock
+# UPGRADE=1` takes the newest versions within pyproject.toml's bounds.
+lock: $(VENV)/.installed
+	$(LOCK) $(if $(UPGRADE),--upgrade) -o requirements/main.txt pyproject.toml
+	$(LOCK) $(if $(UPGRADE),--upgrade) --extra prod -o requirements/prod.txt pyproject.toml
+	$(LOCK) $(if $(UPGRADE),--upgrade) --extra dev -o requirements/dev.txt pyproject.toml
 
 # Each run plans the demo's running session again and prints the logins and trainee codes.
 run: $(VENV)/.installed

@@ -137,13 +137,26 @@ def main() -> int:
         warm_up(server)
         pids = [server.pid, *server.worker_pids()]
         before = cpu.snapshot(pids, settings.DATABASE_NAME)
-        limits = {
-            "max_in_flight": settings.OPEN_LOOP_MAX_IN_FLIGHT,
-            "give_up_s": settings.OPEN_LOOP_GIVE_UP_S,
-        }
-        health_ol = openloop.run("127.0.0.1", server.port, None, rate, seconds / 2, **limits)
+        in_flight, give_up = settings.OPEN_LOOP_MAX_IN_FLIGHT, settings.OPEN_LOOP_GIVE_UP_S
+        health_ol = openloop.run(
+            "127.0.0.1",
+            server.port,
+            None,
+            rate,
+            seconds / 2,
+            max_in_flight=in_flight,
+            give_up_s=give_up,
+        )
         middle = cpu.snapshot(pids, settings.DATABASE_NAME)
-        sign_in_ol = openloop.run("127.0.0.1", server.port, items, rate, seconds, **limits)
+        sign_in_ol = openloop.run(
+            "127.0.0.1",
+            server.port,
+            items,
+            rate,
+            seconds,
+            max_in_flight=in_flight,
+            give_up_s=give_up,
+        )
         after = cpu.snapshot(pids, settings.DATABASE_NAME)
         rows, ledger = data.count_signatures(app), data.verify_ledger(app)
         data.reset_signatures(app)

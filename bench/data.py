@@ -268,8 +268,9 @@ def read_pairs(app: Flask, count: int) -> list[Pair]:
         db.session.remove()
     by_session: dict[str, list[tuple[str, str, str]]] = {}
     for session_id, qr_key, trainee_id, invitation_id in rows:
+        assert qr_key is not None  # noqa: S101 - open sessions have their QR key
         by_session.setdefault(session_id, []).append((qr_key, trainee_id, invitation_id))
-    pairs = []
+    pairs: list[Pair] = []
     for rank in range(max((len(v) for v in by_session.values()), default=0)):
         for session_id, members in by_session.items():
             if rank >= len(members) or len(pairs) >= count:

@@ -7,6 +7,7 @@ import cProfile
 import pstats
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -102,7 +103,7 @@ def sign_in_probe(
     def checkout(*args: Any) -> None:
         probe.checkouts += 1
 
-    hooks = [
+    hooks: list[tuple[str, Callable[..., Any]]] = [
         ("before_cursor_execute", statement),
         ("begin", begin),
         ("commit", commit),

@@ -248,7 +248,8 @@ def run(
             proc.wait()
     text = "".join(lines)
     if proc.returncode != 0:
-        raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr.read()}\n{text}")
+        errors = proc.stderr.read() if proc.stderr else ""
+        raise RuntimeError(f"wrk failed ({proc.returncode}): {errors}\n{text}")
     result = parse(mode, text)
     result.cut_off = finished < threads or time.monotonic() > deadline
     return result
