@@ -9,19 +9,13 @@ import re
 from collections.abc import Container
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
+from core.clock import PARIS, local_day
 from core.errors import Conflict, Gone, InvalidInput, RuleViolation
 
-PARIS = ZoneInfo("Europe/Paris")
 KINDS = ("tutorat", "autoformation", "regroupement")
 REGROUPEMENT_REASONS = ("accueil", "examen", "autorise")
 MAX_SESSION = timedelta(hours=12)
-
-
-def local_day(moment: datetime) -> date:
-    """The Europe/Paris calendar day of an aware datetime."""
-    return moment.astimezone(PARIS).date()
 
 
 def check_session_times(starts_at: datetime, ends_at: datetime, first: date, last: date) -> None:

@@ -26,6 +26,7 @@ from training.services import (
     lock_order,
     lock_order_groups,
 )
+from training.signals import group_moved, order_replanned
 
 
 def french_holidays(year: int) -> dict[date, str]:
@@ -159,6 +160,7 @@ def _authorised_days(group_id: str) -> dict[date, str]:
     return dict(rows.all())
 
 
+@order_replanned.connect
 def check_order_plan(order: Order) -> None:
     """After a change of an order's modality, centre hours or dates (already set on `order`):
     every group still starts in the order, every entry keeps R4, every session R6, R10 and
@@ -171,6 +173,7 @@ def check_order_plan(order: Order) -> None:
     rules.check_autoformation_share(order.modality, order.centre_hours, autoformation, 0)
 
 
+@group_moved.connect
 def check_group_plan(group: Group) -> None:
     """After a group's start moved: its sessions still keep R10 (welcome day) and the order's
     dates (its hours did not change, so R6 holds as it did)."""

@@ -35,6 +35,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     register_error_handlers(app)
     register_template_filters(app)
     register_commands(app)
+    _register_feature_commands(app)
     return app
 
 
@@ -80,11 +81,22 @@ def _trust_proxies(app: Flask) -> None:
 
 
 def import_models() -> None:
-    """Import every model module so that metadata (and Alembic) sees all tables."""
+    """Import every model module so that metadata (and Alembic) sees all tables, and the
+    modules that subscribe to the signals of the layers below them (docs/architecture.md)."""
     import attendance.models  # noqa: F401
+    import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
     import core.models  # noqa: F401
     import sites.models  # noqa: F401
+    import sites.services  # noqa: F401 - tells core which sites exist
     import training.models  # noqa: F401
+
+
+def _register_feature_commands(app: Flask) -> None:
+    from attendance.cli import ledger_cli
+    from demo import demo_command
+
+    app.cli.add_command(ledger_cli)
+    app.cli.add_command(demo_command)
 
 
 def _register_blueprints(app: Flask) -> None:

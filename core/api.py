@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from flask import request
 from flask_smorest import Api as SmorestApi
 from werkzeug.exceptions import HTTPException
 
+from core.clock import PARIS
 from core.errors import InvalidInput, http_error_body
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 class ErrorDetailSchema(ma.Schema):

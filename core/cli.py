@@ -9,7 +9,6 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 
 from core import services
-from core.config import LOCAL_ENVS
 from core.errors import DomainError
 from core.extensions import db
 from core.models import ORG_ROLES, Role
@@ -70,27 +69,6 @@ def create_user_command(
     click.echo(f"Compte créé : {user.email} ({user.role}), id {user.id}")
 
 
-@click.command("demo")
-def demo_command() -> None:
-    """Load the demo data, or plan today's sessions again; print logins and trainee codes.
-
-    The first run creates an organisation, an order, a group of 12 trainees and this week's
-    sessions. Every run makes sure a session is running now and prints fresh invitation codes
-    (development and testing only: the demo's passwords are public)."""
-    from core.demo import load_demo
-
-    if current_app.config["APP_ENV"] not in LOCAL_ENVS:
-        raise click.ClickException(
-            "Les données de démonstration ont des mots de passe publiés dans le dépôt : "
-            "elles ne se chargent qu'avec APP_ENV=development ou APP_ENV=testing."
-        )
-    for line in load_demo():
-        click.echo(line)
-
-
 def register_commands(app: Flask) -> None:
-    from attendance.cli import ledger_cli
-
+    """Core's own commands (the factory adds the features')."""
     app.cli.add_command(user_cli)
-    app.cli.add_command(demo_command)
-    app.cli.add_command(ledger_cli)

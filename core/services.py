@@ -16,6 +16,7 @@ from core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, Unaut
 from core.extensions import db
 from core.models import ORG_ROLES, Invitation, Organisation, Role, Trainee, User
 from core.passwords import MIN_PASSWORD_LENGTH, dummy_verify, hash_password, verify_password
+from core.signals import is_known_site
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud, typed on a phone
 CODE_LENGTH = 10  # 50 bits: guessing is hopeless under the attempt limit
@@ -95,11 +96,8 @@ def add_user(
     email = email.strip().lower()
     if db.session.scalar(select(User.id).where(User.email == email)):
         raise Conflict("Un compte existe déjà avec cette adresse.", code="duplicate_email")
-    if fields.get("site_id"):
-        from sites.models import Site
-
-        if db.session.get(Site, fields["site_id"]) is None:
-            raise NotFound("Site introuvable.")
+    if fields.get("site_id") and not is_known_site(fields["site_id"]):
+        raise NotFound("Site introuvable.")
     user = User(email=email, password_hash=hash_password(password, argon2), role=role, **fields)
     db.session.add(user)
     db.session.flush()

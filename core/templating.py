@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 from flask import Flask
 
-from attendance.rules import PARIS, local_day
+from core.clock import PARIS, local_day
 
 DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
 MONTHS = (

@@ -16,6 +16,7 @@ from core.models import Invitation, Role, Trainee, User
 from core.services import IssuedInvitation
 from training import access, rules
 from training.models import Enrolment, Group, Order, RegroupementAuthorisation
+from training.signals import group_moved, order_replanned, send_checked
 
 
 def _get(query: Select, record_id: str, what: str) -> Any:
@@ -70,10 +71,6 @@ PLAN_FIELDS = ("modality", "centre_hours", "start_date", "end_date")
 def update_order(actor: Principal, order_id: str, data: dict[str, Any]) -> Order:
     """Change an order's fields; dates stay ordered, numbers unique, and a change of modality,
     hours or dates is refused when what is planned under the order would break a rule."""
-    # Sessions are attendance's data and attendance.services imports this module at load:
-    # the re-check lives there and is imported when called, so the cycle never bites.
-    from attendance.services import check_order_plan
-
     order = get_order(actor, order_id)
     require_admin_of(actor, order.organisation_id)
     if data.get("number") not in (None, order.number):
@@ -86,8 +83,8 @@ def update_order(actor: Principal, order_id: str, data: dict[str, Any]) -> Order
     )
     for name, value in data.items():
         setattr(order, name, value)
-    if replanned:  # on refusal the caller's rollback undoes the change
-        check_order_plan(order)
+    if replanned:  # the sessions' package re-checks them; on refusal the caller rolls back
+        send_checked(order_replanned, order)
     db.session.flush()
     return order
 
@@ -140,10 +137,8 @@ def update_group(actor: Principal, group_id: str, data: dict[str, Any]) -> Group
     for name, value in data.items():
         setattr(group, name, value)
     check_group_start(group)
-    if moved:  # the welcome day (R10) is the group's first day
-        from attendance.services import check_group_plan  # see update_order
-
-        check_group_plan(group)
+    if moved:  # the welcome day (R10) is the group's first day: its sessions are re-checked
+        send_checked(group_moved, group)
     db.session.flush()
     return group
 

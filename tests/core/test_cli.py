@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 
 from attendance.models import TrainingSession
 from core.db import utcnow
-from core.demo import PASSWORD as DEMO_PASSWORD
-from core.demo import STAFF
 from core.models import Invitation, Organisation, Trainee, User
+from demo import PASSWORD as DEMO_PASSWORD
+from demo import STAFF
 from tests.conftest import make_org
 from training.models import Enrolment, Group, Order
 
@@ -146,12 +146,12 @@ def running_now(db, now) -> list[str]:  # noqa: ANN001
 
 def test_demo_on_a_later_day_plans_that_week_and_a_running_session(db, runner, monkeypatch):
     """Issue 7, defect 8: `make run` on a later day had no running session to try."""
-    import core.demo
+    import demo
 
     assert runner.invoke(args=["demo"]).exit_code == 0
     before = count(db, TrainingSession)
     later = utcnow() + timedelta(days=15, hours=1)
-    monkeypatch.setattr(core.demo, "utcnow", lambda: later)
+    monkeypatch.setattr(demo, "utcnow", lambda: later)
     output = runner.invoke(args=["demo"]).output
     assert "Atelier de conversation (en cours)" in running_now(db, later)
     # That week's five sessions without the welcome day (R10: only the group's first day),
@@ -164,11 +164,11 @@ def test_demo_on_a_later_day_plans_that_week_and_a_running_session(db, runner, m
 
 
 def test_demo_after_its_order_ended_says_how_to_start_over(db, runner, monkeypatch):
-    import core.demo
+    import demo
 
     assert runner.invoke(args=["demo"]).exit_code == 0
     before = count(db, TrainingSession)
-    monkeypatch.setattr(core.demo, "utcnow", lambda: utcnow() + timedelta(days=200))
+    monkeypatch.setattr(demo, "utcnow", lambda: utcnow() + timedelta(days=200))
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert "make demo-reset" in result.output

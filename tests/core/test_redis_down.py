@@ -48,7 +48,7 @@ from attendance.models import Signature, TrainingSession
 from core import create_app
 from core.auth import Principal
 from core.db import utcnow
-from core.demo import PASSWORD, STAFF, load_demo
+from demo import PASSWORD, STAFF, load_demo
 from core.extensions import db, socketio
 from core.models import Role, Trainee, User
 from core.services import issue_invitation

@@ -1,19 +1,25 @@
-"""Demo data: an organisation, an e-formation order, 12 trainees, this week's sessions."""
+"""Demo data: an organisation, an e-formation order, 12 trainees, this week's sessions.
+
+Outside the packages (like wsgi.py): it drives every feature through its own services, so
+that no package depends on all the others; the app factory registers its command."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
+import click
 from flask import current_app
 from sqlalchemy import select
 
 from attendance import services as sessions
-from attendance.rules import PARIS
 from core import services as accounts
 from core.auth import Principal
+from core.clock import PARIS
+from core.config import LOCAL_ENVS
 from core.db import utcnow
 from core.extensions import db
 from core.models import Organisation, Role, Trainee, User
+from sites import services as sites
 from sites.models import Site
 from training import services as training
 from training.models import Group
@@ -79,15 +85,16 @@ def _create_world() -> list[tuple[str, str]]:
     organisation = accounts.create_organisation(
         _principal(region), "Occitanie Compétences Formation", SIRET
     )
-    site = Site(
-        name="Site Occitanie e-formation de Figeac",
-        department="46",
-        city="Figeac",
-        seats=8,
-        opening_hours={"lun-ven": "08:30-12:30, 13:30-17:30"},
+    site = sites.create_site(
+        _principal(region),
+        {
+            "name": "Site Occitanie e-formation de Figeac",
+            "department": "46",
+            "city": "Figeac",
+            "seats": 8,
+            "opening_hours": {"lun-ven": "08:30-12:30, 13:30-17:30"},
+        },
     )
-    db.session.add(site)
-    db.session.flush()
     for key in ("admin", "trainer", "finance", "site"):
         email, role, first, last = STAFF[key]
         users[key] = accounts.add_user(
@@ -299,3 +306,19 @@ def _logins(codes: list[tuple[str, str]] | None) -> list[str]:
             "Stagiaires : le référent crée une nouvelle invitation depuis la fiche du stagiaire."
         )
     return lines
+
+
+@click.command("demo")
+def demo_command() -> None:
+    """Load the demo data, or plan today's sessions again; print logins and trainee codes.
+
+    The first run creates an organisation, an order, a group of 12 trainees and this week's
+    sessions. Every run makes sure a session is running now and prints fresh invitation codes
+    (development and testing only: the demo's passwords are public)."""
+    if current_app.config["APP_ENV"] not in LOCAL_ENVS:
+        raise click.ClickException(
+            "Les données de démonstration ont des mots de passe publiés dans le dépôt : "
+            "elles ne se chargent qu'avec APP_ENV=development ou APP_ENV=testing."
+        )
+    for line in load_demo():
+        click.echo(line)

@@ -1,0 +1,31 @@
+"""What training announces to the packages above it (blinker signals, as Indico does).
+
+Orders and groups know nothing of sessions; the sessions' package subscribes to these and
+refuses (raises the rule's error) an edit that would break what is planned. A signal sent
+with no subscriber would let such an edit through, so the senders require one.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+order_replanned = _signals.signal(
+    "order-replanned",
+    doc="An order's modality, centre hours or dates changed (set on the order, not flushed "
+    "yet). Receivers raise the rule's error when what is planned under it no longer holds.",
+)
+group_moved = _signals.signal(
+    "group-moved",
+    doc="A group's start day changed. Receivers raise when its sessions no longer hold.",
+)
+
+
+def send_checked(signal: Any, sender: Any) -> None:
+    """Send `signal` and require a subscriber: a check nobody runs must not pass silently."""
+    if not signal.receivers:
+        raise RuntimeError(f"no subscriber checks {signal.name}: is the app fully built?")
+    signal.send(sender)
