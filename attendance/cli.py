@@ -1,4 +1,4 @@
-"""`flask --app wsgi ledger verify`: recompute the signature ledger from the command line."""
+"""`flask --app wsgi ledger …`: seal, verify and publish the signature ledger's key."""
 
 from __future__ import annotations
 
@@ -8,29 +8,76 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from attendance import journal
+from attendance import sealing, seals
 from attendance.models import TrainingSession
 
-ledger_cli = AppGroup("ledger", help="The signature ledger (hash chains).")
+ledger_cli = AppGroup("ledger", help="The signature ledger (hash chains and their seals).")
 
 
 @ledger_cli.command("verify")
 @click.option("--organisation-id", default=None, help="Only this organisation's sessions.")
 def verify_command(organisation_id: str | None) -> None:
-    """Recompute every session's chain; exit 1 and name the first bad entry on tampering."""
+    """Recompute every chain and check it against the seals; exit 1 naming the first bad
+    entry or seal."""
     query = select(TrainingSession)
     if organisation_id:
         query = query.where(TrainingSession.organisation_id == organisation_id)
-    result = journal.verify(query)
-    if result.ok:
-        click.echo(f"Registre intègre : {result.length} entrées dans {result.sessions} séances.")
-        click.echo(f"Empreinte : {result.head}")
-        return
-    fault = result.fault
-    assert fault is not None  # noqa: S101 - not ok implies a fault
-    click.echo(
-        f"Registre ALTÉRÉ : séance {fault.session_id}, entrée n° {fault.seq}"
-        f" (id {fault.entry_id or '—'}) : {fault.reason}.",
-        err=True,
-    )
-    sys.exit(1)
+    result = sealing.audit(query, whole_region=organisation_id is None)
+    if not result.ok:
+        fault = result.fault
+        assert fault is not None  # noqa: S101 - not ok implies a fault
+        where = (
+            f"sceau n° {fault.seal}"
+            if fault.seal
+            else f"séance {fault.session_id}, entrée n° {fault.seq} (id {fault.entry_id or '—'})"
+        )
+        click.echo(f"Registre ALTÉRÉ : {where} : {fault.reason}.", err=True)
+        sys.exit(1)
+    click.echo(f"Registre intègre : {result.length} entrées dans {result.sessions} séances.")
+    click.echo(f"Empreinte : {result.head}")
+    if not result.seals_checked:
+        click.echo("Sceaux non vérifiés : aucune clé publique (LEDGER_PUBLIC_KEY).")
+    elif result.seals:
+        at = result.last_seal_at.isoformat() if result.last_seal_at else "—"
+        click.echo(
+            f"Sceaux : {result.seals} valides, le dernier le {at} ; {result.sealed} entrées "
+            f"scellées, {result.unsealed} depuis."
+        )
+    else:
+        click.echo(f"Aucun sceau encore : {result.unsealed} entrées non scellées.")
+
+
+@ledger_cli.command("seal")
+def seal_command() -> None:
+    """Seal every session whose chain changed since the last seal, store the seal and append
+    it to the export (LEDGER_SEAL_DIR). For a timer (cron, systemd): exit 0 when nothing
+    changed, 1 when a chain was refused."""
+    try:
+        outcome = sealing.seal_and_export()
+    except sealing.SealingUnavailable as error:
+        raise click.ClickException(str(error)) from None
+    if outcome.seal:
+        click.echo(
+            f"Sceau n° {outcome.seal.seq} : {outcome.seal.count} séances, racine "
+            f"{outcome.seal.root}, exporté dans {sealing.export_path()}."
+        )
+    else:
+        click.echo("Rien à sceller : aucune chaîne n'a changé depuis le dernier sceau.")
+    for fault in outcome.refused:
+        click.echo(
+            f"Non scellée : séance {fault.session_id}, entrée n° {fault.seq} : {fault.reason}.",
+            err=True,
+        )
+    if outcome.refused:
+        sys.exit(1)
+
+
+@ledger_cli.command("public-key")
+def public_key_command() -> None:
+    """Print the public key that checks the seals (PEM), to give to auditors."""
+    public = sealing.keys().public
+    if public is None:
+        raise click.ClickException(
+            "Aucune clé : définissez LEDGER_SIGNING_KEY ou LEDGER_PUBLIC_KEY."
+        )
+    click.echo(seals.public_pem(public), nl=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from itertools import groupby
 from operator import attrgetter
@@ -157,9 +157,10 @@ class Verification:
     fault: ledger.Fault | None
 
 
-def verify(sessions: Select) -> Verification:
+def verify(sessions: Select, sealed: Mapping[str, tuple[int, str]] | None = None) -> Verification:
     """Recompute the chain of every session selected, in one streamed pass over the entries;
-    stop at the first bad entry."""
+    stop at the first bad entry. `sealed`: each session's (length, head) as last sealed."""
+    sealed = sealed or {}
     rows = db.session.execute(
         sessions.with_only_columns(
             TrainingSession.id, TrainingSession.chain_length, TrainingSession.chain_head
@@ -179,7 +180,8 @@ def verify(sessions: Select) -> Verification:
         entries: Iterable[Signature] = ()
         if pending is not None and pending[0] == session_id:
             entries, pending = pending[1], None
-        report = ledger.verify_chain(session_id, (fields(e) for e in entries), length, head)
+        chain = (fields(e) for e in entries)
+        report = ledger.verify_chain(session_id, chain, length, head, sealed.get(session_id))
         if pending is None:
             pending = next(by_session, None)
         total += report.length

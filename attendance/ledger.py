@@ -58,12 +58,13 @@ def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Fault:
-    """The first entry that does not verify, and why."""
+    """The first entry (or seal) that does not verify, and why."""
 
     session_id: str
     seq: int
     entry_id: str | None
     reason: str
+    seal: int | None = None  # the seal at fault, when the fault is in the seals
 
 
 @dataclass(frozen=True)
@@ -74,14 +75,21 @@ class ChainReport:
 
 
 def verify_chain(
-    session_id: str, entries: Iterable[Mapping[str, Any]], stored_length: int, stored_head: str
+    session_id: str,
+    entries: Iterable[Mapping[str, Any]],
+    stored_length: int,
+    stored_head: str,
+    sealed: tuple[int, str] | None = None,
 ) -> ChainReport:
     """Recompute one session's chain in seq order and name the first bad entry.
 
     Catches an edited entry (its hash), a deleted or inserted one (seq gap or broken link), a
     reordering (broken link), and a truncated tail (length and head kept on the session).
+    With the chain as a seal saw it (`sealed`: length and head), also a chain rewritten and
+    hashed again after the seal, or cut below it, even with the session's head moved to match.
     """
     prev, expected_seq, count = genesis(session_id), 1, 0
+    sealed_length, sealed_head = sealed or (0, "")
     for entry in entries:
         count += 1
         fault = _check_entry(session_id, entry, prev, expected_seq)
@@ -92,9 +100,19 @@ def verify_chain(
                 entry.get("id"),
                 "entry beyond the chain length recorded on the session",
             )
+        if fault is None and expected_seq == sealed_length and entry["hash"] != sealed_head:
+            fault = Fault(  # a head covers its whole prefix: the seal names its last entry
+                session_id,
+                expected_seq,
+                entry.get("id"),
+                f"entries 1 to {expected_seq} differ from the sealed chain (rewritten since)",
+            )
         if fault:
             return ChainReport(count, prev, fault)
         prev, expected_seq = entry["hash"], expected_seq + 1
+    if count < sealed_length:
+        fault = Fault(session_id, count + 1, None, "sealed entries are missing")
+        return ChainReport(count, prev, fault)
     if count < stored_length:
         fault = Fault(session_id, count + 1, None, "entries missing at the end of the chain")
         return ChainReport(count, prev, fault)

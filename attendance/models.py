@@ -121,3 +121,31 @@ class SignInCode(IdMixin, Model):
     created_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
     used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     used_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class LedgerSeal(Model):
+    """A seal of the ledger as stored in the database; the same seal is appended to an export
+    outside it (attendance.sealing). Seals are only ever inserted."""
+
+    __tablename__ = "ledger_seal"
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    previous: Mapped[str] = mapped_column(String(64))
+    root: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int]
+    key_id: Mapped[str] = mapped_column(String(16))
+    signature: Mapped[str] = mapped_column(String(100))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    sessions: Mapped[list] = mapped_column(JSON, default=list)  # [[session id, length, head]]
+
+
+class SealedState(Model):
+    """Each session's chain as the last seal saw it: tells the sealer which sessions changed
+    since. An index only: verification reads the seals themselves (and their export)."""
+
+    __tablename__ = "ledger_sealed_state"
+    # No foreign key: a session deleted behind the service's back must stay visible here.
+    session_id: Mapped[str] = mapped_column(String(24), primary_key=True)
+    length: Mapped[int]
+    head: Mapped[str] = mapped_column(String(64))
+    seal_seq: Mapped[int]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from attendance import journal, rules
+from attendance import journal, rules, sealing, seals
 from attendance.credentials import channel_of
 from attendance.models import Signature, TrainingSession
 from attendance.presence import TraineePresence, fold
@@ -207,14 +207,44 @@ def trainer_signed_halves(session_id: str) -> set[str]:
     )
 
 
-def verify_ledger(actor: Principal) -> journal.Verification:
-    """Recompute the ledger: the whole region's for the Région, an organisation's for its admin."""
+def verify_ledger(actor: Principal) -> sealing.Audit:
+    """Recompute the ledger and check it against its seals: the whole region's for the Région,
+    an organisation's for its admin."""
     query = select(TrainingSession)
     if not actor.has_role(Role.REGION):
         if not actor.has_role(Role.ORG_ADMIN):
             raise Forbidden()
         query = query.where(TrainingSession.organisation_id == actor.organisation_id)
-    return journal.verify(query)
+    return sealing.audit(query, whole_region=actor.has_role(Role.REGION))
+
+
+def list_seals(actor: Principal) -> dict[str, Any]:
+    """The seals, with the public key that checks them. The Région sees every sealed session;
+    an organisation's admin only its own, each with its audit path to the signed root."""
+    if not actor.has_role(Role.REGION, Role.ORG_ADMIN):
+        raise Forbidden()
+    public = sealing.keys().public
+    items = [seal.to_json() for seal in sealing.stored_seals()]
+    if not actor.has_role(Role.REGION):
+        own = set(
+            db.session.scalars(
+                select(TrainingSession.id).where(
+                    TrainingSession.organisation_id == actor.organisation_id
+                )
+            )
+        )
+        items = [_own_sessions(item, own) for item in items]
+    return {"items": items, "public_key": seals.public_pem(public) if public else None}
+
+
+def _own_sessions(item: dict[str, Any], own: set[str]) -> dict[str, Any]:
+    chains = [seals.SealedChain(i, n, h) for i, n, h in item["sessions"]]
+    mine = [c for c in chains if c.session_id in own]
+    return {
+        **item,
+        "sessions": [[c.session_id, c.length, c.head] for c in mine],
+        "proofs": {c.session_id: seals.merkle_proof(chains, c.session_id) for c in mine},
+    }
 
 
 def trainee_history(actor: Principal, limit: int = 200) -> list[tuple[Signature, TrainingSession]]:

@@ -6,11 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Response
+from flask import Response, current_app
 from flask_smorest import Blueprint
 
 from attendance import qr as qr_images
-from attendance import register, services, signing
+from attendance import register, sealing, services, signing
 from attendance.credentials import Credential
 from attendance.models import Signature, TrainingSession
 from attendance.rules import PARIS
@@ -24,6 +24,7 @@ from attendance.schemas import (
     LedgerSchema,
     QrSchema,
     RecordsSchema,
+    SealsSchema,
     SessionInSchema,
     SessionPatchSchema,
     SessionRangeArgs,
@@ -259,6 +260,7 @@ def close_session(session_id: str, principal: Principal) -> Any:
     register.close_session(principal, session_id, utcnow())
     db.session.commit()
     announce_closed(session_id)
+    sealing.seal_soon(current_app._get_current_object())  # type: ignore[attr-defined]
     return services.get_session(principal, session_id)
 
 
@@ -296,5 +298,13 @@ def attendance(session_id: str, principal: Principal) -> Any:
 @roles_required(Role.ORG_ADMIN, Role.REGION)
 @blp.response(200, LedgerSchema)
 def verify_ledger(principal: Principal) -> Any:
-    """Recompute the signature ledger and name the first bad entry, if any."""
+    """Recompute the signature ledger, check it against its seals, name the first bad entry."""
     return register.verify_ledger(principal)
+
+
+@blp.route("/ledger/seals", methods=["GET"])
+@roles_required(Role.ORG_ADMIN, Role.REGION)
+@blp.response(200, SealsSchema)
+def list_seals(principal: Principal) -> Any:
+    """The ledger's seals and the public key that checks them."""
+    return register.list_seals(principal)

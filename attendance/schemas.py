@@ -148,10 +148,11 @@ class AttendanceSchema(ma.Schema):
 
 
 class LedgerFaultSchema(ma.Schema):
-    session_id = ma.fields.String()
+    session_id = ma.fields.String(metadata={"description": "Empty when a seal is at fault"})
     seq = ma.fields.Integer()
     entry_id = ma.fields.String(allow_none=True)
     reason = ma.fields.String()
+    seal = ma.fields.Integer(allow_none=True, metadata={"description": "The seal at fault"})
 
 
 class LedgerSchema(ma.Schema):
@@ -159,7 +160,40 @@ class LedgerSchema(ma.Schema):
     length = ma.fields.Integer()
     head = ma.fields.String()
     sessions = ma.fields.Integer()
+    sealed = ma.fields.Integer(metadata={"description": "Entries covered by a seal"})
+    unsealed = ma.fields.Integer(metadata={"description": "Entries after the last seal"})
+    seals = ma.fields.Integer()
+    last_seal_at = ParisDateTime(allow_none=True)
+    seals_checked = ma.fields.Boolean(
+        metadata={"description": "False when no public key is configured to check the seals"}
+    )
     first_bad = ma.fields.Nested(LedgerFaultSchema, allow_none=True, attribute="fault")
+
+
+class SealItemSchema(ma.Schema):
+    seq = ma.fields.Integer()
+    at = ma.fields.String(metadata={"description": "UTC, as signed"})
+    previous = ma.fields.String()
+    root = ma.fields.String()
+    count = ma.fields.Integer(metadata={"description": "Sessions sealed (region-wide)"})
+    key_id = ma.fields.String()
+    signature = ma.fields.String(metadata={"description": "Ed25519, base64url"})
+    hash = ma.fields.String()
+    v = ma.fields.Integer()
+    sessions = ma.fields.List(
+        ma.fields.Tuple((ma.fields.String(), ma.fields.Integer(), ma.fields.String())),
+        metadata={"description": "[session id, chain length, head]: yours only, unless Région"},
+    )
+    proofs = ma.fields.Dict(
+        keys=ma.fields.String(),
+        values=ma.fields.List(ma.fields.Tuple((ma.fields.String(), ma.fields.String()))),
+        metadata={"description": "Per session: its Merkle audit path to `root`"},
+    )
+
+
+class SealsSchema(ma.Schema):
+    items = ma.fields.List(ma.fields.Nested(SealItemSchema))
+    public_key = ma.fields.String(allow_none=True, metadata={"description": "PEM (Ed25519)"})
 
 
 def _paris(value: object) -> str | None:

@@ -49,6 +49,11 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "QR_ROTATE_S": int(os.environ.get("QR_ROTATE_S", 15)),
         "QR_GRACE_S": float(os.environ.get("QR_GRACE_S", 5)),
         "SIGN_OUT_GRACE_MIN": int(os.environ.get("SIGN_OUT_GRACE_MIN", 30)),
+        # The ledger's seals (attendance.sealing): the signing key never enters the database.
+        "LEDGER_SIGNING_KEY": os.environ.get("LEDGER_SIGNING_KEY", ""),
+        "LEDGER_PUBLIC_KEY": os.environ.get("LEDGER_PUBLIC_KEY", ""),
+        "LEDGER_SEAL_DIR": os.environ.get("LEDGER_SEAL_DIR", ""),
+        "LEDGER_SEAL_DELAY_S": _optional_float(os.environ.get("LEDGER_SEAL_DELAY_S", "60")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env not in LOCAL_ENVS,
@@ -62,6 +67,11 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "OPENAPI_JSON_PATH": "openapi.json",
         "WTF_CSRF_TIME_LIMIT": None,
     }
+
+
+def _optional_float(value: str) -> float | None:
+    """A number of seconds, or None for "off" (an empty value or `off`)."""
+    return None if value.strip().lower() in ("", "off", "none") else float(value)
 
 
 def check_config(config: dict[str, Any]) -> None:

@@ -63,6 +63,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
             "RATELIMIT_STORAGE_URI": REDIS_URL or "memory://",
             "SESSION_COOKIE_SECURE": False,
             "PUBLIC_BASE_URL": "http://localhost",
+            "LEDGER_SEAL_DIR": str(tmp_path_factory.mktemp("seals")),
+            "LEDGER_SEAL_DELAY_S": None,  # tests seal when they say so
         }
     )
     with application.app_context():

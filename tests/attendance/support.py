@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
 import attendance.routes
+from attendance import ledger
 from attendance.models import Signature
+from core.db import new_id
 from core.extensions import db
 from core.models import Trainee
 from tests.conftest import ORDER_START, THIS_YEAR, Tenant, bearer, make_trainee, paris
@@ -156,3 +158,61 @@ def count_rows(session_id: str, **where: Any) -> int:
         query = query.where(SIGNATURES.c[name] == value)
     with db.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+# --- a real session's chain, and tampering with its stored rows (test_ledger, test_sealing) ---
+
+VERIFY = "/api/v1/ledger/verify"
+
+
+@dataclass
+class Built:
+    session_id: str
+    rows: list[dict[str, Any]]
+    people: dict[str, str]  # first name → trainee id
+
+    def row(self, seq: int) -> dict[str, Any]:
+        (found,) = [r for r in self.rows if r["seq"] == seq]
+        return found
+
+
+def verify(client, headers):  # noqa: ANN001, ANN201
+    answer = client.get(VERIFY, headers=headers)
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def run_sql(statement: Any) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(statement)
+
+
+def set_row(row_id: str, **values: Any) -> None:
+    run_sql(update(SIGNATURES).where(SIGNATURES.c.id == row_id).values(**values))
+
+
+def forge(built: Built, seq: int, prev_hash: str) -> dict[str, Any]:
+    """A self-consistent entry, as someone with database access and the code would forge it."""
+    sample = built.row(7)
+    values = {name: sample[name] for name in ledger.FIELDS}
+    values |= {
+        "id": new_id(),
+        "seq": seq,
+        "kind": "correction",
+        "signer_id": built.people["Chloé"],
+        "at": sample["at"] + timedelta(minutes=1),
+        "action": "mark_absent",
+        "reason": "Ajout frauduleux",
+    }
+    values |= {"prev_hash": prev_hash, "hash": ledger.entry_hash(prev_hash, values)}
+    values["created_at"] = datetime.now(UTC)
+    run_sql(insert(SIGNATURES).values(**values))
+    return values
+
+
+def shift_seqs(session_id: str, from_seq: int, by: int) -> None:
+    """Renumber entries from `from_seq` on (through a free range: seq is unique per session)."""
+    where = (SIGNATURES.c.session_id == session_id) & (SIGNATURES.c.seq >= from_seq)
+    run_sql(update(SIGNATURES).where(where).values(seq=SIGNATURES.c.seq + 100_000))
+    moved = (SIGNATURES.c.session_id == session_id) & (SIGNATURES.c.seq >= 100_000)
+    run_sql(update(SIGNATURES).where(moved).values(seq=SIGNATURES.c.seq - 100_000 + by))

@@ -11,24 +11,18 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, update
+from sqlalchemy import delete, update
 
 from attendance import ledger
 from attendance.models import TrainingSession
-from core.db import new_id
-from core.extensions import db
 from tests.attendance.support import (
-    DAY,
     SIGNATURES,
-    at,
-    enrol,
-    install_clock,
-    open_session,
-    plan,
-    qr_token,
-    rows,
-    sign_in,
-    tenant_learner,
+    Built,
+    forge,
+    run_sql,
+    set_row,
+    shift_seqs,
+    verify,
 )
 from tests.conftest import bearer
 
@@ -158,104 +152,6 @@ def test_verify_chain_names_an_entry_of_another_session():
 
 
 # --- a real session's chain, then tampering with its stored rows ------------------------------
-
-
-@dataclass
-class Built:
-    session_id: str
-    rows: list[dict[str, Any]]
-    people: dict[str, str]  # first name → trainee id
-
-    def row(self, seq: int) -> dict[str, Any]:
-        (found,) = [r for r in self.rows if r["seq"] == seq]
-        return found
-
-
-@pytest.fixture
-def built(app, client, tenant_a, monkeypatch) -> Built:
-    """Open, trainer signature, three trainees sign in, one signs out, close (one absence), a
-    correction: seven entries in one session's chain."""
-    clock = install_clock(monkeypatch, at(DAY, 8, 50))
-    trainer_h = bearer(app, tenant_a.trainer)
-    amina = tenant_learner(app, tenant_a)
-    bruno, chloe, dora = (enrol(app, client, tenant_a, name) for name in ("Bruno", "Chloé", "Dora"))
-    sid = plan(app, client, tenant_a)
-    open_session(client, trainer_h, sid)
-    clock.set(9, 0)
-    signed = client.post(f"/api/v1/sessions/{sid}/trainer-signature", headers=trainer_h)
-    assert signed.status_code == 201
-    for minute, learner in enumerate((amina, bruno, chloe), start=1):
-        clock.set(9, minute)
-        clock.advance(microseconds=123_457 * minute)  # real clocks have microseconds
-        assert sign_in(client, learner, qr_token(client, trainer_h, sid)).status_code == 201
-    clock.set(10, 0)
-    out = client.post(
-        "/api/v1/sign-outs", json={"qr": qr_token(client, trainer_h, sid)}, headers=bruno.headers
-    )
-    assert out.status_code == 200
-    clock.set(11, 0)
-    assert client.post(f"/api/v1/sessions/{sid}/close", headers=trainer_h).status_code == 200
-    clock.set(11, 10)
-    corrected = client.post(
-        f"/api/v1/sessions/{sid}/corrections",
-        json={"trainee_id": dora.id, "action": "mark_present", "reason": "Feuille papier signée"},
-        headers=trainer_h,
-    )
-    assert corrected.status_code == 201
-    stored = rows(sid)
-    assert [(r["seq"], r["kind"]) for r in stored] == [
-        (1, "sign_in"),
-        (2, "sign_in"),
-        (3, "sign_in"),
-        (4, "sign_in"),
-        (5, "sign_out"),
-        (6, "absence"),
-        (7, "correction"),
-    ]
-    people = {"Amina": amina.id, "Bruno": bruno.id, "Chloé": chloe.id, "Dora": dora.id}
-    return Built(sid, stored, people)
-
-
-def verify(client, headers):  # noqa: ANN001, ANN201
-    answer = client.get(VERIFY, headers=headers)
-    assert answer.status_code == 200, answer.get_json()
-    return answer.get_json()
-
-
-def run_sql(statement: Any) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(statement)
-
-
-def set_row(row_id: str, **values: Any) -> None:
-    run_sql(update(SIGNATURES).where(SIGNATURES.c.id == row_id).values(**values))
-
-
-def forge(built: Built, seq: int, prev_hash: str) -> dict[str, Any]:
-    """A self-consistent entry, as someone with database access and the code would forge it."""
-    sample = built.row(7)
-    values = {name: sample[name] for name in ledger.FIELDS}
-    values |= {
-        "id": new_id(),
-        "seq": seq,
-        "kind": "correction",
-        "signer_id": built.people["Chloé"],
-        "at": sample["at"] + timedelta(minutes=1),
-        "action": "mark_absent",
-        "reason": "Ajout frauduleux",
-    }
-    values |= {"prev_hash": prev_hash, "hash": ledger.entry_hash(prev_hash, values)}
-    values["created_at"] = datetime.now(UTC)
-    run_sql(insert(SIGNATURES).values(**values))
-    return values
-
-
-def shift_seqs(session_id: str, from_seq: int, by: int) -> None:
-    """Renumber entries from `from_seq` on (through a free range: seq is unique per session)."""
-    where = (SIGNATURES.c.session_id == session_id) & (SIGNATURES.c.seq >= from_seq)
-    run_sql(update(SIGNATURES).where(where).values(seq=SIGNATURES.c.seq + 100_000))
-    moved = (SIGNATURES.c.session_id == session_id) & (SIGNATURES.c.seq >= 100_000)
-    run_sql(update(SIGNATURES).where(moved).values(seq=SIGNATURES.c.seq - 100_000 + by))
 
 
 def test_ledger_untampered_verifies_with_every_entry_and_a_stable_head(

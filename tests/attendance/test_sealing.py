@@ -1,0 +1,306 @@
+"""Seals of the ledger in the service: `flask ledger seal`, the export outside the database,
+and the tamperings a seal catches that a chain alone cannot (issue 8): whoever holds the
+database rewrites entries and hashes them again, or cuts a chain and moves its head back."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import delete, select, update
+
+from attendance import ledger, seals
+from attendance.models import LedgerSeal, TrainingSession
+from core.extensions import db
+from tests.attendance.support import (
+    SIGNATURES,
+    Built,
+    forge,
+    rows,
+    run_sql,
+    shift_seqs,
+    verify,
+)
+from tests.attendance.test_seals import offline_check
+from tests.conftest import bearer
+
+SESSIONS = TrainingSession.__table__
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def seal(runner) -> str:  # noqa: ANN001
+    result = runner.invoke(args=["ledger", "seal"])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def export_file(app) -> Path:  # noqa: ANN001
+    return Path(app.config["LEDGER_SEAL_DIR"]) / "seals.jsonl"
+
+
+@pytest.fixture(autouse=True)
+def fresh_export(app):
+    """Each test starts without seals in its export (the database is emptied by `db`)."""
+    export_file(app).unlink(missing_ok=True)
+    yield
+    export_file(app).unlink(missing_ok=True)
+
+
+@pytest.fixture
+def sealed(app, client, tenant_a, built: Built, runner) -> Built:
+    """The seven-entry session of test_ledger, sealed once."""
+    output = seal(runner)
+    assert output.startswith("Sceau n° 1 : 1 séances")
+    return built
+
+
+def rechain(session_id: str) -> None:
+    """What a database holder with the code does after editing entries: hash the chain again
+    from the start and move the session's head to match."""
+    prev = ledger.genesis(session_id)
+    stored = rows(session_id)
+    for row in stored:
+        fields = {name: row[name] for name in ledger.FIELDS}
+        new = ledger.entry_hash(prev, fields)
+        run_sql(
+            update(SIGNATURES).where(SIGNATURES.c.id == row["id"]).values(prev_hash=prev, hash=new)
+        )
+        prev = new
+    run_sql(
+        update(SESSIONS)
+        .where(SESSIONS.c.id == session_id)
+        .values(chain_length=len(stored), chain_head=prev)
+    )
+
+
+def audit(app, client, region) -> dict[str, Any]:  # noqa: ANN001
+    return verify(client, bearer(app, region))
+
+
+def assert_caught(app, client, region, runner, reason: str, seq: int | None = None) -> dict:  # noqa: ANN001
+    """The API and the CLI both refuse the ledger, naming the entry or seal."""
+    answer = audit(app, client, region)
+    assert answer["ok"] is False, answer
+    bad = answer["first_bad"]
+    assert reason in bad["reason"], bad
+    if seq is not None:
+        assert bad["seq"] == seq, bad
+    result = runner.invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1, result.output
+    assert reason in result.output
+    return bad
+
+
+def test_a_seal_covers_every_entry_and_is_exported_outside_the_database(
+    app, client, region, sealed, runner
+):
+    answer = audit(app, client, region)
+    assert (answer["ok"], answer["length"], answer["sealed"], answer["unsealed"]) == (True, 7, 7, 0)
+    assert (answer["seals"], answer["seals_checked"]) == (1, True)
+    (line,) = export_file(app).read_text().splitlines()
+    exported = json.loads(line)
+    assert exported["sessions"] == [[sealed.session_id, 7, sealed.rows[-1]["hash"]]]
+    stored = db.session.scalar(select(LedgerSeal))
+    assert (stored.seq, stored.hash) == (1, exported["hash"])
+    assert "Rien à sceller" in seal(runner)  # nothing changed since
+    assert len(export_file(app).read_text().splitlines()) == 1
+
+
+def test_entries_after_the_seal_are_reported_unsealed_then_sealed(
+    app, client, tenant_a, region, sealed, runner
+):
+    corrected = client.post(
+        f"/api/v1/sessions/{sealed.session_id}/corrections",
+        json={"trainee_id": sealed.people["Amina"], "action": "mark_absent", "reason": "Erreur"},
+        headers=bearer(app, tenant_a.admin),
+    )
+    assert corrected.status_code == 201
+    answer = audit(app, client, region)
+    assert (answer["ok"], answer["sealed"], answer["unsealed"]) == (True, 7, 1)
+    assert seal(runner).startswith("Sceau n° 2 : 1 séances")
+    assert audit(app, client, region)["unsealed"] == 0
+    lines = [json.loads(line) for line in export_file(app).read_text().splitlines()]
+    assert [line["seq"] for line in lines] == [1, 2]
+    assert lines[1]["previous"] == lines[0]["hash"]
+
+
+# --- tamperings that recompute the chain: only a seal catches them ------------------------------
+
+
+def test_the_last_entry_deleted_and_the_head_moved_back_is_caught(
+    app, client, region, sealed, runner
+):
+    last, previous = sealed.row(7), sealed.row(6)
+    run_sql(delete(SIGNATURES).where(SIGNATURES.c.id == last["id"]))
+    run_sql(
+        update(SESSIONS)
+        .where(SESSIONS.c.id == sealed.session_id)
+        .values(chain_length=6, chain_head=previous["hash"])
+    )
+    assert_caught(app, client, region, runner, "sealed entries are missing", seq=7)
+
+
+def test_a_forged_sign_in_inserted_and_the_chain_hashed_again_is_caught(
+    app, client, region, sealed, runner
+):
+    shift_seqs(sealed.session_id, 4, 1)
+    forge(sealed, 4, "")
+    rechain(sealed.session_id)
+    assert_caught(app, client, region, runner, "differ from the sealed chain", seq=7)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda row: {"at": row["at"].replace(minute=row["at"].minute + 40)},
+        lambda row: {"signer_id": row["signer_id"][::-1]},
+    ],
+    ids=["time moved by 40 minutes", "signer changed"],
+)
+def test_an_entry_edited_and_the_chain_hashed_again_is_caught(
+    app, client, region, sealed, runner, change
+):
+    row = sealed.row(2)
+    run_sql(update(SIGNATURES).where(SIGNATURES.c.id == row["id"]).values(**change(row)))
+    rechain(sealed.session_id)
+    assert_caught(app, client, region, runner, "differ from the sealed chain", seq=7)
+
+
+def test_a_wiped_chain_is_caught(app, client, region, sealed, runner):
+    run_sql(delete(SIGNATURES).where(SIGNATURES.c.session_id == sealed.session_id))
+    run_sql(
+        update(SESSIONS)
+        .where(SESSIONS.c.id == sealed.session_id)
+        .values(chain_length=0, chain_head="")
+    )
+    assert_caught(app, client, region, runner, "sealed entries are missing", seq=1)
+
+
+def test_a_deleted_session_is_caught(app, client, region, sealed, runner):
+    from attendance.models import SignInCode
+
+    run_sql(delete(SIGNATURES).where(SIGNATURES.c.session_id == sealed.session_id))
+    run_sql(
+        delete(SignInCode.__table__).where(SignInCode.__table__.c.session_id == sealed.session_id)
+    )
+    run_sql(delete(SESSIONS).where(SESSIONS.c.id == sealed.session_id))
+    bad = assert_caught(app, client, region, runner, "sealed session missing")
+    assert bad["session_id"] == sealed.session_id
+
+
+# --- tamperings of the seals themselves ---------------------------------------------------------
+
+
+def test_a_seal_deleted_from_the_database_is_caught_by_its_export(
+    app, client, region, sealed, runner
+):
+    run_sql(delete(LedgerSeal.__table__))
+    bad = assert_caught(app, client, region, runner, "missing from the database")
+    assert bad["seal"] == 1
+
+
+def test_a_seal_line_deleted_from_the_export_is_caught(
+    app, client, tenant_a, region, sealed, runner
+):
+    client.post(
+        f"/api/v1/sessions/{sealed.session_id}/corrections",
+        json={"trainee_id": sealed.people["Amina"], "action": "mark_absent", "reason": "Erreur"},
+        headers=bearer(app, tenant_a.admin),
+    )
+    seal(runner)
+    lines = export_file(app).read_text().splitlines()
+    export_file(app).write_text(lines[1] + "\n")
+    bad = assert_caught(app, client, region, runner, "missing from its export")
+    assert bad["seal"] == 1
+
+
+def test_a_seal_forged_with_another_key_is_caught(app, client, region, sealed, runner):
+    """The database holder rewrites a chain, then the seal row and the export line, signing
+    with a key of their own: the configured public key refuses it."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    row = sealed.row(2)
+    run_sql(update(SIGNATURES).where(SIGNATURES.c.id == row["id"]).values(signer_id="intrus"))
+    rechain(sealed.session_id)
+    head = db.session.scalar(
+        select(TrainingSession.chain_head).where(TrainingSession.id == sealed.session_id)
+    )
+    forged = seals.make_seal(
+        1,
+        db.session.scalar(select(LedgerSeal.at)),
+        seals.GENESIS,
+        [seals.SealedChain(sealed.session_id, 7, head)],
+        Ed25519PrivateKey.generate(),
+    )
+    line = forged.to_json()
+    run_sql(
+        update(LedgerSeal.__table__).values(
+            root=forged.root,
+            key_id=forged.key_id,
+            signature=forged.signature,
+            hash=forged.hash,
+            sessions=line["sessions"],
+        )
+    )
+    export_file(app).write_text(json.dumps(line) + "\n")
+    bad = assert_caught(app, client, region, runner, "signed with another key")
+    assert bad["seal"] == 1
+
+
+# --- who sees which seals; the auditor's offline check; sealing after a close ------------------
+
+
+def test_an_organisation_sees_only_its_own_sessions_each_proved_against_the_signed_root(
+    app, client, tenant_a, tenant_b, region, sealed, runner
+):
+    everything = client.get("/api/v1/ledger/seals", headers=bearer(app, region)).get_json()
+    (item,) = everything["items"]
+    public = seals.load_public_key(everything["public_key"])
+    assert seals.check_seals([seals.Seal.from_json(item)], public) is None
+    own = client.get("/api/v1/ledger/seals", headers=bearer(app, tenant_b.admin)).get_json()
+    assert own["items"][0]["sessions"] == []  # tenant_b's sessions have no entries
+    mine = client.get("/api/v1/ledger/seals", headers=bearer(app, tenant_a.admin)).get_json()
+    (entry,) = mine["items"][0]["sessions"]
+    chain = seals.SealedChain(*entry)
+    assert seals.proves(chain, mine["items"][0]["proofs"][chain.session_id], item["root"])
+    refused = client.get("/api/v1/ledger/seals", headers=bearer(app, tenant_a.trainer))
+    assert refused.status_code == 403
+
+
+def test_the_export_checks_offline_with_the_published_public_key(app, sealed, runner, tmp_path):
+    public = tmp_path / "public-key.pem"
+    key = runner.invoke(args=["ledger", "public-key"])
+    assert key.exit_code == 0
+    public.write_text(key.output)
+    checked = offline_check(export_file(app), public)
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("1 sceaux valides (1 séances)")
+
+
+def test_closing_a_session_seals_it_soon_after(app, client, tenant_a, built, monkeypatch):
+    """`built` closed its session before this test set a delay: nothing sealed yet; a close
+    made now is sealed within the delay, with every chain changed since the last seal."""
+    from tests.attendance.support import install_clock, open_session, plan
+
+    monkeypatch.setitem(app.config, "LEDGER_SEAL_DELAY_S", 0.05)
+    assert db.session.scalar(select(LedgerSeal.seq)) is None
+    clock = install_clock(monkeypatch)
+    trainer_h = bearer(app, tenant_a.trainer)
+    sid = plan(app, client, tenant_a, start=(13, 0), end=(14, 0))
+    clock.set(12, 50)
+    open_session(client, trainer_h, sid)
+    clock.set(13, 30)
+    assert client.post(f"/api/v1/sessions/{sid}/close", headers=trainer_h).status_code == 200
+    stored = None
+    for _ in range(100):
+        db.session.rollback()
+        stored = db.session.scalar(select(LedgerSeal))
+        if stored is not None:
+            break
+        time.sleep(0.05)
+    assert stored is not None, "no seal after the close"
+    assert sorted(s[0] for s in stored.sessions) == sorted([built.session_id, sid])
+    assert len(export_file(app).read_text().splitlines()) == 1
