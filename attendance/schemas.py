@@ -6,18 +6,18 @@ import marshmallow as ma
 from marshmallow import validate
 
 from attendance.rules import KINDS, REGROUPEMENT_REASONS
-from core.api import PARIS, PageArgs, ParisDateTime, PartialLoad
+from core.api import ID, PARIS, Day, Moment, PageArgs, ParisDateTime, PartialLoad
 
 
 class SessionInSchema(ma.Schema):
     kind = ma.fields.String(required=True, validate=validate.OneOf(KINDS))
-    starts_at = ma.fields.AwareDateTime(required=True)
-    ends_at = ma.fields.AwareDateTime(required=True)
+    starts_at = Moment(required=True)
+    ends_at = Moment(required=True)
     title = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     regroupement_reason = ma.fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(REGROUPEMENT_REASONS)
     )
-    site_id = ma.fields.String(load_default=None, allow_none=True)
+    site_id = ma.fields.String(load_default=None, allow_none=True, validate=ID)
 
 
 class SessionPatchSchema(PartialLoad, SessionInSchema):
@@ -45,7 +45,7 @@ class SessionSchema(ma.Schema):
 
 
 class SessionRangeArgs(PageArgs):
-    start = ma.fields.Date(load_default=None, metadata={"description": "First day (Paris)"})
+    start = Day(load_default=None, metadata={"description": "First day (Paris)"})
     days = ma.fields.Integer(load_default=7, validate=validate.Range(min=1, max=62))
 
 
@@ -80,12 +80,12 @@ class SignInSchema(SignatureSchema):
 class CredentialSchema(ma.Schema):
     qr = ma.fields.String(load_default=None, validate=validate.Length(min=10, max=200))
     code = ma.fields.String(load_default=None, validate=validate.Length(min=4, max=20))
-    session_id = ma.fields.String(load_default=None)
+    session_id = ma.fields.String(load_default=None, validate=ID)
 
 
 class CodesInSchema(ma.Schema):
     trainee_ids = ma.fields.List(
-        ma.fields.String(), required=True, validate=validate.Length(min=1, max=200)
+        ma.fields.String(validate=ID), required=True, validate=validate.Length(min=1, max=200)
     )
 
 
@@ -96,14 +96,14 @@ class CodeSchema(ma.Schema):
 
 
 class AbsenceInSchema(ma.Schema):
-    trainee_id = ma.fields.String(required=True)
+    trainee_id = ma.fields.String(required=True, validate=ID)
     reason = ma.fields.String(required=True, validate=validate.Length(min=2, max=500))
     justified = ma.fields.Boolean(required=True)
     half_day = ma.fields.String(load_default=None, validate=validate.OneOf(["am", "pm"]))
 
 
 class CorrectionInSchema(ma.Schema):
-    trainee_id = ma.fields.String(required=True)
+    trainee_id = ma.fields.String(required=True, validate=ID)
     action = ma.fields.String(
         required=True, validate=validate.OneOf(["mark_present", "mark_absent"])
     )

@@ -45,10 +45,11 @@ def _instance_path() -> str:
 
 
 def _init_extensions(app: Flask) -> None:
-    from core import ratelimit
+    from core import guards, ratelimit
     from core.api import api
     from core.extensions import csrf, db, migrate, socketio
 
+    guards.init_app(app)
     import_models()
     db.init_app(app)
     with app.app_context():

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from typing import Any
 
 import marshmallow as ma
@@ -12,6 +13,15 @@ from werkzeug.exceptions import HTTPException
 
 from core.clock import PARIS
 from core.errors import InvalidInput, http_error_body
+
+# Bounds of what the columns hold: ids are String(24), e-mails String(254), integers int4 on
+# PostgreSQL. Days and times from 1900 to 2100: year 1 or 9999 overflows the arithmetic on them
+# (a day later, a time zone), and no training of the programme is that far away.
+ID = ma.validate.Length(min=1, max=24)
+EMAIL = ma.validate.Length(max=254)
+INT4_MAX = 2**31 - 1
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2100, 12, 31)
+FIRST_MOMENT, LAST_MOMENT = datetime(1900, 1, 1, tzinfo=UTC), datetime(2101, 1, 1, tzinfo=UTC)
 
 
 class ErrorDetailSchema(ma.Schema):
@@ -35,6 +45,33 @@ class Api(SmorestApi):
     def handle_http_exception(self, error: HTTPException) -> Any:
         body, status = http_error_body(error)
         return body, status
+
+
+def within(low: Any, high: Any) -> Callable[[Any], None]:
+    """A validator of `low <= value <= high` (apispec leaves it out of the document, where a
+    Range on dates would be written as `x-minimum` in HTTP-date form)."""
+
+    def check(value: Any) -> None:
+        if not low <= value <= high:
+            raise ma.ValidationError(f"Out of range: {low.isoformat()} to {high.isoformat()}.")
+
+    return check
+
+
+class Day(ma.fields.Date):
+    """A calendar day, from FIRST_DAY to LAST_DAY."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [within(FIRST_DAY, LAST_DAY), *self.validators]
+
+
+class Moment(ma.fields.AwareDateTime):
+    """An instant with its offset, from FIRST_MOMENT to LAST_MOMENT."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.validators = [within(FIRST_MOMENT, LAST_MOMENT), *self.validators]
 
 
 class ParisDateTime(ma.fields.AwareDateTime):

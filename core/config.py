@@ -66,6 +66,9 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
         "WTF_CSRF_TIME_LIMIT": None,
+        # No body of the API or of a page comes near these (core.guards): 413 and 400 beyond.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "JSON_MAX_DEPTH": 32,
     }
 
 

@@ -22,6 +22,7 @@ FRENCH_MESSAGES = (
     ("Longer than maximum length", "Ce texte est trop long."),
     ("Not a valid date", "Indiquez une date valide (jj/mm/aaaa)."),
     ("Not a valid datetime", "Indiquez une date et une heure valides."),
+    ("Out of range", "Indiquez une date entre 1900 et 2100."),
     ("Not a valid number", "Indiquez un nombre."),
     ("Not a valid integer", "Indiquez un nombre entier."),
     ("Not a valid email", "Indiquez une adresse électronique valide."),

@@ -5,14 +5,14 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from core.api import ParisDateTime
+from core.api import EMAIL, ID, ParisDateTime
 from core.models import Role
 
 Name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
 
 
 class LoginSchema(ma.Schema):
-    email = ma.fields.Email(required=True)
+    email = ma.fields.Email(required=True, validate=EMAIL)
     password = ma.fields.String(required=True, validate=validate.Length(max=1024))
 
 
@@ -39,13 +39,13 @@ class OrganisationSchema(OrganisationInSchema):
 
 
 class UserInSchema(ma.Schema):
-    email = ma.fields.Email(required=True)
+    email = ma.fields.Email(required=True, validate=EMAIL)
     password = ma.fields.String(required=True, load_only=True, validate=validate.Length(max=1024))
     role = ma.fields.String(required=True, validate=validate.OneOf([r.value for r in Role]))
     first_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
     last_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
-    organisation_id = ma.fields.String(load_default=None, allow_none=True)
-    site_id = ma.fields.String(load_default=None, allow_none=True)
+    organisation_id = ma.fields.String(load_default=None, allow_none=True, validate=ID)
+    site_id = ma.fields.String(load_default=None, allow_none=True, validate=ID)
 
 
 class UserSchema(ma.Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 from marshmallow import validate
 
-from core.api import ParisDateTime, PartialLoad
+from core.api import EMAIL, ID, INT4_MAX, Day, ParisDateTime, PartialLoad
 from training.rules import MODALITIES
 
 Text = validate.Length(min=1, max=200)
@@ -15,12 +15,12 @@ class OrderInSchema(ma.Schema):
     number = ma.fields.String(required=True, validate=validate.Length(min=1, max=50))
     title = ma.fields.String(required=True, validate=Text)
     modality = ma.fields.String(required=True, validate=validate.OneOf(MODALITIES))
-    start_date = ma.fields.Date(required=True)
-    end_date = ma.fields.Date(required=True)
+    start_date = Day(required=True)
+    end_date = Day(required=True)
     centre_hours = ma.fields.Float(required=True, validate=validate.Range(min=1, max=2000))
     min_synchronous_share = ma.fields.Float(required=True, validate=validate.Range(min=0, max=1))
     forecast_headcount = ma.fields.Integer(
-        load_default=None, allow_none=True, validate=validate.Range(min=1)
+        load_default=None, allow_none=True, validate=validate.Range(min=1, max=INT4_MAX)
     )
 
 
@@ -37,8 +37,10 @@ class OrderSchema(OrderInSchema):
 class GroupInSchema(ma.Schema):
     name = ma.fields.String(required=True, validate=Text)
     component = ma.fields.String(required=True, validate=Text)
-    trainer_ids = ma.fields.List(ma.fields.String(), load_default=list)
-    start_date = ma.fields.Date(load_default=None, allow_none=True)
+    trainer_ids = ma.fields.List(
+        ma.fields.String(validate=ID), load_default=list, validate=validate.Length(max=50)
+    )
+    start_date = Day(load_default=None, allow_none=True)
 
 
 class GroupPatchSchema(PartialLoad, GroupInSchema):
@@ -58,7 +60,7 @@ class GroupSchema(ma.Schema):
 class TraineeInSchema(ma.Schema):
     first_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
     last_name = ma.fields.String(required=True, validate=validate.Length(min=1, max=100))
-    email = ma.fields.Email(required=True)
+    email = ma.fields.Email(required=True, validate=EMAIL)
     phone = ma.fields.String(
         load_default=None, allow_none=True, validate=validate.Regexp(r"^\+?[0-9 .]{6,20}$")
     )
@@ -74,9 +76,9 @@ class TraineeSchema(TraineeInSchema):
 
 
 class EnrolmentInSchema(ma.Schema):
-    trainee_id = ma.fields.String(required=True)
-    entry_date = ma.fields.Date(required=True)
-    exit_date = ma.fields.Date(load_default=None, allow_none=True)
+    trainee_id = ma.fields.String(required=True, validate=ID)
+    entry_date = Day(required=True)
+    exit_date = Day(load_default=None, allow_none=True)
     planned_centre_hours = ma.fields.Float(required=True, validate=validate.Range(min=0))
     planned_company_hours = ma.fields.Float(load_default=0.0, validate=validate.Range(min=0))
     funding = ma.fields.String(load_default="region", validate=validate.OneOf(["region", "other"]))
@@ -102,7 +104,7 @@ class EnrolmentSchema(ma.Schema):
 
 
 class AuthorisationInSchema(ma.Schema):
-    session_date = ma.fields.Date(required=True)
+    session_date = Day(required=True)
     reason = ma.fields.String(required=True, validate=validate.Length(min=3, max=500))
 
 
