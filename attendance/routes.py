@@ -7,7 +7,6 @@ from datetime import datetime
 from typing import Any
 
 from flask import Response, current_app
-from flask_smorest import Blueprint
 
 from attendance import qr as qr_images
 from attendance import register, sealing, services, signing
@@ -32,7 +31,7 @@ from attendance.schemas import (
     SignInSchema,
 )
 from attendance.web import announce, announce_closed, device, failed_attempts, once, settings
-from core.api import ErrorSchema, PageArgs, json_doc, load_json, page_schema
+from core.api import Blueprint, ErrorSchema, PageArgs, image_doc, json_doc, load_json, page_schema
 from core.auth import ANY_ROLE, Principal, current_principal, device_claim, roles_required
 from core.db import utcnow
 from core.extensions import db
@@ -91,6 +90,8 @@ def get_session(session_id: str, principal: Principal) -> Any:
 @roles_required(Role.ORG_ADMIN, Role.TRAINER)
 @blp.arguments(SessionPatchSchema)
 @blp.response(200, SessionSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_planned")
+@blp.alt_response(422, schema=ErrorSchema, description="R6 or R10 refuses")
 def update_session(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
     """Change a planned session (R6 and R10 checked again)."""
     session = services.update_session(principal, session_id, data)
@@ -104,6 +105,7 @@ def update_session(data: dict[str, Any], session_id: str, principal: Principal) 
 @blp.route("/sessions/<session_id>/open", methods=["POST"])
 @roles_required(Role.TRAINER)
 @blp.response(200, SessionSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_planned, outside_session_time")
 def open_session(session_id: str, principal: Principal) -> Any:
     """Open signing (from the margin before the start); draws the session's QR key."""
     session = signing.open_session(principal, session_id, utcnow(), settings())
@@ -114,6 +116,8 @@ def open_session(session_id: str, principal: Principal) -> Any:
 @blp.route("/sessions/<session_id>/trainer-signature", methods=["POST"])
 @roles_required(Role.TRAINER)
 @blp.response(201, SignInSchema)
+@blp.alt_response(200, schema=SignInSchema, success=True, description="Already signed")
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_open, signing_closed")
 def trainer_signature(session_id: str, principal: Principal) -> Any:
     """The trainer co-signs the session (one signature per half-day)."""
     outcome = once(
@@ -127,6 +131,7 @@ def trainer_signature(session_id: str, principal: Principal) -> Any:
 @blp.route("/sessions/<session_id>/qr", methods=["GET"])
 @roles_required(Role.TRAINER, Role.SITE_STAFF)
 @blp.response(200, QrSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_open")
 def qr(session_id: str, principal: Principal) -> Any:
     """The text to show as a QR code now, and when it rotates."""
     current = signing.qr_payload(principal, session_id, utcnow(), settings())
@@ -135,6 +140,8 @@ def qr(session_id: str, principal: Principal) -> Any:
 
 @blp.route("/sessions/<session_id>/qr.svg", methods=["GET"])
 @roles_required(Role.TRAINER, Role.SITE_STAFF)
+@blp.doc(**image_doc("image/svg+xml", "The QR code to show now (SVG)"))
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_open")
 def qr_svg(session_id: str, principal: Principal) -> Any:
     """The current QR code as SVG."""
     current = signing.qr_payload(principal, session_id, utcnow(), settings())
@@ -143,6 +150,8 @@ def qr_svg(session_id: str, principal: Principal) -> Any:
 
 @blp.route("/sessions/<session_id>/qr.png", methods=["GET"])
 @roles_required(Role.TRAINER, Role.SITE_STAFF)
+@blp.doc(**image_doc("image/png", "The QR code to show now (PNG)"))
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_open")
 def qr_png(session_id: str, principal: Principal) -> Any:
     """The current QR code as PNG."""
     current = signing.qr_payload(principal, session_id, utcnow(), settings())
@@ -160,6 +169,7 @@ def _image(body: bytes, mimetype: str, current: dict[str, Any]) -> Response:
 @roles_required(Role.TRAINER, Role.ORG_ADMIN)
 @blp.arguments(CodesInSchema)
 @blp.response(201, CodeSchema(many=True))
+@blp.alt_response(409, schema=ErrorSchema, description="signing_closed")
 def sign_in_codes(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
     """Single-use personal codes for trainees without a phone."""
     codes = signing.issue_codes(principal, session_id, data["trainee_ids"], utcnow(), settings())
@@ -255,6 +265,7 @@ def _with(signature: Signature, **extra: Any) -> Signature:
 @blp.route("/sessions/<session_id>/close", methods=["POST"])
 @roles_required(Role.TRAINER)
 @blp.response(200, SessionSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_open")
 def close_session(session_id: str, principal: Principal) -> Any:
     """Close signing; enrolled trainees without a signature become absent."""
     register.close_session(principal, session_id, utcnow())
@@ -268,6 +279,7 @@ def close_session(session_id: str, principal: Principal) -> Any:
 @roles_required(Role.TRAINER)
 @blp.arguments(AbsenceInSchema)
 @blp.response(201, RecordsSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="already_present")
 def record_absence(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
     """Record an absence with its reason and whether it is justified."""
     entries = register.record_absence(principal, session_id, data, utcnow())
@@ -279,6 +291,7 @@ def record_absence(data: dict[str, Any], session_id: str, principal: Principal) 
 @roles_required(Role.TRAINER, Role.ORG_ADMIN)
 @blp.arguments(CorrectionInSchema)
 @blp.response(201, RecordsSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_open")
 def correct(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
     """A motivated correction: a new ledger entry with its author, never an edit."""
     entries = register.correct(principal, session_id, data, utcnow())

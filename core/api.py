@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from http import HTTPStatus
 from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask import request
 from flask_smorest import Api as SmorestApi
+from flask_smorest import Blueprint as SmorestBlueprint
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from core.clock import PARIS
@@ -38,13 +42,57 @@ class ErrorSchema(ma.Schema):
 
 
 class Api(SmorestApi):
-    """flask-smorest with the contract's error body `{"error": {code, message, rule?}}`."""
+    """flask-smorest with the contract's error body `{"error": {code, message, rule?}}`.
+
+    No catch-all `default` answer in the document: each operation lists the statuses it
+    really answers (ErrorAnswers and the routes' `alt_response`), so that a client, and the
+    schemathesis run of the tests, can hold the API to them."""
 
     ERROR_SCHEMA = ErrorSchema
+    DEFAULT_ERROR_RESPONSE_NAME = None
 
     def handle_http_exception(self, error: HTTPException) -> Any:
         body, status = http_error_body(error)
         return body, status
+
+
+class Parser(FlaskParser):
+    """Invalid arguments answer 400 `invalid_input`, as the contract says (webargs: 422)."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+
+class Blueprint(SmorestBlueprint):
+    """The API's blueprints: arguments parsed by `Parser`, so documented with 400."""
+
+    ARGUMENTS_PARSER = Parser()
+
+
+class ErrorAnswers(BasePlugin):
+    """Documents the error statuses every operation shares, from what the code declares:
+    400 for any request (core.guards refuses a NUL character anywhere), 401 where a bearer is
+    required, 403 where only some roles may call, 404 where the path names a resource, 413
+    where a body is read. What only some operations answer (409, 410, 422, 429) each route
+    documents with `alt_response`."""
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict | None = None, **kwargs: Any
+    ) -> None:
+        for operation in (operations or {}).values():
+            statuses = {400}
+            if operation.get("security"):
+                statuses.add(401)
+            if isinstance(operation.get("x-roles"), list):
+                statuses.add(403)
+            if "{" in (path or ""):
+                statuses.add(404)
+            if "requestBody" in operation:
+                statuses.add(413)
+            responses = operation.setdefault("responses", {})
+            present = {str(status) for status in responses}
+            for status in sorted(statuses):
+                if str(status) not in present:
+                    responses[status] = HTTPStatus(status).name
 
 
 def within(low: Any, high: Any) -> Callable[[Any], None]:
@@ -113,7 +161,13 @@ def page_schema(item: type[ma.Schema], name: str) -> type[ma.Schema]:
     )
 
 
-api = Api()
+api = Api(spec_kwargs={"extra_plugins": [ErrorAnswers()]})
+
+
+def image_doc(media_type: str, text: str) -> dict[str, Any]:
+    """OpenAPI `responses` of a route answering an image (200, `media_type`)."""
+    binary = {"schema": {"type": "string", "format": "binary"}}
+    return {"responses": {200: {"description": text, "content": {media_type: binary}}}}
 
 
 def load_json(schema: ma.Schema) -> dict[str, Any]:

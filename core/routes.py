@@ -6,10 +6,9 @@ from typing import Any
 
 import marshmallow as ma
 from flask import current_app
-from flask_smorest import Blueprint
 
 from core import services
-from core.api import ErrorSchema
+from core.api import Blueprint, ErrorSchema
 from core.auth import ANY_ROLE, Principal, roles_required
 from core.db import utcnow
 from core.extensions import db
@@ -84,7 +83,8 @@ def trainee_token(trainee_id: str, invitation_id: str) -> dict[str, Any]:
 @failed_logins
 @blp.arguments(LoginSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(401, schema=ErrorSchema)
+@blp.alt_response(401, schema=ErrorSchema, description="invalid_credentials")
+@blp.alt_response(429, schema=ErrorSchema, description="too_many_attempts: 10 failures a minute")
 def login(data: dict[str, Any]) -> Any:
     """Staff login: a bearer token for the API."""
     user = services.authenticate(data["email"], data["password"], current_app.config["ARGON2"])
@@ -95,8 +95,10 @@ def login(data: dict[str, Any]) -> Any:
 @failed_redemptions
 @blp.arguments(TraineeLoginSchema)
 @blp.response(200, TokenSchema)
-@blp.alt_response(409, schema=ErrorSchema)
-@blp.alt_response(410, schema=ErrorSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="invalid_code")
+@blp.alt_response(409, schema=ErrorSchema, description="invitation_used: already bound a device")
+@blp.alt_response(410, schema=ErrorSchema, description="invitation_revoked, invitation_expired")
+@blp.alt_response(429, schema=ErrorSchema, description="too_many_attempts: 10 failures a minute")
 def trainee_login(data: dict[str, Any]) -> Any:
     """Redeem an invitation code: binds this device, once."""
     invitation = services.redeem_invitation(
@@ -137,6 +139,7 @@ def me(principal: Principal) -> Any:
 @roles_required(Role.REGION)
 @blp.arguments(OrganisationInSchema)
 @blp.response(201, OrganisationSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="duplicate_siret")
 def create_organisation(data: dict[str, Any], principal: Principal) -> Any:
     """The Région registers a training organisation."""
     organisation = services.create_organisation(principal, data["name"], data["siret"])
@@ -156,6 +159,8 @@ def get_organisation(organisation_id: str, principal: Principal) -> Any:
 @roles_required(Role.REGION, Role.ORG_ADMIN)
 @blp.arguments(UserInSchema)
 @blp.response(201, UserSchema)
+@blp.alt_response(404, schema=ErrorSchema, description="The organisation or the site")
+@blp.alt_response(409, schema=ErrorSchema, description="duplicate_email")
 def create_user(data: dict[str, Any], principal: Principal) -> Any:
     """Create a staff account (the Région any role; an org admin its own staff)."""
     user = services.create_user(principal, data, current_app.config["ARGON2"])

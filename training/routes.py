@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import current_app
-from flask_smorest import Blueprint
 
 from core import services as accounts
-from core.api import ErrorSchema, PageArgs, page_schema
+from core.api import Blueprint, ErrorSchema, PageArgs, page_schema
 from core.auth import ANY_ROLE, Principal, roles_required
 from core.db import utcnow
 from core.extensions import db
@@ -46,6 +45,7 @@ def page(query: Any, key: Any, id_column: Any, args: dict[str, Any]) -> dict[str
 @roles_required(Role.ORG_ADMIN)
 @blp.arguments(OrderInSchema)
 @blp.response(201, OrderSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="duplicate_order_number")
 def create_order(data: dict[str, Any], principal: Principal) -> Any:
     """Record a bon de commande."""
     order = services.create_order(principal, data)
@@ -73,6 +73,8 @@ def get_order(order_id: str, principal: Principal) -> Any:
 @roles_required(Role.ORG_ADMIN)
 @blp.arguments(OrderPatchSchema)
 @blp.response(200, OrderSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="duplicate_order_number")
+@blp.alt_response(422, schema=ErrorSchema, description="The plan no longer meets R4, R6 or R10")
 def update_order(data: dict[str, Any], order_id: str, principal: Principal) -> Any:
     order = services.update_order(principal, order_id, data)
     db.session.commit()
@@ -120,6 +122,7 @@ def get_group(group_id: str, principal: Principal) -> Any:
 @roles_required(Role.ORG_ADMIN)
 @blp.arguments(GroupPatchSchema)
 @blp.response(200, GroupSchema)
+@blp.alt_response(422, schema=ErrorSchema, description="The plan no longer meets R10")
 def update_group(data: dict[str, Any], group_id: str, principal: Principal) -> Any:
     group = services.update_group(principal, group_id, data)
     db.session.commit()
@@ -130,6 +133,7 @@ def update_group(data: dict[str, Any], group_id: str, principal: Principal) -> A
 @roles_required(Role.ORG_ADMIN)
 @blp.arguments(EnrolmentInSchema)
 @blp.response(201, EnrolmentSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="already_enrolled")
 @blp.alt_response(422, schema=ErrorSchema, description="R1, R2, R3 or R4 refuses")
 def enrol(data: dict[str, Any], group_id: str, principal: Principal) -> Any:
     """Enrol a trainee in the group (R1–R4)."""
@@ -179,6 +183,7 @@ def grant_regroupement(data: dict[str, Any], group_id: str, principal: Principal
 @roles_required(Role.ORG_ADMIN)
 @blp.arguments(TraineeInSchema)
 @blp.response(201, TraineeSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="duplicate_email")
 def create_trainee(data: dict[str, Any], principal: Principal) -> Any:
     """Register a trainee of the organisation."""
     trainee = services.create_trainee(principal, data)
@@ -205,6 +210,7 @@ def get_trainee(trainee_id: str, principal: Principal) -> Any:
 @roles_required(Role.ORG_ADMIN)
 @blp.arguments(TraineePatchSchema)
 @blp.response(200, TraineeSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="duplicate_email")
 def update_trainee(data: dict[str, Any], trainee_id: str, principal: Principal) -> Any:
     trainee = services.update_trainee(principal, trainee_id, data)
     db.session.commit()

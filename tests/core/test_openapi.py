@@ -70,3 +70,39 @@ def test_it_is_a_valid_openapi_document(spec):
     from openapi_spec_validator import validate
 
     validate(spec)
+
+
+def each_operation(spec):  # noqa: ANN001, ANN201
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if method != "parameters":
+                yield f"{method.upper()} {path}", path, operation
+
+
+def test_every_operation_lists_its_statuses_without_a_catch_all(spec):
+    """The statuses each operation answers are listed: no `default` that would allow any."""
+    for label, path, operation in each_operation(spec):
+        answers = operation["responses"]
+        assert "default" not in answers, label
+        assert "400" in answers, label  # any request can be malformed (core.guards)
+        if operation.get("security"):
+            assert "401" in answers, label
+        if isinstance(operation.get("x-roles"), list):
+            assert "403" in answers, label
+        if "{" in path:
+            assert "404" in answers, label
+        if "requestBody" in operation:
+            assert "413" in answers, label
+
+
+def test_invalid_arguments_are_documented_as_400_not_422(spec):
+    orders = spec["paths"]["/api/v1/orders"]["post"]["responses"]
+    assert "400" in orders
+    assert "422" not in orders
+
+
+@pytest.mark.parametrize("image", ["png", "svg"])
+def test_qr_images_are_documented_with_their_media_types(spec, image):
+    answer = spec["paths"][f"/api/v1/sessions/{{session_id}}/qr.{image}"]["get"]["responses"]
+    media = {"png": "image/png", "svg": "image/svg+xml"}[image]
+    assert list(answer["200"]["content"]) == [media]
