@@ -83,6 +83,7 @@ def list_sessions(args: dict[str, Any], principal: Principal) -> Any:
 @roles_required(*ANY_ROLE)
 @blp.response(200, SessionSchema)
 def get_session(session_id: str, principal: Principal) -> Any:
+    """One session the caller may see."""
     return services.get_session(principal, session_id)
 
 

@@ -9,14 +9,15 @@ from typing import Any
 
 import marshmallow as ma
 from apispec import BasePlugin
-from flask import request
+from flask import Flask, Response, request, send_from_directory
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
+from swagger_ui_bundle import swagger_ui_path
 from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from core.clock import PARIS
-from core.errors import InvalidInput, http_error_body
+from core.errors import InvalidInput, NotFound, http_error_body
 
 # Bounds of what the columns hold: ids are String(24), e-mails String(254), integers int4 on
 # PostgreSQL. Days and times from 1900 to 2100: year 1 or 9999 overflows the arithmetic on them
@@ -54,6 +55,27 @@ class Api(SmorestApi):
     def handle_http_exception(self, error: HTTPException) -> Any:
         body, status = http_error_body(error)
         return body, status
+
+    def init_app(self, app: Flask, **kwargs: Any) -> None:
+        """Also serve the documentation page's assets, from the swagger-ui-bundle package."""
+        super().init_app(app, **kwargs)
+        assets = app.config.get("OPENAPI_SWAGGER_UI_URL")
+        if app.config.get("OPENAPI_SWAGGER_UI_PATH") and assets:
+            app.add_url_rule(f"{assets}<filename>", "api-docs-assets", doc_asset)
+
+
+# What the page at /api/v1/docs loads (flask-smorest's swagger_ui.html); not the bundle's own
+# index.html, which would show an example API from the Internet.
+DOC_ASSETS = frozenset(
+    {"swagger-ui.css", "swagger-ui-bundle.js", "swagger-ui-standalone-preset.js"}
+)
+
+
+def doc_asset(filename: str) -> Response:
+    """A file of Swagger UI, served by the app itself: the page needs no CDN."""
+    if filename not in DOC_ASSETS:
+        raise NotFound()
+    return send_from_directory(str(swagger_ui_path), filename, max_age=86400)
 
 
 class Parser(FlaskParser):

@@ -17,6 +17,21 @@ ARGON2_TESTING = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}
 LOCAL_ENVS = ("development", "testing")
 
 
+API_DESCRIPTION = """API du service d'émargement Compétences Plus (Région Occitanie).
+
+**Authentification** : `POST /api/v1/auth/login` (personnel) ou `POST /api/v1/auth/trainee`
+(stagiaire, code d'invitation) donne un jeton à envoyer dans l'en-tête
+`Authorization: Bearer <jeton>` (bouton « Authorize »). `x-roles` nomme les rôles admis.
+
+**Erreurs** : `{"error": {"code": "…", "message": "…", "rule": "R…"}}` ; 400 données
+invalides, 401 non authentifié, 403 non autorisé, 404 introuvable (ou d'un autre organisme),
+409 conflit avec l'état, 410 code ou lien expiré, 413 requête trop volumineuse, 422 refus
+par une règle du programme (R1 à R24), 429 trop de tentatives.
+
+**Listes** : `?limit=&cursor=` ; la réponse donne `items` et `next_cursor`.
+"""
+
+
 class ConfigError(RuntimeError):
     """The configuration is unsafe or incomplete: the app must not start."""
 
@@ -65,6 +80,15 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "OPENAPI_VERSION": "3.0.3",
         "OPENAPI_URL_PREFIX": "/api/v1",
         "OPENAPI_JSON_PATH": "openapi.json",
+        # The documentation page for people (Swagger UI), its assets served by the app.
+        "OPENAPI_SWAGGER_UI_PATH": "docs",
+        "OPENAPI_SWAGGER_UI_URL": "/api/v1/docs/assets/",
+        "OPENAPI_SWAGGER_UI_CONFIG": {
+            "validatorUrl": None,
+            "docExpansion": "none",
+            "showExtensions": True,  # x-roles: who may call each operation
+        },
+        "API_SPEC_OPTIONS": {"info": {"description": API_DESCRIPTION}},
         "WTF_CSRF_TIME_LIMIT": None,
         # No body of the API or of a page comes near these (core.guards): 413 and 400 beyond.
         "MAX_CONTENT_LENGTH": 1024 * 1024,

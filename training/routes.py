@@ -66,6 +66,7 @@ def list_orders(args: dict[str, Any], principal: Principal) -> Any:
 @roles_required(*READERS)
 @blp.response(200, OrderSchema)
 def get_order(order_id: str, principal: Principal) -> Any:
+    """One order the caller may see."""
     return services.get_order(principal, order_id)
 
 
@@ -76,6 +77,7 @@ def get_order(order_id: str, principal: Principal) -> Any:
 @blp.alt_response(409, schema=ErrorSchema, description="duplicate_order_number")
 @blp.alt_response(422, schema=ErrorSchema, description="The plan no longer meets R4, R6 or R10")
 def update_order(data: dict[str, Any], order_id: str, principal: Principal) -> Any:
+    """Change an order; its plan is checked again (R4, R6, R10)."""
     order = services.update_order(principal, order_id, data)
     db.session.commit()
     return order
@@ -97,6 +99,7 @@ def create_group(data: dict[str, Any], order_id: str, principal: Principal) -> A
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(GroupSchema, "GroupPage"))
 def list_order_groups(args: dict[str, Any], order_id: str, principal: Principal) -> Any:
+    """Groups of an order, by name."""
     order = services.get_order(principal, order_id)
     query = access.visible_groups(principal).where(Group.order_id == order.id)
     return page(query, Group.name, Group.id, args)
@@ -115,6 +118,7 @@ def list_groups(args: dict[str, Any], principal: Principal) -> Any:
 @roles_required(*ANY_ROLE)
 @blp.response(200, GroupSchema)
 def get_group(group_id: str, principal: Principal) -> Any:
+    """One group the caller may see."""
     return services.get_group(principal, group_id)
 
 
@@ -124,6 +128,7 @@ def get_group(group_id: str, principal: Principal) -> Any:
 @blp.response(200, GroupSchema)
 @blp.alt_response(422, schema=ErrorSchema, description="The plan no longer meets R10")
 def update_group(data: dict[str, Any], group_id: str, principal: Principal) -> Any:
+    """Rename a group, change its component, start day or trainers (R10 checked again)."""
     group = services.update_group(principal, group_id, data)
     db.session.commit()
     return group
@@ -147,6 +152,7 @@ def enrol(data: dict[str, Any], group_id: str, principal: Principal) -> Any:
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(EnrolmentSchema, "EnrolmentPage"))
 def list_enrolments(args: dict[str, Any], group_id: str, principal: Principal) -> Any:
+    """Enrolments of a group, by entry date."""
     group = services.get_group(principal, group_id)
     query = access.visible_enrolments(principal).where(Enrolment.group_id == group.id)
     return page(query, Enrolment.entry_date, Enrolment.id, args)
@@ -165,6 +171,7 @@ def list_all_enrolments(args: dict[str, Any], principal: Principal) -> Any:
 @roles_required(*ANY_ROLE)
 @blp.response(200, EnrolmentSchema)
 def get_enrolment(enrolment_id: str, principal: Principal) -> Any:
+    """One enrolment the caller may see (a trainee: their own)."""
     return services.get_enrolment(principal, enrolment_id)
 
 
@@ -196,6 +203,7 @@ def create_trainee(data: dict[str, Any], principal: Principal) -> Any:
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(TraineeSchema, "TraineePage"))
 def list_trainees(args: dict[str, Any], principal: Principal) -> Any:
+    """Trainees the caller may see, by last name."""
     return page(access.visible_trainees(principal), Trainee.last_name, Trainee.id, args)
 
 
@@ -203,6 +211,7 @@ def list_trainees(args: dict[str, Any], principal: Principal) -> Any:
 @roles_required(*ANY_ROLE)
 @blp.response(200, TraineeSchema)
 def get_trainee(trainee_id: str, principal: Principal) -> Any:
+    """One trainee the caller may see (a trainee: themself)."""
     return services.get_trainee(principal, trainee_id)
 
 
@@ -212,6 +221,7 @@ def get_trainee(trainee_id: str, principal: Principal) -> Any:
 @blp.response(200, TraineeSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="duplicate_email")
 def update_trainee(data: dict[str, Any], trainee_id: str, principal: Principal) -> Any:
+    """Change a trainee's name, e-mail or phone."""
     trainee = services.update_trainee(principal, trainee_id, data)
     db.session.commit()
     return trainee
@@ -247,6 +257,7 @@ def invite_trainee(trainee_id: str, principal: Principal) -> Any:
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, page_schema(InvitationStatusSchema, "InvitationPage"))
 def list_invitations(args: dict[str, Any], trainee_id: str, principal: Principal) -> Any:
+    """A trainee's invitations and the state of each (pending, bound, revoked)."""
     trainee = services.get_trainee(principal, trainee_id)
     query = db.select(Invitation).where(Invitation.trainee_id == trainee.id)
     return page(query, Invitation.created_at, Invitation.id, args)

@@ -44,8 +44,8 @@ def test_it_holds_every_contract_path(spec):
 def test_it_describes_every_api_route_of_the_app(app, spec):
     missing = []
     for rule in app.url_map.iter_rules():
-        if not rule.rule.startswith("/api/v1/") or rule.rule.endswith("/openapi.json"):
-            continue
+        if not rule.rule.startswith("/api/v1/") or rule.endpoint.startswith("api-docs"):
+            continue  # the document itself and its page for people
         path = re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             if method.lower() not in spec["paths"].get(path, {}):
@@ -79,6 +79,13 @@ def each_operation(spec):  # noqa: ANN001, ANN201
                 yield f"{method.upper()} {path}", path, operation
 
 
+def test_every_operation_has_a_summary(spec):
+    missing = [
+        label for label, _, operation in each_operation(spec) if not operation.get("summary")
+    ]
+    assert not missing, f"operations without a summary (the view's docstring): {missing}"
+
+
 def test_every_operation_lists_its_statuses_without_a_catch_all(spec):
     """The statuses each operation answers are listed: no `default` that would allow any."""
     for label, path, operation in each_operation(spec):
@@ -106,3 +113,31 @@ def test_qr_images_are_documented_with_their_media_types(spec, image):
     answer = spec["paths"][f"/api/v1/sessions/{{session_id}}/qr.{image}"]["get"]["responses"]
     media = {"png": "image/png", "svg": "image/svg+xml"}[image]
     assert list(answer["200"]["content"]) == [media]
+
+
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:[a-z][a-z0-9+.-]*:|//)""", re.I)
+
+
+def test_the_documentation_page_is_served_by_the_app_alone(client):
+    page = client.get("/api/v1/docs")
+    assert page.status_code == 200
+    assert page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert not EXTERNAL.search(html), "the page loads nothing from another site"
+    assert '"validatorUrl": null' in html, "no badge fetched from the Swagger validator"
+    assets = re.findall(r"""(?:src|href)="([^"]+)""", html)
+    assert {a.rsplit("/", 1)[-1] for a in assets} >= {"swagger-ui.css", "swagger-ui-bundle.js"}
+    for asset in assets:
+        with client.get(asset) as answer:  # a file: closed with the answer
+            assert answer.status_code == 200, asset
+            assert answer.mimetype in ("text/css", "text/javascript"), asset
+            text = answer.get_data(as_text=True)
+        urls = re.findall(r"url\(\s*['\"]?([^'\")]+)", text)
+        assert all(url.startswith("data:") for url in urls), asset
+    spec_url = re.search(r'url: "([^"]+)"', html)[1]
+    assert client.get(spec_url).is_json
+
+
+def test_only_the_assets_of_the_page_are_served(client):
+    for name in ("index.html", "swagger-initializer.js", "..%2F__init__.py", "nothing.js"):
+        assert client.get(f"/api/v1/docs/assets/{name}").status_code == 404, name
