@@ -29,6 +29,8 @@ PUBLIC_API = {
     ("POST", f"{API}/auth/login"),
     ("POST", f"{API}/auth/trainee"),
     ("GET", f"{API}/openapi.json"),
+    ("GET", f"{API}/docs"),  # the document's page for people, and its scripts and styles
+    ("GET", f"{API}/docs/assets/<filename>"),
     ("GET", f"{API}/health/live"),  # liveness probe, answers {"status": "ok"}, touches nothing
     ("GET", f"{API}/health"),  # what works: the database and Redis, nothing of a tenant
     ("POST", f"{API}/sign-ins"),  # "anyone with {code}" (API.md, Attendance)
@@ -40,6 +42,8 @@ PUBLIC_ANSWERS = {
     ("GET", f"{API}/health/live"): {200},
     ("GET", f"{API}/health"): {200},
     ("GET", f"{API}/openapi.json"): {200},
+    ("GET", f"{API}/docs"): {200},
+    ("GET", f"{API}/docs/assets/<filename>"): {404},  # the walk's ids are no asset's name
     ("POST", f"{API}/sign-ins"): {400},
     ("POST", f"{API}/sign-outs"): {400},
 }
