@@ -266,10 +266,17 @@ def _plan_week(
 
 def _plan_running(trainer: Principal, group_id: str, today: date) -> None:
     """A session running now, so the émargement can be tried at once (signing opens 15 min
-    before a start: this one started on the last 5-minute mark and lasts up to 2 hours)."""
+    before a start: this one started on the last 5-minute mark and lasts up to 2 hours, until
+    the day's next session). None when one of the day's sessions runs now already."""
     now = utcnow().astimezone(PARIS)
     start = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
     end = min(start + timedelta(hours=2), _at(today, 23, 59))
+    planned = sessions.sessions_between(trainer, _at(today, 0), 1)
+    if any(s.starts_at <= now < s.ends_at for s in planned):
+        return
+    end = min([end, *(s.starts_at for s in planned if s.starts_at > start)])
+    if end - start < timedelta(minutes=15):
+        return
     sessions.plan_session(
         trainer,
         group_id,

@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import Table, bindparam, select, update
 
 from attendance import rules
-from attendance.models import Signature, SignInCode, TrainingSession
+from attendance.models import SessionParticipant, Signature, SignInCode, TrainingSession
 from core.auth import Principal, principal_for_device
 from core.errors import Conflict, Forbidden, Gone, InvalidInput, Unauthenticated
 from core.extensions import connection, db
@@ -68,6 +68,8 @@ class SessionFacts:
     exit_date: date | None
     chain_length: int
     chain_head: str
+    whole_group: bool
+    listed: str | None  # the trainee, when the session lists its participants
     first_name: str | None  # the trainee's, for the live screen
     last_name: str | None
     device_ok: str | None  # the device binding still stands (when one was named)
@@ -77,9 +79,12 @@ class SessionFacts:
         return f"{self.first_name} {self.last_name}" if self.first_name else ""
 
     def is_enrolled(self) -> bool:
-        """The trainee's path in the group covers the session's (Paris) day."""
+        """The trainee takes part: their path in the group covers the session's (Paris) day,
+        and the session is for the whole group or lists them."""
         day = rules.local_day(self.starts_at)
         if self.entry_date is None or self.entry_date > day:
+            return False
+        if not self.whole_group and self.listed is None:
             return False
         return self.exit_date is None or self.exit_date >= day
 
@@ -88,6 +93,7 @@ _SESSIONS = cast(Table, TrainingSession.__table__)
 _ENROLMENTS = cast(Table, Enrolment.__table__)
 _TRAINEES = cast(Table, Trainee.__table__)
 _INVITATIONS = cast(Table, Invitation.__table__)
+_PARTICIPANTS = cast(Table, SessionParticipant.__table__)
 # Built once: building a statement and its cache key costs more than running it. One query
 # gives the session, the ledger head, the trainee's path and name, and (for a phone) whether
 # its binding still stands.
@@ -106,6 +112,8 @@ FACTS = (
         _ENROLMENTS.c.exit_date,
         _SESSIONS.c.chain_length,
         _SESSIONS.c.chain_head,
+        _SESSIONS.c.whole_group,
+        _PARTICIPANTS.c.trainee_id.label("listed"),
         _TRAINEES.c.first_name,
         _TRAINEES.c.last_name,
         _INVITATIONS.c.id.label("device_ok"),
@@ -115,6 +123,11 @@ FACTS = (
         _ENROLMENTS,
         (_ENROLMENTS.c.group_id == _SESSIONS.c.group_id)
         & (_ENROLMENTS.c.trainee_id == bindparam("trainee_id")),
+    )
+    .outerjoin(
+        _PARTICIPANTS,
+        (_PARTICIPANTS.c.session_id == _SESSIONS.c.id)
+        & (_PARTICIPANTS.c.trainee_id == bindparam("trainee_id")),
     )
     .outerjoin(_TRAINEES, _TRAINEES.c.id == bindparam("trainee_id"))
     .outerjoin(
@@ -183,7 +196,7 @@ def resolve(
         rules.check_can_sign(facts.status, now, facts.starts_at, facts.ends_at, cfg.margin_min)
     if not facts.is_enrolled():
         raise Forbidden(
-            "Vous n'êtes pas inscrit·e dans le groupe de cette séance.", code="not_enrolled"
+            "Vous ne faites pas partie des participants de cette séance.", code="not_enrolled"
         )
     site = actor.site_id if method == "kiosk" and actor else None
     return facts, trainee_id, method, channel_of(facts, site)

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import groupby
-from operator import attrgetter
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.sql.dml import ReturningInsert
 
-from attendance import ledger
-from attendance.models import Signature, TrainingSession
+from attendance import ledger, projection
+from attendance.models import SessionParticipant, Signature, TrainingSession
 from core.db import new_id
 from core.errors import Conflict
 from core.extensions import connection as statements_connection
@@ -125,27 +127,54 @@ def append(
     return entry
 
 
+def session_entry(
+    session: TrainingSession,
+    author_id: str,
+    kind: str,
+    at: datetime,
+    facts: dict[str, Any] | None = None,
+) -> Signature:
+    """An entry of the session itself: its plan or an edit (with `facts`), its opening, its
+    close. The author signs it; it names no trainee and no half-day."""
+    return Signature(
+        organisation_id=session.organisation_id,
+        kind=kind,
+        signer_kind="session",
+        signer_id=author_id,
+        half_day="",
+        at=at,
+        method=kind,
+        channel="",
+        device={},
+        author_id=author_id,
+        facts=facts,
+    )
+
+
 def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> None:
-    """Give the entry its place in the chain and its hash."""
+    """Give the entry its place in the chain, its commitment and its hash."""
     entry.id = entry.id or new_id()  # the id is hashed: draw it now
     entry.session_id, entry.seq = session_id, seq
-    entry.created_at = entry.created_at or entry.at
+    entry.v = ledger.VERSION
     entry.device = entry.device or {}
+    if entry.device or entry.reason is not None:
+        entry.salt = secrets.token_hex(16)
+        entry.commitment = ledger.commitment(entry.salt, ledger.personal(fields(entry)))
     entry.prev_hash = prev or ledger.genesis(session_id)
     entry.hash = ledger.entry_hash(entry.prev_hash, fields(entry))
 
 
+COLUMNS = tuple(column.key for column in SIGNATURES.columns)
+
+
 def row_of(entry: Signature) -> dict[str, Any]:
     """Every column of the entry, for a Core insert."""
-    return {column.key: getattr(entry, column.key) for column in Signature.__table__.columns}
+    return {name: getattr(entry, name) for name in COLUMNS}
 
 
 def fields(entry: Signature) -> dict[str, Any]:
-    """The covered fields of an entry, as the ledger hashes them."""
-    return {name: getattr(entry, name) for name in ledger.FIELDS} | {
-        "prev_hash": entry.prev_hash,
-        "hash": entry.hash,
-    }
+    """Every stored column of an entry: what the ledger hashes and checks."""
+    return {name: getattr(entry, name) for name in COLUMNS}
 
 
 @dataclass(frozen=True)
@@ -157,41 +186,99 @@ class Verification:
     fault: ledger.Fault | None
 
 
+PROJECTED_COLUMNS = [
+    SESSIONS.c[name]
+    for name in projection.PROJECTED
+    if name != "participants" and name in SESSIONS.c
+]
+
+
 def verify(sessions: Select, sealed: Mapping[str, tuple[int, str]] | None = None) -> Verification:
-    """Recompute the chain of every session selected, in one streamed pass over the entries;
-    stop at the first bad entry. `sealed`: each session's (length, head) as last sealed."""
+    """Recompute the chain of every session selected, in one streamed pass over the entries,
+    and the session's columns from its chain; stop at the first fault. `sealed`: each
+    session's (length, head) as last sealed."""
     sealed = sealed or {}
     rows = db.session.execute(
         sessions.with_only_columns(
-            TrainingSession.id, TrainingSession.chain_length, TrainingSession.chain_head
+            TrainingSession.id,
+            TrainingSession.chain_length,
+            TrainingSession.chain_head,
+            TrainingSession.whole_group,
+            *PROJECTED_COLUMNS,
         ).order_by(TrainingSession.id)
-    ).all()
+    ).mappings()
     known = sessions.with_only_columns(TrainingSession.id)
-    stream = db.session.scalars(
-        select(Signature)
-        .where(Signature.session_id.in_(known))
-        .order_by(Signature.session_id, Signature.seq)
-        .execution_options(yield_per=2000)
-    )
-    by_session = groupby(stream, key=attrgetter("session_id"))
+    listed = _listed_participants(known)
+    stream = db.session.execute(
+        select(SIGNATURES)
+        .where(SIGNATURES.c.session_id.in_(known))
+        .order_by(SIGNATURES.c.session_id, SIGNATURES.c.seq)
+        .execution_options(yield_per=5000)
+    ).mappings()
+    by_session = groupby(stream, key=itemgetter("session_id"))
     pending = next(by_session, None)
-    heads, total = [], 0
-    for count, (session_id, length, head) in enumerate(rows, start=1):
-        entries: Iterable[Signature] = ()
+    heads, total, count = [], 0, 0
+    for count, row in enumerate(rows, start=1):  # noqa: B007 - the count is the answer's
+        session_id = row["id"]
+        entries: list[Mapping[Any, Any]] = []
         if pending is not None and pending[0] == session_id:
-            entries, pending = pending[1], None
-        chain = (fields(e) for e in entries)
-        report = ledger.verify_chain(session_id, chain, length, head, sealed.get(session_id))
+            entries, pending = list(pending[1]), None
+        report = ledger.verify_chain(
+            session_id, entries, row["chain_length"], row["chain_head"], sealed.get(session_id)
+        )
         if pending is None:
             pending = next(by_session, None)
         total += report.length
-        if report.fault:
-            return Verification(False, total, report.head, count, report.fault)
+        fault = report.fault or _projection_fault(row, entries, listed.get(session_id, []))
+        if fault:
+            return Verification(False, total, report.head, count, fault)
         heads.append((session_id, report.head))
     fault = _orphan_entry(sessions)
     if fault:
-        return Verification(False, total, "", len(rows), fault)
-    return Verification(True, total, ledger.combined_head(heads), len(rows), None)
+        return Verification(False, total, "", count, fault)
+    return Verification(True, total, ledger.combined_head(heads), count, None)
+
+
+def _listed_participants(known: Select) -> dict[str, list[str]]:
+    listed: dict[str, list[str]] = {}
+    for session_id, trainee_id in db.session.execute(
+        select(SessionParticipant.session_id, SessionParticipant.trainee_id).where(
+            SessionParticipant.session_id.in_(known)
+        )
+    ):
+        listed.setdefault(session_id, []).append(trainee_id)
+    return listed
+
+
+def _projection_fault(
+    row: Mapping[Any, Any], entries: list[Mapping[Any, Any]], listed: list[str]
+) -> ledger.Fault | None:
+    """The session's columns against its chain: an entry out of turn (a signature before the
+    opening or after the close…), then each column that the chain contradicts."""
+    session_id, state = row["id"], projection.SessionState()
+    for entry in entries:
+        reason = projection.out_of_turn(state, entry)
+        if reason:
+            return ledger.Fault(session_id, entry["seq"], entry["id"], reason)
+        state = projection.step(state, entry)
+    stored = dict(row) | {"participants": None if row["whole_group"] else listed}
+    for name, held, told in projection.differences(state, stored):
+        return ledger.Fault(
+            session_id,
+            len(entries),
+            None,
+            f"the session's {name} says {_shown(held)}, its chain says {_shown(told)}",
+            field=name,
+        )
+    return None
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat()
+    if isinstance(value, tuple | list):
+        return "[" + ", ".join(value) + "]"
+    return "nothing" if value is None else str(value)
 
 
 def _orphan_entry(sessions: Select) -> ledger.Fault | None:

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-# The fields an entry's hash covers, in this order; anything else stored is not evidence.
-FIELDS = (
+# The fields an entry's hash covers, by format version. Version 1 (entries written before
+# the chain covered the sessions' facts) hashed the device facts and the reason in clear.
+FIELDS_V1 = (
     "id",
     "organisation_id",
     "session_id",
@@ -32,6 +33,32 @@ FIELDS = (
     "reason",
     "justified",
 )
+# Version 2: every stored column is covered; the personal part (device and network facts, the
+# reason typed for an absence or a correction) enters as a salted commitment, so that a purge
+# of personal data (deleting them and their salt) leaves every hash checkable; `facts` holds
+# the session's own facts (its plan, its edits).
+FIELDS = (
+    "id",
+    "organisation_id",
+    "session_id",
+    "seq",
+    "v",
+    "kind",
+    "signer_kind",
+    "signer_id",
+    "half_day",
+    "at",
+    "method",
+    "channel",
+    "author_id",
+    "action",
+    "justified",
+    "facts",
+    "commitment",
+)
+VERSION = 2
+FIELDS_BY_VERSION = {1: FIELDS_V1, 2: FIELDS}
+PERSONAL = ("device", "reason")  # what a purge erases (with the salt)
 
 
 def genesis(session_id: str) -> str:
@@ -42,18 +69,53 @@ def genesis(session_id: str) -> str:
 def _value(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    if isinstance(value, Mapping):
+        return {key: _value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_value(item) for item in value]
     return value
+
+
+def _json(record: Any) -> bytes:
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def canonical(entry: Mapping[str, Any]) -> bytes:
     """Deterministic bytes of an entry: sorted keys, no spaces, UTC times to the microsecond."""
-    record = {name: _value(entry.get(name)) for name in FIELDS}
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+    names = FIELDS_BY_VERSION[entry.get("v") or 1]
+    return _json({name: _value(entry.get(name)) for name in names})
 
 
 def entry_hash(prev_hash: str, entry: Mapping[str, Any]) -> str:
     """sha256(previous hash ‖ canonical form): changing any covered field breaks the chain."""
     return hashlib.sha256(prev_hash.encode() + b"\n" + canonical(entry)).hexdigest()
+
+
+def personal(entry: Mapping[str, Any]) -> dict[str, Any]:
+    """The personal part of an entry, as committed."""
+    return {"device": entry.get("device") or {}, "reason": entry.get("reason")}
+
+
+def commitment(salt: str, facts: Mapping[str, Any]) -> str:
+    """sha256(salt ‖ canonical personal facts): binds them without holding them."""
+    return hashlib.sha256(bytes.fromhex(salt) + b"\n" + _json(_value(dict(facts)))).hexdigest()
+
+
+def personal_fault(entry: Mapping[str, Any]) -> str | None:
+    """Why a version-2 entry's personal part does not match its commitment, or None. Purged
+    (no salt), nothing personal may be left; otherwise the commitment must match."""
+    if (entry.get("v") or 1) < 2:
+        return None
+    facts = personal(entry)
+    if entry.get("salt"):
+        try:
+            bound = commitment(entry["salt"], facts) == entry.get("commitment")
+        except (ValueError, TypeError):
+            bound = False
+        return None if bound else "personal facts altered (device, network or reason)"
+    if facts["device"] or facts["reason"] is not None:
+        return "personal facts kept without their salt"
+    return None
 
 
 @dataclass(frozen=True)
@@ -65,6 +127,7 @@ class Fault:
     entry_id: str | None
     reason: str
     seal: int | None = None  # the seal at fault, when the fault is in the seals
+    field: str | None = None  # the session's column that its chain contradicts
 
 
 @dataclass(frozen=True)
@@ -76,7 +139,7 @@ class ChainReport:
 
 def verify_chain(
     session_id: str,
-    entries: Iterable[Mapping[str, Any]],
+    entries: Iterable[Mapping[Any, Any]],
     stored_length: int,
     stored_head: str,
     sealed: tuple[int, str] | None = None,
@@ -136,6 +199,9 @@ def _check_entry(
         return Fault(session_id, seq, entry_id, "link to the previous entry is broken")
     if entry_hash(prev, entry) != entry["hash"]:
         return Fault(session_id, seq, entry_id, "entry content was altered")
+    reason = personal_fault(entry)
+    if reason:
+        return Fault(session_id, seq, entry_id, reason)
     return None
 
 

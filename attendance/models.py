@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import IdMixin, UTCDateTime
+from core.db import IdMixin, UTCDateTime, new_id
 from core.extensions import Model
 from training.models import Group
 
@@ -53,8 +53,20 @@ class TrainingSession(IdMixin, Model):
     # Head of this session's shard of the signature ledger (see docs/ledger.md).
     chain_length: Mapped[int] = mapped_column(default=0, server_default="0")
     chain_head: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # Who takes part: the whole group (enrolled on the day), or the trainees listed in
+    # session_participant (a sub-group, one trainee). The trainer who leads it.
+    whole_group: Mapped[bool] = mapped_column(default=True, server_default=true())
+    lead_trainer_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
 
     group: Mapped[Group] = relationship(lazy="joined")
+    participants: Mapped[list[SessionParticipant]] = relationship(
+        cascade="all, delete-orphan", order_by="SessionParticipant.trainee_id"
+    )
+
+    @property
+    def participant_ids(self) -> list[str] | None:
+        """The listed participants, or None for the whole group."""
+        return None if self.whole_group else [p.trainee_id for p in self.participants]
 
     @property
     def hours(self) -> float:
@@ -67,13 +79,25 @@ class TrainingSession(IdMixin, Model):
         return self.status == "open"
 
 
-class Signature(IdMixin, Model):
-    """One entry of the émargement ledger: a signature, sign-out, absence or correction.
+class SessionParticipant(Model):
+    """A trainee listed as a participant of a session for part of its group."""
 
-    Entries are appended, never updated: each carries its place in its session's hash chain.
+    __tablename__ = "session_participant"
+    session_id: Mapped[str] = mapped_column(ForeignKey("training_session.id"), primary_key=True)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"), primary_key=True, index=True)
+
+
+class Signature(Model):
+    """One entry of the émargement ledger: the session's plan and its edits, its opening and
+    close, a signature, sign-out, absence or correction.
+
+    Entries are appended, never updated: each carries its place in its session's hash chain,
+    and every stored column is covered by its hash (the personal part through a salted
+    commitment, so that it can be purged: attendance/ledger.py).
     """
 
     __tablename__ = "signature"
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
     session_id: Mapped[str] = mapped_column(ForeignKey("training_session.id"))
     seq: Mapped[int]
@@ -89,6 +113,11 @@ class Signature(IdMixin, Model):
     action: Mapped[str | None] = mapped_column(String(20), default=None)
     reason: Mapped[str | None] = mapped_column(String(500), default=None)
     justified: Mapped[bool | None] = mapped_column(default=None)
+    # Hash format (attendance/ledger.py): 1 for entries written before version 2.
+    v: Mapped[int] = mapped_column(default=2, server_default="1")
+    facts: Mapped[dict | None] = mapped_column(JSON, default=None)  # a plan or its edit
+    salt: Mapped[str | None] = mapped_column(String(32), default=None)  # erased by a purge
+    commitment: Mapped[str | None] = mapped_column(String(64), default=None)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
 

@@ -7,12 +7,12 @@ from typing import Any
 
 from sqlalchemy import select
 
-from attendance import journal, rules, sealing, seals
+from attendance import journal, participants, projection, rules, sealing, seals
 from attendance.credentials import channel_of
 from attendance.models import Signature, TrainingSession
 from attendance.presence import TraineePresence, fold
 from attendance.services import get_session
-from attendance.signing import enrolled_ids, enrolled_on_the_day, require_trainer
+from attendance.signing import require_trainer
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.extensions import db
@@ -28,6 +28,8 @@ def close_session(actor: Principal, session_id: str, now: datetime) -> list[Sign
     if not session.is_open():
         raise Conflict("Seule une séance ouverte peut être close.", code="session_not_open")
     session.status, session.closed_at, session.closed_by_id = "closed", now, actor.id
+    db.session.flush()
+    journal.append(session.id, journal.session_entry(session, actor.id, "closed", now))
     people = roster(session, now)
     absences = []
     for person in people:
@@ -123,9 +125,10 @@ def _append(
 
 
 def _person(session: TrainingSession, trainee_id: str, now: datetime) -> TraineePresence:
-    if trainee_id not in enrolled_ids(session, [trainee_id]):
-        raise NotFound("Stagiaire introuvable dans ce groupe.", code="not_enrolled")
-    return roster(session, now, [trainee_id])[0]
+    found = roster(session, now, [trainee_id])
+    if not found:
+        raise NotFound("Stagiaire introuvable parmi les participants.", code="not_enrolled")
+    return found[0]
 
 
 def _halves_asked(person: Any, half_day: str | None) -> list[Any]:
@@ -137,36 +140,47 @@ def _halves_asked(person: Any, half_day: str | None) -> list[Any]:
     return states
 
 
+def chained_state(session: TrainingSession) -> tuple[projection.SessionState, list[Any]]:
+    """The session's facts replayed from its chain, and the chain's entries (in order): what
+    hours are computed from, never the session's columns (a projection of the same)."""
+    entries = list(
+        db.session.execute(
+            select(journal.SIGNATURES)
+            .where(journal.SIGNATURES.c.session_id == session.id)
+            .order_by(journal.SIGNATURES.c.seq)
+        ).mappings()
+    )
+    return projection.replay(entries), entries
+
+
 def roster(
     session: TrainingSession, now: datetime, only: list[str] | None = None
 ) -> list[TraineePresence]:
-    """Each enrolled trainee's presence in the session, replayed from the ledger."""
-    query = enrolled_on_the_day(session)
+    """Each participant's presence in the session, replayed from the chain: its participants,
+    times, kind and close as chained, and the people's signatures, absences, corrections."""
+    state, entries = chained_state(session)
+    return _roster(session, state, entries, only)
+
+
+def _roster(
+    session: TrainingSession,
+    state: projection.SessionState,
+    entries: list[Any],
+    only: list[str] | None = None,
+) -> list[TraineePresence]:
+    if state.kind is None or state.starts_at is None or state.ends_at is None:
+        return []  # no plan in the chain: nothing counts (ledger verify says why)
+    if state.participants is None:
+        query = participants.enrolled_on(session.group_id, rules.local_day(state.starts_at))
+        trainee_ids = list(db.session.scalars(query.order_by(Enrolment.trainee_id)))
+    else:
+        trainee_ids = list(state.participants)
     if only is not None:
-        query = query.where(Enrolment.trainee_id.in_(only))
-    trainee_ids = list(db.session.scalars(query.order_by(Enrolment.trainee_id)))
-    entries = db.session.scalars(
-        select(Signature)
-        .where(Signature.session_id == session.id, Signature.signer_kind == "trainee")
-        .order_by(Signature.seq)
-    )
-    rows = (
-        {
-            "signer_id": e.signer_id,
-            "half_day": e.half_day,
-            "kind": e.kind,
-            "at": e.at,
-            "method": e.method,
-            "channel": e.channel,
-            "action": e.action,
-            "reason": e.reason,
-            "justified": e.justified,
-        }
-        for e in entries
-    )
-    halves = rules.half_days(session.starts_at, session.ends_at)
+        trainee_ids = [t for t in trainee_ids if t in only]
+    people = (dict(e) for e in entries if e["signer_kind"] == "trainee")
+    halves = rules.half_days(state.starts_at, state.ends_at)
     return fold(
-        trainee_ids, halves, rows, synchronous=session.is_synchronous(), closed_at=session.closed_at
+        trainee_ids, halves, people, synchronous=state.synchronous, closed_at=state.closed_at
     )
 
 
@@ -175,7 +189,8 @@ def session_attendance(actor: Principal, session_id: str, now: datetime) -> dict
     session = get_session(actor, session_id)
     if actor.is_trainee or actor.has_role(Role.SITE_STAFF):
         raise Forbidden("Cette feuille d'émargement est réservée à l'organisme.")
-    people = roster(session, now)
+    state, entries = chained_state(session)
+    people = _roster(session, state, entries)
     names = dict(
         db.session.execute(
             select(Trainee.id, Trainee.first_name + " " + Trainee.last_name).where(
@@ -187,13 +202,14 @@ def session_attendance(actor: Principal, session_id: str, now: datetime) -> dict
         person.name = names.get(person.trainee_id, "")  # type: ignore[attr-defined]
     people.sort(key=lambda p: p.name)  # type: ignore[attr-defined]
     signed = sum(any(h.status == "present" and not h.attested for h in p.halves) for p in people)
+    trainer_signed = any(e["signer_kind"] == "trainer" and e["kind"] == "sign_in" for e in entries)
     held = rules.is_held(
-        session.is_synchronous(),
-        session.opened_at is not None,
-        bool(trainer_signed_halves(session.id)),
+        state.synchronous,
+        state.opened_at is not None,
+        trainer_signed,
         signed,  # a signature, not a correction (SPEC.md, "held")
     )
-    return {"session_id": session.id, "status": session.status, "held": held, "items": people}
+    return {"session_id": session.id, "status": state.status, "held": held, "items": people}
 
 
 def trainer_signed_halves(session_id: str) -> set[str]:

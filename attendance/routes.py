@@ -46,10 +46,11 @@ blp = Blueprint("attendance", __name__, url_prefix="/api/v1", description="Séan
 @roles_required(Role.ORG_ADMIN, Role.TRAINER)
 @blp.arguments(SessionInSchema)
 @blp.response(201, SessionSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="participant_overlap, trainer_overlap")
 @blp.alt_response(422, schema=ErrorSchema, description="R6 or R10 refuses")
 def plan_session(data: dict[str, Any], group_id: str, principal: Principal) -> Any:
-    """Plan a tutorat, autoformation or regroupement session for a group (R6, R10)."""
-    session = services.plan_session(principal, group_id, data)
+    """Plan a tutorat, autoformation or regroupement session for a group or part of it."""
+    session = services.plan_session(principal, group_id, data, utcnow())
     db.session.commit()
     return session
 
@@ -91,11 +92,13 @@ def get_session(session_id: str, principal: Principal) -> Any:
 @roles_required(Role.ORG_ADMIN, Role.TRAINER)
 @blp.arguments(SessionPatchSchema)
 @blp.response(200, SessionSchema)
-@blp.alt_response(409, schema=ErrorSchema, description="session_not_planned")
+@blp.alt_response(
+    409, schema=ErrorSchema, description="session_not_planned, participant_overlap, trainer_overlap"
+)
 @blp.alt_response(422, schema=ErrorSchema, description="R6 or R10 refuses")
 def update_session(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
-    """Change a planned session (R6 and R10 checked again)."""
-    session = services.update_session(principal, session_id, data)
+    """Change a planned session (R6 and R10 checked again; the change is chained)."""
+    session = services.update_session(principal, session_id, data, utcnow())
     db.session.commit()
     return session
 

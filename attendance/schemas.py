@@ -18,6 +18,25 @@ class SessionInSchema(ma.Schema):
         load_default=None, allow_none=True, validate=validate.OneOf(REGROUPEMENT_REASONS)
     )
     site_id = ma.fields.String(load_default=None, allow_none=True, validate=ID)
+    participant_ids = ma.fields.List(
+        ma.fields.String(validate=ID),
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(min=1, max=50),
+        metadata={
+            "description": "A sub-group or one trainee (enrolled on the day); absent or null: "
+            "the whole group. A trainee never takes part in two overlapping sessions (409)."
+        },
+    )
+    lead_trainer_id = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=ID,
+        metadata={
+            "description": "A trainer of the group; by default the trainer planning it, or the "
+            "group's only trainer. A trainer never leads two overlapping sessions (409)."
+        },
+    )
 
 
 class SessionPatchSchema(PartialLoad, SessionInSchema):
@@ -35,6 +54,10 @@ class SessionSchema(ma.Schema):
     status = ma.fields.String()
     regroupement_reason = ma.fields.String(allow_none=True)
     site_id = ma.fields.String(allow_none=True)
+    participant_ids = ma.fields.List(
+        ma.fields.String(), allow_none=True, metadata={"description": "null: the whole group"}
+    )
+    lead_trainer_id = ma.fields.String(allow_none=True)
     synchronous = ma.fields.Function(lambda s: s.is_synchronous())
     on_public_holiday = ma.fields.Boolean(
         metadata={

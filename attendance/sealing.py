@@ -24,8 +24,7 @@ from flask import Flask, current_app
 from sqlalchemy import Select, or_, select, text
 
 from attendance import journal, ledger, seals
-from attendance.journal import fields
-from attendance.models import LedgerSeal, SealedState, Signature, TrainingSession
+from attendance.models import LedgerSeal, SealedState, TrainingSession
 from core.config import LOCAL_ENVS
 from core.db import utcnow
 from core.extensions import db
@@ -154,10 +153,12 @@ def _changed_chains() -> tuple[list[seals.SealedChain], list[ledger.Fault]]:
     ).all()
     chains, refused = [], []
     for session_id, length, head in sessions:
-        entries = db.session.scalars(
-            select(Signature).where(Signature.session_id == session_id).order_by(Signature.seq)
-        )
-        report = ledger.verify_chain(session_id, (fields(e) for e in entries), length, head)
+        entries = db.session.execute(
+            select(journal.SIGNATURES)
+            .where(journal.SIGNATURES.c.session_id == session_id)
+            .order_by(journal.SIGNATURES.c.seq)
+        ).mappings()
+        report = ledger.verify_chain(session_id, entries, length, head)
         if report.fault:
             log.error("Not sealed: session %s does not verify: %s", session_id, report.fault)
             refused.append(report.fault)

@@ -7,11 +7,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import holidays as holiday_calendars
-from sqlalchemy import Select, false, func, select
+from sqlalchemy import Select, exists, false, func, select
 
-from attendance import rules
-from attendance.models import SessionKind, TrainingSession
+from attendance import journal, participants, projection, rules
+from attendance.models import SessionKind, SessionParticipant, TrainingSession
 from core.auth import Principal
+from core.db import utcnow
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.extensions import db
 from core.models import Role
@@ -42,8 +43,15 @@ def visible_sessions(principal: Principal) -> Select:
         return query.where(TrainingSession.organisation_id == principal.organisation_id)
     if principal.has_role(Role.TRAINER):
         return query.where(TrainingSession.group_id.in_(access.trained_group_ids(principal)))
-    if principal.is_trainee:
-        return query.where(TrainingSession.group_id.in_(access.enrolled_group_ids(principal)))
+    if principal.is_trainee:  # the sessions they take part in
+        listed = exists().where(
+            SessionParticipant.session_id == TrainingSession.id,
+            SessionParticipant.trainee_id == principal.id,
+        )
+        return query.where(
+            TrainingSession.group_id.in_(access.enrolled_group_ids(principal)),
+            TrainingSession.whole_group | listed,
+        )
     if principal.has_role(Role.SITE_STAFF):
         return query.where(TrainingSession.site_id == principal.site_id)
     return query.where(false())
@@ -65,8 +73,11 @@ def can_plan(actor: Principal, group: Group) -> bool:
     )
 
 
-def plan_session(actor: Principal, group_id: str, data: dict[str, Any]) -> TrainingSession:
-    """Create a session for a group, after R6 and R10; flag a public holiday."""
+def plan_session(
+    actor: Principal, group_id: str, data: dict[str, Any], now: datetime | None = None
+) -> TrainingSession:
+    """Create a session for a group (or part of it), after R6, R10 and the overlap checks; flag
+    a public holiday. The plan is the first entry of the session's chain."""
     group = get_group(actor, group_id)
     if not can_plan(actor, group):
         raise Forbidden("Seuls le référent de l'organisme et les formateurs du groupe planifient.")
@@ -74,14 +85,18 @@ def plan_session(actor: Principal, group_id: str, data: dict[str, Any]) -> Train
     session = TrainingSession(
         organisation_id=group.organisation_id, group=group, created_by_id=actor.id
     )
-    _apply(session, group, data)
+    _apply(actor, session, group, data)
     db.session.add(session)
     db.session.flush()
+    _chain_plan(actor, session, "planned", now or utcnow())
     return session
 
 
-def update_session(actor: Principal, session_id: str, data: dict[str, Any]) -> TrainingSession:
-    """Change a planned session; the rules are checked again on the result."""
+def update_session(
+    actor: Principal, session_id: str, data: dict[str, Any], now: datetime | None = None
+) -> TrainingSession:
+    """Change a planned session; the rules are checked again on the result, and the new plan
+    is chained."""
     session = get_session(actor, session_id)
     if not can_plan(actor, session.group):
         raise Forbidden("Seuls le référent de l'organisme et les formateurs du groupe planifient.")
@@ -97,15 +112,37 @@ def update_session(actor: Principal, session_id: str, data: dict[str, Any]) -> T
         "ends_at": session.ends_at,
         "regroupement_reason": session.regroupement_reason,
         "site_id": session.site_id,
+        "participant_ids": session.participant_ids,
+        "lead_trainer_id": session.lead_trainer_id,
         **data,
     }
-    _apply(session, session.group, merged, exclude_id=session.id)
+    _apply(actor, session, session.group, merged, exclude_id=session.id)
     db.session.flush()
+    _chain_plan(actor, session, "edited", now or utcnow())
     return session
 
 
+def _chain_plan(actor: Principal, session: TrainingSession, kind: str, now: datetime) -> None:
+    """Append the session's plan (or its edit) to its chain: kind, times, site, participants,
+    lead trainer, as the hours will be computed from them."""
+    facts = projection.plan_facts(
+        kind=session.kind,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        site_id=session.site_id,
+        regroupement_reason=session.regroupement_reason,
+        participants=session.participant_ids,
+        lead_trainer_id=session.lead_trainer_id,
+    )
+    journal.append(session.id, journal.session_entry(session, actor.id, kind, now, facts))
+
+
 def _apply(
-    session: TrainingSession, group: Group, data: dict[str, Any], exclude_id: str | None = None
+    actor: Principal,
+    session: TrainingSession,
+    group: Group,
+    data: dict[str, Any],
+    exclude_id: str | None = None,
 ) -> None:
     order = group.order
     starts_at: datetime = data["starts_at"]
@@ -124,11 +161,46 @@ def _apply(
         authorisation_id = authorised.get(day) if reason == "autorise" else None
     if data.get("site_id") and db.session.get(Site, data["site_id"]) is None:
         raise NotFound("Site introuvable.")
+    listed, lead = _who(actor, group, day, data)
     session.kind, session.title = data["kind"], data["title"]
     session.starts_at, session.ends_at = starts_at, ends_at
     session.regroupement_reason, session.authorisation_id = reason, authorisation_id
     session.site_id = data.get("site_id")
     session.on_public_holiday = rules.is_public_holiday(day, french_holidays(day.year))
+    session.whole_group, session.lead_trainer_id = listed is None, lead
+    session.participants = [SessionParticipant(trainee_id=t) for t in sorted(listed or ())]
+    taking_part = (
+        listed
+        if listed is not None
+        else db.session.scalars(participants.enrolled_on(group.id, day)).all()
+    )
+    participants.lock_trainees(taking_part)
+    participants.check_no_overlap(
+        session_id=exclude_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        trainee_ids=taking_part,
+        lead_trainer_id=lead,
+    )
+
+
+def _who(
+    actor: Principal, group: Group, day: date, data: dict[str, Any]
+) -> tuple[list[str] | None, str | None]:
+    """The listed participants (None: the whole group) and the lead trainer: the one asked
+    (a trainer of the group), else the trainer planning it, else the group's only trainer."""
+    listed = data.get("participant_ids")
+    if listed is not None:
+        listed = sorted(set(listed))
+        participants.check_listed(group.id, day, listed)
+    lead = data.get("lead_trainer_id")
+    if lead is not None and not group.has_trainer(lead):
+        raise NotFound("Ce formateur n'anime pas ce groupe.", code="unknown_trainer")
+    if lead is None and group.has_trainer(actor.id):
+        lead = actor.id
+    if lead is None and len(group.trainers) == 1:
+        lead = group.trainers[0].id
+    return listed, lead
 
 
 def lock_plan(group: Group) -> None:

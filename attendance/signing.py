@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import select
 
-from attendance import journal, rules
+from attendance import journal, participants, rules
 from attendance.credentials import (
     Credential,
     Device,
@@ -25,7 +25,6 @@ from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
 from core.models import Role
 from core.services import CODE_ALPHABET, code_digest
-from training.models import Enrolment
 
 CODE_LENGTH = 8
 
@@ -55,6 +54,7 @@ def open_session(
     session.status, session.opened_at, session.opened_by_id = "open", now, actor.id
     session.qr_key = secrets.token_hex(32)
     db.session.flush()
+    journal.append(session.id, journal.session_entry(session, actor.id, "opened", now))
     return session
 
 
@@ -117,11 +117,11 @@ def issue_codes(
         raise Forbidden("Seuls le formateur du groupe et le référent créent des codes.")
     if now >= session.ends_at:
         raise Conflict("La séance est terminée.", code="signing_closed")
-    enrolled = enrolled_ids(session, trainee_ids)
+    taking_part = participants.participants_among(session, trainee_ids)
     issued = []
     for trainee_id in trainee_ids:
-        if trainee_id not in enrolled:
-            raise NotFound("Stagiaire introuvable dans ce groupe.", code="not_enrolled")
+        if trainee_id not in taking_part:
+            raise NotFound("Stagiaire introuvable parmi les participants.", code="not_enrolled")
         code = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         db.session.add(
             SignInCode(
@@ -210,22 +210,6 @@ def sign_out(
     entry = _trainee_entry("sign_out", actor, trainee_id, half, now, method, channel, device)
     outcome = _record_once(session, entry, look_first)
     return signed, outcome.signature
-
-
-def enrolled_on_the_day(session: TrainingSession) -> Select:
-    """Ids of the trainees whose path in the group covers the session's (Paris) day."""
-    day = rules.local_day(session.starts_at)
-    return select(Enrolment.trainee_id).where(
-        Enrolment.group_id == session.group_id,
-        Enrolment.entry_date <= day,
-        (Enrolment.exit_date.is_(None)) | (Enrolment.exit_date >= day),
-    )
-
-
-def enrolled_ids(session: TrainingSession, trainee_ids: list[str]) -> set[str]:
-    """Of these trainees, those enrolled on the session's day."""
-    query = enrolled_on_the_day(session).where(Enrolment.trainee_id.in_(trainee_ids))
-    return set(db.session.scalars(query))
 
 
 def _half(session: TrainingSession | SessionFacts, now: datetime) -> str:

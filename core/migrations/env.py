@@ -88,12 +88,20 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        if connection.dialect.name == "sqlite":
+            # Batch ALTERs copy a table and drop the old one: with foreign keys enforced, a
+            # table that rows point to could not be dropped. (Outside a transaction only.)
+            connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            connection.commit()
         conf_args.setdefault("render_as_batch", True)  # SQLite needs batch ALTERs
         conf_args.setdefault("compare_type", True)
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
         with context.begin_transaction():
             context.run_migrations()
+        if connection.dialect.name == "sqlite":  # the pooled connection goes back as it came
+            connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            connection.commit()
 
 
 if context.is_offline_mode():

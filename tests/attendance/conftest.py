@@ -40,8 +40,8 @@ def amina(app, tenant_a):
 
 @pytest.fixture
 def built(app, client, tenant_a, monkeypatch) -> Built:
-    """Open, trainer signature, three trainees sign in, one signs out, close (one absence), a
-    correction: seven entries in one session's chain."""
+    """Plan, open, trainer signature, three trainees sign in, one signs out, close (one
+    absence), a correction: ten entries in one session's chain, seven of them people's."""
     clock = install_clock(monkeypatch, at(DAY, 8, 50))
     trainer_h = bearer(app, tenant_a.trainer)
     amina = tenant_learner(app, tenant_a)
@@ -71,13 +71,16 @@ def built(app, client, tenant_a, monkeypatch) -> Built:
     assert corrected.status_code == 201
     stored = rows(sid)
     assert [(r["seq"], r["kind"]) for r in stored] == [
-        (1, "sign_in"),
-        (2, "sign_in"),
-        (3, "sign_in"),
+        (1, "planned"),
+        (2, "opened"),
+        (3, "sign_in"),  # the trainer's
         (4, "sign_in"),
-        (5, "sign_out"),
-        (6, "absence"),
-        (7, "correction"),
+        (5, "sign_in"),
+        (6, "sign_in"),
+        (7, "sign_out"),
+        (8, "closed"),
+        (9, "absence"),
+        (10, "correction"),
     ]
     people = {"Amina": amina.id, "Bruno": bruno.id, "Chloé": chloe.id, "Dora": dora.id}
     return Built(sid, stored, people)

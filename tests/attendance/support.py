@@ -152,8 +152,11 @@ def rows(session_id: str | None = None) -> list[dict[str, Any]]:
 
 
 def count_rows(session_id: str, **where: Any) -> int:
+    """How many records of people (signatures, absences, corrections) the session's chain
+    holds: the session's own entries (its plan, opening, close) are not counted."""
     query = select(func.count()).select_from(SIGNATURES)
     query = query.where(SIGNATURES.c.session_id == session_id)
+    query = query.where(SIGNATURES.c.signer_kind != "session")
     for name, value in where.items():
         query = query.where(SIGNATURES.c[name] == value)
     with db.engine.connect() as conn:
@@ -172,8 +175,17 @@ class Built:
     people: dict[str, str]  # first name → trainee id
 
     def row(self, seq: int) -> dict[str, Any]:
+        """The entry at this place of the chain."""
         (found,) = [r for r in self.rows if r["seq"] == seq]
         return found
+
+    def entry(self, n: int) -> dict[str, Any]:
+        """The n-th record of a person (signature, absence, correction), from 1."""
+        return [r for r in self.rows if r["signer_kind"] != "session"][n - 1]
+
+    def seq(self, n: int) -> int:
+        """The place in the chain of the n-th record of a person."""
+        return int(self.entry(n)["seq"])
 
 
 def verify(client, headers):  # noqa: ANN001, ANN201
@@ -192,9 +204,10 @@ def set_row(row_id: str, **values: Any) -> None:
 
 
 def forge(built: Built, seq: int, prev_hash: str) -> dict[str, Any]:
-    """A self-consistent entry, as someone with database access and the code would forge it."""
-    sample = built.row(7)
-    values = {name: sample[name] for name in ledger.FIELDS}
+    """A self-consistent entry, as someone with database access and the code would forge it:
+    a correction marking Chloé absent, its reason committed with a salt of its own."""
+    sample = built.entry(7)  # the correction
+    values = {name: sample[name] for name in sample if name not in ("prev_hash", "hash")}
     values |= {
         "id": new_id(),
         "seq": seq,
@@ -203,9 +216,10 @@ def forge(built: Built, seq: int, prev_hash: str) -> dict[str, Any]:
         "at": sample["at"] + timedelta(minutes=1),
         "action": "mark_absent",
         "reason": "Ajout frauduleux",
+        "salt": "ab" * 16,
     }
+    values["commitment"] = ledger.commitment(values["salt"], ledger.personal(values))
     values |= {"prev_hash": prev_hash, "hash": ledger.entry_hash(prev_hash, values)}
-    values["created_at"] = datetime.now(UTC)
     run_sql(insert(SIGNATURES).values(**values))
     return values
 

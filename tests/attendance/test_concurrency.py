@@ -77,6 +77,10 @@ def open_session_id(app, client, tenant_a, monkeypatch):
     return sid
 
 
+# Entries before the signatures: the tenant's own session's plan; this one's plan and opening.
+BEFORE = 3
+
+
 def ledger_ok(app, client, tenant_a) -> dict:  # noqa: ANN001
     report = client.get("/api/v1/ledger/verify", headers=bearer(app, tenant_a.admin)).get_json()
     assert report["ok"] is True, report
@@ -100,7 +104,7 @@ def test_exactly_once_the_same_trainee_scanning_from_many_requests_at_once(
     assert len(ids) == 1
     assert all(body["already_signed"] is (status == 200) for status, body in answers)
     assert count_rows(open_session_id) == 1
-    assert ledger_ok(app, client, tenant_a)["length"] == 1
+    assert ledger_ok(app, client, tenant_a)["length"] == BEFORE + 1
 
 
 @pytest.mark.parametrize("threads", THREADS)
@@ -142,10 +146,11 @@ def test_many_trainees_signing_at_once_are_all_chained_without_gaps(
     assert [status for status, _ in answers] == [201] * threads, answers
     assert sorted(body["trainee_id"] for _, body in answers) == sorted(p.id for p in learners)
     stored = rows(open_session_id)
-    assert [r["seq"] for r in stored] == list(range(1, threads + 1))
-    assert sorted(r["signer_id"] for r in stored) == sorted(p.id for p in learners)
+    assert [r["seq"] for r in stored] == list(range(1, threads + 3))  # its plan, its opening
+    signed = [r["signer_id"] for r in stored if r["kind"] == "sign_in"]
+    assert sorted(signed) == sorted(p.id for p in learners)
     report = ledger_ok(app, client, tenant_a)
-    assert report["length"] == threads
+    assert report["length"] == BEFORE + threads
     sheet = client.get(
         f"/api/v1/sessions/{open_session_id}/attendance", headers=trainer_h
     ).get_json()
@@ -175,4 +180,4 @@ def test_exactly_once_the_same_trainee_signing_out_from_many_requests_at_once(
     left_at = at(DAY, 10, 30).astimezone(PARIS).isoformat()
     assert {body["signed_out_at"] for _, body in answers} == {left_at}
     assert count_rows(open_session_id, kind="sign_out") == 1
-    assert ledger_ok(app, client, tenant_a)["length"] == 2
+    assert ledger_ok(app, client, tenant_a)["length"] == BEFORE + 2

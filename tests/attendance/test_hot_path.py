@@ -107,9 +107,9 @@ def test_a_head_moved_meanwhile_is_appended_after_it_in_a_transaction(
     if db.engine.dialect.name == "postgresql":  # read again, and appended in a transaction
         assert calls == [0, 1]
         assert [verb for verb, autocommit in wire if not autocommit][-2:] == ["SELECT", "WITH"]
-    stored = rows(session_id)
-    assert [(r["seq"], r["signer_id"]) for r in stored] == [(1, other.id), (2, amina.id)]
-    assert stored[1]["prev_hash"] == stored[0]["hash"]
+    stored = rows(session_id)  # after the session's plan (1) and its opening (2)
+    assert [(r["seq"], r["signer_id"]) for r in stored[2:]] == [(3, other.id), (4, amina.id)]
+    assert stored[3]["prev_hash"] == stored[2]["hash"]
     verify = client.get("/api/v1/ledger/verify", headers=bearer(app, tenant_a.admin))
     assert verify.get_json()["ok"] is True
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, select
 
 from attendance.models import TrainingSession
+from core.clock import PARIS
 from core.db import utcnow
 from core.models import Invitation, Organisation, Trainee, User
 from demo import PASSWORD as DEMO_PASSWORD
@@ -150,12 +151,14 @@ def test_demo_on_a_later_day_plans_that_week_and_a_running_session(db, runner, m
 
     assert runner.invoke(args=["demo"]).exit_code == 0
     before = count(db, TrainingSession)
-    later = utcnow() + timedelta(days=15, hours=1)
+    today = utcnow().astimezone(PARIS).date()
+    tuesday = today - timedelta(days=today.weekday()) + timedelta(days=15)  # in two weeks
+    later = datetime.combine(tuesday, time(15, 7), tzinfo=PARIS).astimezone(UTC)
     monkeypatch.setattr(demo, "utcnow", lambda: later)
     output = runner.invoke(args=["demo"]).output
-    assert "Atelier de conversation (en cours)" in running_now(db, later)
+    assert running_now(db, later) == ["Atelier de conversation (en cours)"]
     # That week's five sessions without the welcome day (R10: only the group's first day),
-    # and the running one.
+    # and the running one (15:05–17:05: nothing else that afternoon).
     assert count(db, TrainingSession) == before + 6
     codes = re.findall(CODE, output)
     assert len(codes) == 3

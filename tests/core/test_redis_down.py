@@ -80,7 +80,8 @@ with app.app_context():
     out["codes"] = codes.status_code
     signed = client.post("/api/v1/sign-ins", json={"code": codes.get_json()[0]["code"]})
     out["code_sign_in"] = signed.status_code
-    out["rows"] = len(db.session.scalars(select(Signature.id)).all())
+    signed = select(Signature.id).where(Signature.kind == "sign_in")
+    out["rows"] = len(db.session.scalars(signed.where(Signature.signer_kind == "trainee")).all())
     # A phone bound to the trainee scans a QR of ten windows ago.
     admin_id = db.session.scalar(select(User.id).where(User.email == STAFF["admin"][0]))
     admin = Principal(admin_id, Role.ORG_ADMIN, trainee.organisation_id, None, "Admin")
