@@ -20,6 +20,7 @@ from core.errors import DomainError, InvalidInput
 from core.extensions import db
 from core.forms import form_error, read_form
 from core.models import Role
+from core.templating import template_constants
 from training import services as training
 
 bp = Blueprint("attendance_pages", __name__, template_folder="templates")
@@ -40,14 +41,13 @@ TRAINEE_KIND_LABELS = {
 }
 
 
-@bp.app_context_processor
-def labels() -> dict[str, Any]:
-    return {
-        "kind_labels": KIND_LABELS,
-        "reason_labels": REASON_LABELS,
-        "status_labels": STATUS_LABELS,
-        "trainee_kind_labels": TRAINEE_KIND_LABELS,
-    }
+template_constants(
+    bp,
+    kind_labels=KIND_LABELS,
+    reason_labels=REASON_LABELS,
+    status_labels=STATUS_LABELS,
+    trainee_kind_labels=TRAINEE_KIND_LABELS,
+)
 
 
 def paris_midnight(day: date) -> datetime:

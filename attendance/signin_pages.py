@@ -10,7 +10,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from attendance import qr as qr_images
 from attendance import register, rules, services, signing
 from attendance.credentials import Credential
-from attendance.models import KIND_LABELS, TrainingSession
+from attendance.models import TrainingSession
 from attendance.schemas import AbsenceInSchema, CorrectionInSchema
 from attendance.web import announce, device, failed_attempts, once, settings
 from core.auth import Principal, current_principal, roles_required
@@ -97,9 +97,7 @@ def _sign(
         db.session.rollback()
         return render_template(template, error=error, **context), error.status
     session = db.session.get(TrainingSession, result["signature"].session_id)
-    return render_template(
-        template, result=result, session=session, cred=cred, kind_labels=KIND_LABELS, **context
-    )
+    return render_template(template, result=result, session=session, cred=cred, **context)
 
 
 def _is_other_staff(principal: Principal) -> bool:
@@ -127,7 +125,6 @@ def live(session_id: str, principal: Principal) -> Any:
         people=people,
         trainees=trainees,
         is_trainer=session.group.has_trainer(principal.id),
-        kind_labels=KIND_LABELS,
         trainer_signed=_half_now(session) in register.trainer_signed_halves(session.id),
         rotate_s=settings().rotate_s,
     )
@@ -236,4 +233,4 @@ def absence(session_id: str, principal: Principal) -> Any:
 def history(principal: Principal) -> Any:
     """The trainee's own signatures, absences and corrections, newest first."""
     rows = register.trainee_history(principal)
-    return render_template("signin/history.html", rows=rows, kind_labels=KIND_LABELS)
+    return render_template("signin/history.html", rows=rows)

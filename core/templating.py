@@ -6,8 +6,10 @@ Babel is not installed: the day and month names live here, in one place.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from flask import Flask
+from flask import Blueprint, Flask
+from flask.blueprints import BlueprintSetupState
 
 from core.clock import PARIS, local_day
 
@@ -75,3 +77,18 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(french_datetime, "fr_datetime")
     app.add_template_filter(french_hours, "fr_hours")
     app.add_template_filter(short_date, "fr_short_date")
+
+
+def template_constants(bp: Blueprint, **values: Any) -> None:
+    """Make constants (labels) Jinja globals when `bp` is registered.
+
+    Not a context processor: its variables reach the page's own template only, and a macro
+    imported with `{% from "_x.html" import m %}` (no context) renders them undefined: a 500 on
+    every page that calls it. Globals reach every template, imported macros included. Context
+    processors are kept for what depends on the request (the signed-in principal).
+    """
+
+    def register(state: BlueprintSetupState) -> None:
+        state.app.jinja_env.globals.update(values)
+
+    bp.record_once(register)
