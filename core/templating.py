@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+import ua_parser
 from flask import Blueprint, Flask
 from flask.blueprints import BlueprintSetupState
 
@@ -70,6 +71,20 @@ def short_date(value: date | datetime | None) -> str:
     return paris_day(value).strftime("%d/%m/%Y") if value else ""
 
 
+def device_name(user_agent: str | None) -> str:
+    """« Android 14 · Chrome »: the system and browser named by a user-agent string
+    (ua-parser, on the regular expressions of the uap-core project)."""
+    system = ua_parser.parse_os(user_agent) if user_agent else None
+    browser = ua_parser.parse_user_agent(user_agent) if user_agent else None
+    parts = []
+    if system and system.family != "Other":
+        parts.append(f"{system.family} {system.major}" if system.major else system.family)
+    if browser and browser.family != "Other":
+        # « Chrome Mobile », « Mobile Safari »: the phone is said by the system already.
+        parts.append(" ".join(word for word in browser.family.split() if word != "Mobile"))
+    return " · ".join(parts) or "appareil non reconnu"
+
+
 def register_template_filters(app: Flask) -> None:
     """Make the French filters available to every template."""
     app.add_template_filter(french_date, "fr_date")
@@ -77,6 +92,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(french_datetime, "fr_datetime")
     app.add_template_filter(french_hours, "fr_hours")
     app.add_template_filter(short_date, "fr_short_date")
+    app.add_template_filter(device_name, "device_name")
 
 
 def template_constants(bp: Blueprint, **values: Any) -> None:

@@ -11,7 +11,6 @@ added later is walked as soon as a menu or a page links to it.
 from __future__ import annotations
 
 import re
-import sys
 from collections import deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -21,35 +20,20 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-import core.db
 from core.extensions import db
 from core.models import Role, Trainee, User
 from sites.models import Site
 from tests.attendance.support import DAY, Clock, Learner, at, enrol, plan, qr_token
-from tests.conftest import PASSWORD, Tenant, bearer, make_tenant, make_user
+from tests.conftest import Tenant, bearer, make_tenant, make_user
+from tests.page_support import install_clock, phone_browser, staff_browser
 
 MAX_PAGES = 150  # per role and state: a walk that reaches it is cut short, and says so
-ANDROID_CHROME = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
-    "(KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36"
-)
 STATES = ("planned", "open", "trainer_signed", "signed", "closed")
 ROLES = ("trainer", "org_admin", "finance", "region", "site_staff", "trainee")
 # Where each role starts besides its home: the pages a QR code or a site PC opens.
 EXTRA_STARTS = {"trainee": ["/emarger"], "site_staff": ["/code"]}
 # The walk never logs out (a link would end the walk's session), nor downloads static files.
 SKIPPED = re.compile(r"^/(deconnexion|static/)")
-
-
-def install_clock(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Clock:
-    """Every module of the project that took `core.db.utcnow` reads this clock instead: the
-    pages ("today", "can it open?") and the API (opening, QR windows) agree on the time."""
-    packages = ("core", "training", "sites", "attendance", "certificates", "virtualclass")
-    real = core.db.utcnow
-    for name, module in list(sys.modules.items()):
-        if name.split(".")[0] in packages and getattr(module, "utcnow", None) is real:
-            monkeypatch.setattr(module, "utcnow", clock)
-    return clock
 
 
 class Links(HTMLParser):
@@ -199,17 +183,9 @@ def bring_to(world: World, client: FlaskClient, app: Flask, state: str) -> None:
 def signed_in(app: Flask, world: World, role: str) -> FlaskClient:
     """A browser of `role`: staff through the login form, the trainee through a fresh
     invitation redeemed on an Android phone (the page the personal link opens)."""
-    browser = app.test_client()
-    if role != "trainee":
-        form = {"email": world.users[role].email, "password": PASSWORD}
-        assert browser.post("/connexion", data=form).status_code == 302
-        return browser
-    admin_h = bearer(app, world.tenant.admin)
-    issued = browser.post(f"/api/v1/trainees/{world.amina.id}/invitations", headers=admin_h)
-    browser.environ_base["HTTP_USER_AGENT"] = ANDROID_CHROME
-    redeemed = browser.post("/invitation", data={"code": issued.get_json()["code"]})
-    assert redeemed.status_code == 302, redeemed.get_data(as_text=True)
-    return browser
+    if role == "trainee":
+        return phone_browser(app, world.tenant.admin, world.tenant.trainee)
+    return staff_browser(app, world.users[role])
 
 
 @pytest.mark.parametrize("state", STATES)
