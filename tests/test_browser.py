@@ -245,3 +245,93 @@ def live_world(app, client) -> dict[str, object]:
         "session_id": session["id"],
         "invitation_code": invitation["code"],
     }
+
+
+# Issue 7: the signing pages at a kiosk, on a phone and on the trainer's screen.
+
+LAPTOP = {"width": 1280, "height": 900}
+
+
+def sign_in_page(browser, live_url: str, user, viewport=None):  # noqa: ANN001, ANN201
+    """A page where `user` signed in through the login form."""
+    page = browser.new_page(viewport=viewport or LAPTOP, locale="fr-FR")
+    page.goto(f"{live_url}/connexion")
+    page.get_by_label("Adresse électronique").fill(user.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
+    return page
+
+
+def site_session(app, client, tenant, monkeypatch) -> dict[str, object]:  # noqa: ANN001
+    """A site with its animator; tenant's 09:00–11:00 session held there, open at 09:05."""
+    from core.models import Role
+    from sites.models import Site
+    from tests.attendance.support import DAY, Clock, at, open_session, plan
+    from tests.conftest import make_user
+    from tests.page_support import install_clock
+
+    clock = install_clock(monkeypatch, Clock(at(DAY, 8, 50)))
+    site = Site(name="Site de Figeac", department="46", city="Figeac", seats=8)
+    db.session.add(site)
+    db.session.commit()
+    staff = make_user(Role.SITE_STAFF, site_id=site.id)
+    session_id = plan(app, client, tenant, start=(9, 0), end=(11, 0), site_id=site.id)
+    clock.set(9, 5)
+    open_session(client, bearer(app, tenant.trainer), session_id)
+    return {"clock": clock, "staff": staff, "session_id": session_id}
+
+
+def test_code_page_radios_sit_beside_their_labels(browser, live_url):
+    """Issue 7: at 320 px the arrival/departure radios sat mid-width, far from their words."""
+    page = browser.new_page(viewport=PHONE, locale="fr-FR")
+    page.goto(f"{live_url}/code")
+    for name in ("votre arrivée", "votre départ"):
+        radio = page.get_by_role("radio", name=name)
+        box = radio.bounding_box()
+        words = radio.evaluate(
+            "r => { const range = document.createRange();"
+            " range.selectNodeContents(r.parentElement.lastChild);"
+            " return range.getBoundingClientRect().left; }"
+        )
+        assert box["width"] <= 32, name
+        assert 0 <= words - (box["x"] + box["width"]) <= 16, name  # the words right after it
+    page.get_by_label("Votre code personnel").press("Tab")
+    page.keyboard.press("ArrowDown")  # keyboard: the radios are one group
+    assert page.get_by_role("radio", name="votre départ").is_checked()
+    assert scroll_width(page) <= 320
+
+
+def test_a_kiosk_keeps_the_field_and_clears_the_outcome(
+    browser, live_url, app, client, tenant_a, monkeypatch
+):
+    """Issue 7: after a success the field keeps the focus for the next trainee, and the
+    outcome clears after a few seconds (or as soon as the next trainee types)."""
+    world = site_session(app, client, tenant_a, monkeypatch)
+    codes = client.post(
+        f"/api/v1/sessions/{world['session_id']}/sign-in-codes",
+        json={"trainee_ids": [tenant_a.trainee.id]},
+        headers=bearer(app, tenant_a.trainer),
+    ).get_json()
+    kiosk = sign_in_page(browser, live_url, world["staff"])
+    kiosk.clock.install()
+    kiosk.goto(f"{live_url}/code")
+    kiosk.get_by_label("Votre code personnel").fill(codes[0]["code"])
+    kiosk.keyboard.press("Enter")
+    outcome = kiosk.get_by_role("status").filter(has_text="Présence enregistrée")
+    outcome.wait_for()
+    kiosk.wait_for_load_state("domcontentloaded")  # the page's script has run
+    assert kiosk.evaluate("document.activeElement.id") == "code"
+    assert kiosk.get_by_label("Votre code personnel").input_value() == ""
+    kiosk.clock.run_for(2000)
+    assert outcome.is_visible()  # long enough to be read
+    kiosk.clock.run_for(5000)
+    assert outcome.count() == 0  # cleared for the next trainee
+    kiosk.get_by_label("Votre code personnel").fill("ABCD-EFGH")
+    kiosk.keyboard.press("Enter")
+    error = kiosk.get_by_role("alert")
+    error.wait_for()
+    kiosk.wait_for_load_state("domcontentloaded")
+    assert kiosk.evaluate("document.activeElement.id") == "code"
+    kiosk.keyboard.type("W")  # the next trainee types: the last outcome goes
+    assert error.count() == 0

@@ -1,4 +1,5 @@
-"""Émargement pages as people see them: the phone named on the admin's trainee page."""
+"""Émargement pages as people see them: the expired QR, the phone named on the admin's
+trainee page."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ import re
 
 import pytest
 
-from tests.attendance.support import DAY, Clock, at, enrol
+from tests.attendance.support import DAY, Clock, at, count_rows, enrol, open_session, plan
+from tests.attendance.support import qr_token as api_qr_token
+from tests.conftest import bearer
 from tests.page_support import install_clock, phone_browser, staff_browser
 
 
@@ -31,6 +34,29 @@ def text(answer) -> str:  # noqa: ANN001
     html = answer.get_data(as_text=True)
     html = re.sub(r"<(script|style)\b.*?</\1>", " ", html, flags=re.S)
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)).replace("&#39;", "'")
+
+
+def morning(app, client, tenant, now, **fields) -> str:  # noqa: ANN001
+    """A 2-hour session, 09:00–11:00, opened at 09:00 by its trainer."""
+    sid = plan(app, client, tenant, start=(9, 0), end=(11, 0), **fields)
+    now.set(9, 0)
+    open_session(client, bearer(app, tenant.trainer), sid)
+    return sid
+
+
+# The expired QR code
+
+
+def test_an_expired_qr_says_what_to_do_once(app, client, tenant_a, now, phone):
+    sid = morning(app, client, tenant_a, now)
+    stale = api_qr_token(client, bearer(app, tenant_a.trainer), sid)
+    now.advance(minutes=2)
+    answer = phone.post("/emarger", data={"qr": stale, "action": "sign_in"})
+    assert answer.status_code == 410
+    page = text(answer).lower()
+    assert page.count("scannez celui affiché maintenant") == 1
+    assert "change toutes les 15 secondes" in page
+    assert count_rows(sid, kind="sign_in") == 0
 
 
 # The phone on the admin's trainee page
