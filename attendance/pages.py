@@ -14,6 +14,7 @@ from attendance import services
 from attendance.models import KIND_LABELS, TrainingSession
 from attendance.rules import PARIS, local_day
 from attendance.schemas import SessionInSchema
+from attendance.signin_pages import signing_window
 from core.auth import Principal, roles_required
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
@@ -83,6 +84,7 @@ def session(session_id: str, principal: Principal) -> Any:
         session=record,
         enrolments=training.list_enrolments(principal, record.group_id),
         can_plan=services.can_plan(principal, record.group),
+        window=signing_window(record, utcnow()),
     )
 
 

@@ -3,6 +3,7 @@ live session screen with the rotating QR, and the trainee's history."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
@@ -11,8 +12,9 @@ from attendance import qr as qr_images
 from attendance import register, rules, services, signing
 from attendance.credentials import Credential
 from attendance.models import TrainingSession
+from attendance.presence import TraineePresence
 from attendance.schemas import AbsenceInSchema, CorrectionInSchema
-from attendance.web import announce, device, failed_attempts, once, settings
+from attendance.web import announce, announce_closed, device, failed_attempts, once, settings
 from core.auth import Principal, current_principal, roles_required
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
@@ -125,9 +127,35 @@ def live(session_id: str, principal: Principal) -> Any:
         people=people,
         trainees=trainees,
         is_trainer=session.group.has_trainer(principal.id),
+        latest=latest_arrivals(people),
+        window=signing_window(session, now),
         trainer_signed=_half_now(session) in register.trainer_signed_halves(session.id),
         rotate_s=settings().rotate_s,
     )
+
+
+def latest_arrivals(people: list[TraineePresence], count: int = 5) -> list[tuple[datetime, str]]:
+    """(time, trainee id) of the latest arrivals, newest first, for the live screen."""
+    arrivals = {
+        (half.signed_at, person.trainee_id)
+        for person in people
+        for half in person.halves
+        if half.status == "present" and half.signed_at and half.method != "correction"
+    }
+    return sorted(arrivals, reverse=True)[:count]
+
+
+def signing_window(session: TrainingSession, now: datetime) -> dict[str, Any]:
+    """When a planned session's émargement can be opened: from SIGN_IN_MARGIN_MIN minutes
+    before its start (attendance.rules.signing_opens_at) until its end."""
+    margin = settings().margin_min
+    opens_at = rules.signing_opens_at(session.starts_at, margin)
+    return {
+        "opens_at": opens_at,
+        "margin_min": margin,
+        "can_open": opens_at <= now < session.ends_at,
+        "too_late": now >= session.ends_at,
+    }
 
 
 def _half_now(session: TrainingSession) -> str:
@@ -173,6 +201,7 @@ def act(session_id: str, principal: Principal) -> Any:
         elif action == "close":
             register.close_session(principal, session_id, now)
             db.session.commit()
+            announce_closed(session_id)  # the other screens of the session stop showing the QR
         else:
             raise InvalidInput("Action inconnue.")
         flash(messages[action], "success")

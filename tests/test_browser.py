@@ -118,7 +118,7 @@ def test_phone_signs_in_from_the_qr_and_the_trainer_sees_it_live(browser, live_u
     trainer = open_live_page(browser, live_url, world)
     trainer.get_by_role("button", name="Signer en tant que formateur").click()
     trainer.locator("#qr svg").wait_for()
-    assert trainer.locator("#compte").inner_text() == "(0 / 1)"
+    assert trainer.locator("#compte").inner_text() == "0 / 1"
 
     phone = browser.new_page(viewport=PHONE, locale="fr-FR", is_mobile=True)
     phone.goto(f"{live_url}/invitation#{world['invitation_code']}")  # the personal link
@@ -138,10 +138,11 @@ def test_phone_signs_in_from_the_qr_and_the_trainer_sees_it_live(browser, live_u
 
     row = trainer.locator(f"#t-{world['trainee_id']}")
     trainer.wait_for_function(
-        "document.getElementById('compte').textContent === '(1 / 1)'", timeout=10_000
+        "document.getElementById('compte').textContent === '1 / 1'", timeout=10_000
     )
     assert "✔" in row.inner_text()
     assert "a émargé" in trainer.locator("#annonce").inner_text()
+    assert "Amina" in trainer.locator("#dernieres").inner_text()  # beside the QR code
 
 
 def test_the_trainers_list_catches_up_after_its_connection_comes_back(
@@ -164,11 +165,11 @@ def test_the_trainers_list_catches_up_after_its_connection_comes_back(
     signed = client.post("/api/v1/sign-ins", json={"code": codes.get_json()[0]["code"]})
     assert signed.status_code == 201, signed.get_json()
     trainer.wait_for_timeout(300)
-    assert trainer.locator("#compte").inner_text() == "(0 / 1)"  # missed while offline
+    assert trainer.locator("#compte").inner_text() == "0 / 1"  # missed while offline
 
     trainer.evaluate("window.emargementLive.connect()")
     trainer.wait_for_function(
-        "document.getElementById('compte').textContent.trim() === '(1 / 1)'", timeout=10_000
+        "document.getElementById('compte').textContent.trim() === '1 / 1'", timeout=10_000
     )
     assert "✔" in trainer.locator(f"#t-{world['trainee_id']}").inner_text()
 
@@ -335,3 +336,45 @@ def test_a_kiosk_keeps_the_field_and_clears_the_outcome(
     assert kiosk.evaluate("document.activeElement.id") == "code"
     kiosk.keyboard.type("W")  # the next trainee types: the last outcome goes
     assert error.count() == 0
+
+
+def test_the_live_screen_shows_the_qr_and_the_arrivals_together(
+    browser, live_url, app, client, tenant_a, monkeypatch
+):
+    """Issue 7: at 1280×900, and in full screen, the QR code and the arrivals (count and the
+    latest names) are seen together; at 320 px nothing overflows sideways."""
+    from tests.attendance.support import enrol, qr_token
+
+    world = site_session(app, client, tenant_a, monkeypatch)
+    for n in range(12):
+        enrol(app, client, tenant_a, f"Stagiaire{n}")
+    amina = bearer(app, tenant_a.trainee, dev=tenant_a.invitation_id)
+    token = qr_token(client, bearer(app, tenant_a.trainer), world["session_id"])
+    assert client.post("/api/v1/sign-ins", json={"qr": token}, headers=amina).status_code == 201
+    screen = sign_in_page(browser, live_url, tenant_a.trainer)
+    screen.goto(f"{live_url}/seances/{world['session_id']}/emargement")
+    screen.locator("#qr svg").wait_for()
+    assert screen.locator("#compte").inner_text() == "1 / 13"
+    assert tenant_a.trainee.full_name in screen.locator("#dernieres").inner_text()
+
+    def in_view(selector: str) -> bool:
+        box = screen.locator(selector).bounding_box()
+        size = screen.evaluate("[innerWidth, innerHeight]")
+        inside = box["x"] >= 0 and box["y"] >= 0
+        return inside and box["x"] + box["width"] <= size[0] and box["y"] + box["height"] <= size[1]
+
+    for selector in ("#qr svg", "#compte", "#dernieres"):
+        assert in_view(selector), selector
+    screen.get_by_role("button", name="Plein écran").click()
+    screen.wait_for_function("document.fullscreenElement && document.fullscreenElement.id")
+    assert screen.evaluate("document.fullscreenElement.id") == "ecran"
+    for selector in ("#qr svg", "#compte", "#dernieres"):
+        assert in_view(selector), f"plein écran : {selector}"
+    assert screen.locator("#qr svg").bounding_box()["height"] >= 400  # readable from afar
+    screen.get_by_role("button", name="Quitter le plein écran").click()
+    screen.wait_for_function("!document.fullscreenElement")
+
+    phone = sign_in_page(browser, live_url, tenant_a.trainer, viewport=PHONE)
+    phone.goto(f"{live_url}/seances/{world['session_id']}/emargement")
+    phone.locator("#qr svg").wait_for()
+    assert scroll_width(phone) <= 320
