@@ -66,6 +66,13 @@ def french_hours(value: float | None) -> str:
     return f"{hours} h {rest:02d}" if rest else f"{hours} h"
 
 
+def french_minutes(minutes: int | None) -> str:
+    """« moins d'une minute », « 41 min », « 1 h 25 »: a duration counted in minutes."""
+    if not minutes:
+        return "moins d'une minute"
+    return f"{minutes} min" if minutes < 60 else french_hours(minutes / 60)
+
+
 def short_date(value: date | datetime | None) -> str:
     """« 30/11/2026 », for tables and forms."""
     return paris_day(value).strftime("%d/%m/%Y") if value else ""
@@ -91,6 +98,7 @@ def register_template_filters(app: Flask) -> None:
     app.add_template_filter(french_time, "fr_time")
     app.add_template_filter(french_datetime, "fr_datetime")
     app.add_template_filter(french_hours, "fr_hours")
+    app.add_template_filter(french_minutes, "fr_minutes")
     app.add_template_filter(short_date, "fr_short_date")
     app.add_template_filter(device_name, "device_name")
 

@@ -337,6 +337,17 @@ def test_a_kiosk_keeps_the_field_and_clears_the_outcome(
     kiosk.keyboard.type("W")  # the next trainee types: the last outcome goes
     assert error.count() == 0
 
+    world["clock"].set(9, 40)  # R7: a departure before the end is confirmed first
+    kiosk.get_by_label("Votre code personnel").fill(codes[0]["code"])
+    kiosk.get_by_role("radio", name="votre départ").check()
+    kiosk.keyboard.press("Enter")
+    kiosk.get_by_text("Vous partez avant la fin de la séance").wait_for()
+    kiosk.wait_for_load_state("domcontentloaded")
+    assert kiosk.evaluate("document.activeElement.textContent") == "Confirmer mon départ"
+    kiosk.clock.run_for(31_000)  # nobody confirmed: the next trainee gets an empty page
+    kiosk.get_by_label("Votre code personnel").wait_for()
+    assert kiosk.get_by_text("Vous partez avant la fin").count() == 0
+
 
 def test_the_live_screen_shows_the_qr_and_the_arrivals_together(
     browser, live_url, app, client, tenant_a, monkeypatch

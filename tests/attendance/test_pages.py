@@ -1,5 +1,5 @@
 """Émargement pages as people see them: the live screen's close, opening times, the expired QR,
-the phone named on the admin's trainee page."""
+early departures (R7), the phone named on the admin's trainee page."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import pytest
 
 from core.extensions import socketio
 from core.templating import french_date
+from sites.models import Site
 from tests.attendance.support import DAY, Clock, at, count_rows, enrol, open_session, plan
 from tests.attendance.support import qr_token as api_qr_token
-from tests.conftest import bearer
+from tests.conftest import bearer, make_user
 from tests.page_support import install_clock, phone_browser, staff_browser
 
 
@@ -39,11 +40,18 @@ def text(answer) -> str:  # noqa: ANN001
 
 
 def morning(app, client, tenant, now, **fields) -> str:  # noqa: ANN001
-    """A 2-hour session, 09:00–11:00, opened at 09:00 by its trainer."""
-    sid = plan(app, client, tenant, start=(9, 0), end=(11, 0), **fields)
-    now.set(9, 0)
+    """A 2-hour session, 09:00–11:00 unless said, opened by its trainer at its start."""
+    fields = {"start": (9, 0), "end": (11, 0), **fields}
+    sid = plan(app, client, tenant, **fields)
+    now.set(*fields["start"])
     open_session(client, bearer(app, tenant.trainer), sid)
     return sid
+
+
+def scan(app, client, tenant, phone, sid, action, **form):  # noqa: ANN001, ANN201
+    """The phone sends the QR code shown now on the trainer's screen."""
+    token = api_qr_token(client, bearer(app, tenant.trainer), sid)
+    return phone.post("/emarger", data={"qr": token, "action": action, **form})
 
 
 # Closing from the trainer's page
@@ -118,12 +126,98 @@ def test_an_expired_qr_says_what_to_do_once(app, client, tenant_a, now, phone):
     sid = morning(app, client, tenant_a, now)
     stale = api_qr_token(client, bearer(app, tenant_a.trainer), sid)
     now.advance(minutes=2)
-    answer = phone.post("/emarger", data={"qr": stale, "action": "sign_in"})
+    answer = phone.post("/emarger", data={"qr": stale, "action": "sign_in"})  # read 2 min ago
     assert answer.status_code == 410
     page = text(answer).lower()
     assert page.count("scannez celui affiché maintenant") == 1
     assert "change toutes les 15 secondes" in page
     assert count_rows(sid, kind="sign_in") == 0
+
+
+# Early departures (R7: the time after a departure is not counted)
+
+
+def test_a_departure_41_s_into_a_2_hour_session_asks_first_and_shows_the_time_counted(
+    app, client, tenant_a, now, phone
+):
+    sid = morning(app, client, tenant_a, now)
+    assert scan(app, client, tenant_a, phone, sid, "sign_in").status_code == 200
+    now.set(9, 0, 41)
+    asked = scan(app, client, tenant_a, phone, sid, "sign_out")
+    page = text(asked)
+    assert asked.status_code == 200
+    assert "Vous partez avant la fin de la séance" in page
+    assert "arrivée à 09:00, fin prévue à 11:00" in page
+    assert "votre temps compté sera de moins d'une minute sur 2 h prévues" in page
+    assert "Confirmer mon départ" in page
+    assert asked.headers["Cache-Control"] == "no-store"
+    assert count_rows(sid, kind="sign_out") == 0  # nothing recorded before the confirmation
+    confirmed = text(scan(app, client, tenant_a, phone, sid, "sign_out", confirm="1"))
+    assert "Départ enregistré" in confirmed
+    assert "Départ à 09:00" in confirmed
+    assert count_rows(sid, kind="sign_out") == 1
+
+
+@pytest.mark.parametrize(
+    ("kind", "hours", "arrive", "leave", "said"),
+    [
+        ("autoformation", (9, 11), (9, 10), (10, 35), "1 h 25 sur 2 h prévues. Le temps"),
+        ("tutorat", (9, 17), (14, 0), (15, 30), "1 h 30 sur 4 h prévues cet après-midi"),
+    ],
+)
+def test_an_early_departure_counts_the_time_from_the_arrival_in_this_half_day(
+    app, client, tenant_a, now, phone, kind, hours, arrive, leave, said
+):
+    sid = morning(app, client, tenant_a, now, kind=kind, start=(hours[0], 0), end=(hours[1], 0))
+    now.set(*arrive)
+    scan(app, client, tenant_a, phone, sid, "sign_in")
+    now.set(*leave)
+    page = text(scan(app, client, tenant_a, phone, sid, "sign_out"))
+    assert said in page
+    assert ("Règle R7" in page) is (kind == "autoformation")  # R7: presence must be signed
+    assert count_rows(sid, kind="sign_out") == 0
+
+
+def test_a_departure_at_the_end_is_recorded_without_a_question(app, client, tenant_a, now, phone):
+    sid = morning(app, client, tenant_a, now)
+    scan(app, client, tenant_a, phone, sid, "sign_in")
+    now.set(11, 2)
+    page = text(scan(app, client, tenant_a, phone, sid, "sign_out"))
+    assert "Départ enregistré" in page
+    assert "avant la fin" not in page
+    assert count_rows(sid, kind="sign_out") == 1
+
+
+def test_an_early_departure_with_a_code_asks_first_at_a_site_kiosk(app, client, db, tenant_a, now):
+    site = Site(name="Site de Figeac", department="46", city="Figeac", seats=8)
+    db.session.add(site)
+    db.session.commit()
+    kiosk = staff_browser(app, make_user("site_staff", site_id=site.id))
+    sid = morning(app, client, tenant_a, now, site_id=site.id)
+    issued = client.post(
+        f"/api/v1/sessions/{sid}/sign-in-codes",
+        json={"trainee_ids": [tenant_a.trainee.id]},
+        headers=bearer(app, tenant_a.trainer),
+    )
+    code = issued.get_json()[0]["code"]
+    assert "Présence enregistrée" in text(kiosk.post("/code", data={"code": code}))
+    now.set(9, 30)
+    asked = text(kiosk.post("/code", data={"code": code, "action": "sign_out"}))
+    assert "votre temps compté sera de 30 min sur 2 h prévues" in asked
+    assert count_rows(sid, kind="sign_out") == 0
+    confirmed = kiosk.post("/code", data={"code": code, "action": "sign_out", "confirm": "1"})
+    assert "Départ enregistré" in text(confirmed)
+    assert count_rows(sid, kind="sign_out") == 1
+
+
+def test_a_refused_departure_is_said_at_once_not_after_a_question(
+    app, client, tenant_a, now, phone
+):
+    """No arrival: the refusal comes at the first step (the use case ran, then rolled back)."""
+    sid = morning(app, client, tenant_a, now)
+    answer = scan(app, client, tenant_a, phone, sid, "sign_out")
+    assert answer.status_code == 409
+    assert "Émargez d'abord votre arrivée." in text(answer)
 
 
 # The phone on the admin's trainee page
