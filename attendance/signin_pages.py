@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from attendance import qr as qr_images
-from attendance import register, rules, services, signing
+from attendance import register, rules, sealing, services, signing
 from attendance.credentials import Credential
 from attendance.models import Signature, TrainingSession
 from attendance.presence import TraineePresence
@@ -248,7 +248,9 @@ def act(session_id: str, principal: Principal) -> Any:
         elif action == "close":
             register.close_session(principal, session_id, now)
             db.session.commit()
-            announce_closed(session_id)  # the other screens of the session stop showing the QR
+            # As after the API's close: the other screens stop showing the QR, a seal follows.
+            announce_closed(session_id)
+            sealing.seal_soon(current_app._get_current_object())  # type: ignore[attr-defined]
         else:
             raise InvalidInput("Action inconnue.")
         flash(messages[action], "success")

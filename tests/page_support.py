@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 import core.db
+from core.extensions import db
 from core.models import Trainee, User
 from tests.attendance.support import Clock
 from tests.conftest import PASSWORD, bearer
@@ -17,6 +21,7 @@ ANDROID_CHROME = (
     "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 "
     "(KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36"
 )
+T = TypeVar("T")
 PACKAGES = ("core", "training", "sites", "attendance", "certificates", "virtualclass")
 
 
@@ -49,3 +54,15 @@ def phone_browser(
     redeemed = phone.post("/invitation", data={"code": issued.get_json()["code"]})
     assert redeemed.status_code == 302, redeemed.get_data(as_text=True)
     return phone
+
+
+def eventually(read: Callable[[], T | None], seconds: float = 5.0) -> T | None:
+    """What `read` answers once it answers something, read afresh every 50 ms (for what a
+    background thread of the app writes), or None after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while True:
+        db.session.rollback()  # a new transaction: see what was committed meanwhile
+        found = read()
+        if found is not None or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)

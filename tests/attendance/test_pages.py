@@ -4,16 +4,19 @@ early departures (R7), the phone named on the admin's trainee page."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from core.extensions import socketio
+from attendance.models import LedgerSeal
+from core.extensions import db, socketio
 from core.templating import french_date
 from sites.models import Site
 from tests.attendance.support import DAY, Clock, at, count_rows, enrol, open_session, plan
 from tests.attendance.support import qr_token as api_qr_token
 from tests.conftest import bearer, make_user
-from tests.page_support import install_clock, phone_browser, staff_browser
+from tests.page_support import eventually, install_clock, phone_browser, staff_browser
 
 
 @pytest.fixture
@@ -80,6 +83,23 @@ def test_a_close_from_the_trainers_page_reaches_the_other_live_screens(
     page = text(trainer.get(f"/seances/{sid}/emargement"))
     assert "La séance est close." in page
     assert "QR code à scanner" not in page
+
+
+def test_a_close_from_the_trainers_page_is_sealed_soon_after(
+    app, client, tenant_a, now, trainer, monkeypatch
+):
+    """As a close through the API: the ledger's seal covers the session shortly after."""
+    monkeypatch.setitem(app.config, "LEDGER_SEAL_DELAY_S", 0.05)
+    export = Path(app.config["LEDGER_SEAL_DIR"]) / "seals.jsonl"
+    sid = morning(app, client, tenant_a, now)
+    now.set(10, 0)
+    try:
+        assert trainer.post(f"/seances/{sid}/action", data={"action": "close"}).status_code == 302
+        stored = eventually(lambda: db.session.scalar(select(LedgerSeal)))
+        assert stored is not None, "no seal after the close"
+        assert [s[0] for s in stored.sessions] == [sid]
+    finally:
+        export.unlink(missing_ok=True)
 
 
 # From when a session can be opened
