@@ -14,12 +14,14 @@ from attendance import services
 from attendance.models import KIND_LABELS, TrainingSession
 from attendance.rules import PARIS, local_day
 from attendance.schemas import SessionInSchema
+from attendance.signin_pages import signing_window
 from core.auth import Principal, roles_required
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
 from core.extensions import db
 from core.forms import form_error, read_form
 from core.models import Role
+from core.templating import template_constants
 from training import services as training
 
 bp = Blueprint("attendance_pages", __name__, template_folder="templates")
@@ -40,14 +42,13 @@ TRAINEE_KIND_LABELS = {
 }
 
 
-@bp.app_context_processor
-def labels() -> dict[str, Any]:
-    return {
-        "kind_labels": KIND_LABELS,
-        "reason_labels": REASON_LABELS,
-        "status_labels": STATUS_LABELS,
-        "trainee_kind_labels": TRAINEE_KIND_LABELS,
-    }
+template_constants(
+    bp,
+    kind_labels=KIND_LABELS,
+    reason_labels=REASON_LABELS,
+    status_labels=STATUS_LABELS,
+    trainee_kind_labels=TRAINEE_KIND_LABELS,
+)
 
 
 def paris_midnight(day: date) -> datetime:
@@ -83,6 +84,7 @@ def session(session_id: str, principal: Principal) -> Any:
         session=record,
         enrolments=training.list_enrolments(principal, record.group_id),
         can_plan=services.can_plan(principal, record.group),
+        window=signing_window(record, utcnow()),
     )
 
 

@@ -3,16 +3,18 @@ live session screen with the rotating QR, and the trainee's history."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 
 from attendance import qr as qr_images
-from attendance import register, rules, services, signing
+from attendance import register, rules, sealing, services, signing
 from attendance.credentials import Credential
-from attendance.models import KIND_LABELS, TrainingSession
+from attendance.models import Signature, TrainingSession
+from attendance.presence import TraineePresence
 from attendance.schemas import AbsenceInSchema, CorrectionInSchema
-from attendance.web import announce, device, failed_attempts, once, settings
+from attendance.web import announce, announce_closed, device, failed_attempts, once, settings
 from core.auth import Principal, current_principal, roles_required
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
@@ -38,9 +40,7 @@ def scan() -> Any:
 def scan_confirm(principal: Principal) -> Any:
     """One tap confirms presence (or departure) with the scanned QR token."""
     cred = Credential(qr=request.form.get("qr", "").strip() or None)
-    return _sign(
-        principal, cred, request.form.get("action", "sign_in"), "signin/scan.html", bound=True
-    )
+    return _sign(principal, cred, "signin/scan.html", bound=True)
 
 
 @bp.route("/code", methods=["GET"])
@@ -55,51 +55,98 @@ def code_submit() -> Any:
     """A typed personal code signs the trainee in or out."""
     principal = current_principal()
     cred = Credential(code=request.form.get("code", "").strip() or None)
-    action = request.form.get("action", "sign_in")
-    return _sign(principal, cred, action, "signin/code.html", kiosk=_kiosk(principal))
+    return _sign(principal, cred, "signin/code.html", kiosk=_kiosk(principal))
 
 
 def _kiosk(principal: Principal | None) -> bool:
     return principal is not None and principal.has_role(Role.SITE_STAFF)
 
 
-def _sign(
-    principal: Principal | None,
-    cred: Credential,
-    action: str,
-    template: str,
-    **context: Any,
-) -> Any:
+class EarlyDeparture(Exception):  # noqa: N818 - a question to the trainee, not an error
+    """A departure before the session's end, not confirmed yet: nothing is recorded, the page
+    shows what it would count and asks."""
+
+    def __init__(self, early: dict[str, Any]) -> None:
+        super().__init__("early departure")
+        self.early = early
+
+
+def _sign(principal: Principal | None, cred: Credential, template: str, **context: Any) -> Any:
+    """Sign in or out from a page (form fields `action`, and `confirm` for an early departure)."""
     actor = principal if principal and not _is_other_staff(principal) else None
-    now = utcnow()
-    result: dict[str, Any]
+    form = request.form
     try:
         if not (cred.qr or cred.code):
             raise InvalidInput("Saisissez votre code.", code="missing_code")
-        if action == "sign_out":
-            signed, out = once(
-                lambda retry: signing.sign_out(
-                    actor, cred, now, device(), settings(), look_first=retry
-                )
-            )
-            announce(out, "sign_out", actor)
-            result = {"signature": signed, "out": out, "departure": True}
+        if form.get("action") == "sign_out":
+            result = _sign_out(actor, cred, utcnow(), confirmed=form.get("confirm") == "1")
         else:
-            outcome = once(
-                lambda retry: signing.sign_in(
-                    actor, cred, now, device(), settings(), look_first=retry
-                )
-            )
-            if outcome.created:
-                announce(outcome.signature, "sign_in", actor)
-            result = {"signature": outcome.signature, "already": not outcome.created}
+            result = _sign_in(actor, cred, utcnow())
     except DomainError as error:
         db.session.rollback()
         return render_template(template, error=error, **context), error.status
+    except EarlyDeparture as question:
+        db.session.rollback()
+        page = render_template(template, early=question.early, cred=cred, **context)
+        return page, 200, {"Cache-Control": "no-store"}  # the form holds the code or QR token
     session = db.session.get(TrainingSession, result["signature"].session_id)
-    return render_template(
-        template, result=result, session=session, cred=cred, kind_labels=KIND_LABELS, **context
+    return render_template(template, result=result, session=session, cred=cred, **context)
+
+
+def _sign_in(actor: Principal | None, cred: Credential, now: datetime) -> dict[str, Any]:
+    outcome = once(
+        lambda retry: signing.sign_in(actor, cred, now, device(), settings(), look_first=retry)
     )
+    if outcome.created:
+        announce(outcome.signature, "sign_in", actor)
+    return {"signature": outcome.signature, "already": not outcome.created}
+
+
+def _sign_out(
+    actor: Principal | None, cred: Credential, now: datetime, confirmed: bool
+) -> dict[str, Any]:
+    """Record a departure; an early one (before the session's end) only once confirmed: the
+    use case runs, then EarlyDeparture rolls it back before the commit, so every refusal
+    (unknown code, no arrival, session over) is answered at the first step."""
+
+    def attempt(retry: bool) -> tuple[Signature, Signature]:
+        signed, out = signing.sign_out(actor, cred, now, device(), settings(), look_first=retry)
+        early = None if confirmed or out.at != now else early_departure(signed, now)
+        if early:  # out.at != now: a departure recorded earlier, answered as it is
+            raise EarlyDeparture(early)
+        return signed, out
+
+    signed, out = once(attempt)
+    announce(out, "sign_out", actor)
+    return {"signature": signed, "out": out, "departure": True}
+
+
+def early_departure(signed: Signature, now: datetime) -> dict[str, Any] | None:
+    """What a departure now would count, when it comes before the end of the session (and of
+    its close): from the arrival (`signed`) to now, in this half-day (R7: the time after a
+    departure is not counted). None when the session is over."""
+    session = db.session.get(TrainingSession, signed.session_id)
+    assert session is not None  # noqa: S101 - a signature's session exists (foreign key)
+    if now >= session.ends_at or (session.closed_at and now >= session.closed_at):
+        return None
+    halves = rules.half_days(session.starts_at, session.ends_at)
+    half = rules.half_day_for(halves, now)
+    counted = rules.half_minutes(
+        half,
+        signed_in_at=signed.at,
+        signed_out_at=now,
+        closed_at=session.closed_at,
+        needs_sign_out=False,
+    )
+    planned = int((half.end - half.start).total_seconds() // 60)
+    return {
+        "session": session,
+        "arrived_at": signed.at,
+        "at": now,
+        "minutes": counted,
+        "planned_minutes": planned,
+        "half": half.name if len(halves) > 1 else None,  # each half-day is signed on its own
+    }
 
 
 def _is_other_staff(principal: Principal) -> bool:
@@ -127,10 +174,35 @@ def live(session_id: str, principal: Principal) -> Any:
         people=people,
         trainees=trainees,
         is_trainer=session.group.has_trainer(principal.id),
-        kind_labels=KIND_LABELS,
+        latest=latest_arrivals(people),
+        window=signing_window(session, now),
         trainer_signed=_half_now(session) in register.trainer_signed_halves(session.id),
         rotate_s=settings().rotate_s,
     )
+
+
+def latest_arrivals(people: list[TraineePresence], count: int = 5) -> list[tuple[datetime, str]]:
+    """(time, trainee id) of the latest arrivals, newest first, for the live screen."""
+    arrivals = {
+        (half.signed_at, person.trainee_id)
+        for person in people
+        for half in person.halves
+        if half.status == "present" and half.signed_at and half.method != "correction"
+    }
+    return sorted(arrivals, reverse=True)[:count]
+
+
+def signing_window(session: TrainingSession, now: datetime) -> dict[str, Any]:
+    """When a planned session's émargement can be opened: from SIGN_IN_MARGIN_MIN minutes
+    before its start (attendance.rules.signing_opens_at) until its end."""
+    margin = settings().margin_min
+    opens_at = rules.signing_opens_at(session.starts_at, margin)
+    return {
+        "opens_at": opens_at,
+        "margin_min": margin,
+        "can_open": opens_at <= now < session.ends_at,
+        "too_late": now >= session.ends_at,
+    }
 
 
 def _half_now(session: TrainingSession) -> str:
@@ -176,6 +248,9 @@ def act(session_id: str, principal: Principal) -> Any:
         elif action == "close":
             register.close_session(principal, session_id, now)
             db.session.commit()
+            # As after the API's close: the other screens stop showing the QR, a seal follows.
+            announce_closed(session_id)
+            sealing.seal_soon(current_app._get_current_object())  # type: ignore[attr-defined]
         else:
             raise InvalidInput("Action inconnue.")
         flash(messages[action], "success")
@@ -236,4 +311,4 @@ def absence(session_id: str, principal: Principal) -> Any:
 def history(principal: Principal) -> Any:
     """The trainee's own signatures, absences and corrections, newest first."""
     rows = register.trainee_history(principal)
-    return render_template("signin/history.html", rows=rows, kind_labels=KIND_LABELS)
+    return render_template("signin/history.html", rows=rows)

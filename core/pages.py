@@ -24,6 +24,7 @@ from core.errors import DomainError, Unauthenticated
 from core.extensions import db
 from core.models import ROLE_LABELS, Role
 from core.ratelimit import failed_logins, failed_redemptions
+from core.templating import template_constants
 
 bp = Blueprint("pages", __name__)
 
@@ -38,10 +39,15 @@ HOME_BY_ROLE = {
 }
 
 
+template_constants(bp, role_labels=ROLE_LABELS)
+
+
 @bp.app_context_processor
 def inject_principal() -> dict[str, Any]:
+    """The signed-in principal: per request, so a context variable (macros take it as an
+    argument; constants are Jinja globals, see core.templating.template_constants)."""
     principal = current_principal() if not request.path.startswith("/api/") else None
-    return {"principal": principal, "role_labels": ROLE_LABELS}
+    return {"principal": principal}
 
 
 @bp.route("/")

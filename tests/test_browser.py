@@ -118,7 +118,7 @@ def test_phone_signs_in_from_the_qr_and_the_trainer_sees_it_live(browser, live_u
     trainer = open_live_page(browser, live_url, world)
     trainer.get_by_role("button", name="Signer en tant que formateur").click()
     trainer.locator("#qr svg").wait_for()
-    assert trainer.locator("#compte").inner_text() == "(0 / 1)"
+    assert trainer.locator("#compte").inner_text() == "0 / 1"
 
     phone = browser.new_page(viewport=PHONE, locale="fr-FR", is_mobile=True)
     phone.goto(f"{live_url}/invitation#{world['invitation_code']}")  # the personal link
@@ -138,10 +138,11 @@ def test_phone_signs_in_from_the_qr_and_the_trainer_sees_it_live(browser, live_u
 
     row = trainer.locator(f"#t-{world['trainee_id']}")
     trainer.wait_for_function(
-        "document.getElementById('compte').textContent === '(1 / 1)'", timeout=10_000
+        "document.getElementById('compte').textContent === '1 / 1'", timeout=10_000
     )
     assert "✔" in row.inner_text()
     assert "a émargé" in trainer.locator("#annonce").inner_text()
+    assert "Amina" in trainer.locator("#dernieres").inner_text()  # beside the QR code
 
 
 def test_the_trainers_list_catches_up_after_its_connection_comes_back(
@@ -164,11 +165,11 @@ def test_the_trainers_list_catches_up_after_its_connection_comes_back(
     signed = client.post("/api/v1/sign-ins", json={"code": codes.get_json()[0]["code"]})
     assert signed.status_code == 201, signed.get_json()
     trainer.wait_for_timeout(300)
-    assert trainer.locator("#compte").inner_text() == "(0 / 1)"  # missed while offline
+    assert trainer.locator("#compte").inner_text() == "0 / 1"  # missed while offline
 
     trainer.evaluate("window.emargementLive.connect()")
     trainer.wait_for_function(
-        "document.getElementById('compte').textContent.trim() === '(1 / 1)'", timeout=10_000
+        "document.getElementById('compte').textContent.trim() === '1 / 1'", timeout=10_000
     )
     assert "✔" in trainer.locator(f"#t-{world['trainee_id']}").inner_text()
 
@@ -245,3 +246,146 @@ def live_world(app, client) -> dict[str, object]:
         "session_id": session["id"],
         "invitation_code": invitation["code"],
     }
+
+
+# Issue 7: the signing pages at a kiosk, on a phone and on the trainer's screen.
+
+LAPTOP = {"width": 1280, "height": 900}
+
+
+def sign_in_page(browser, live_url: str, user, viewport=None):  # noqa: ANN001, ANN201
+    """A page where `user` signed in through the login form."""
+    page = browser.new_page(viewport=viewport or LAPTOP, locale="fr-FR")
+    page.goto(f"{live_url}/connexion")
+    page.get_by_label("Adresse électronique").fill(user.email)
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_url(lambda url: "/connexion" not in url)
+    return page
+
+
+def site_session(app, client, tenant, monkeypatch) -> dict[str, object]:  # noqa: ANN001
+    """A site with its animator; tenant's 09:00–11:00 session held there, open at 09:05."""
+    from core.models import Role
+    from sites.models import Site
+    from tests.attendance.support import DAY, Clock, at, open_session, plan
+    from tests.conftest import make_user
+    from tests.page_support import install_clock
+
+    clock = install_clock(monkeypatch, Clock(at(DAY, 8, 50)))
+    site = Site(name="Site de Figeac", department="46", city="Figeac", seats=8)
+    db.session.add(site)
+    db.session.commit()
+    staff = make_user(Role.SITE_STAFF, site_id=site.id)
+    session_id = plan(app, client, tenant, start=(9, 0), end=(11, 0), site_id=site.id)
+    clock.set(9, 5)
+    open_session(client, bearer(app, tenant.trainer), session_id)
+    return {"clock": clock, "staff": staff, "session_id": session_id}
+
+
+def test_code_page_radios_sit_beside_their_labels(browser, live_url):
+    """Issue 7: at 320 px the arrival/departure radios sat mid-width, far from their words."""
+    page = browser.new_page(viewport=PHONE, locale="fr-FR")
+    page.goto(f"{live_url}/code")
+    for name in ("votre arrivée", "votre départ"):
+        radio = page.get_by_role("radio", name=name)
+        box = radio.bounding_box()
+        words = radio.evaluate(
+            "r => { const range = document.createRange();"
+            " range.selectNodeContents(r.parentElement.lastChild);"
+            " return range.getBoundingClientRect().left; }"
+        )
+        assert box["width"] <= 32, name
+        assert 0 <= words - (box["x"] + box["width"]) <= 16, name  # the words right after it
+    page.get_by_label("Votre code personnel").press("Tab")
+    page.keyboard.press("ArrowDown")  # keyboard: the radios are one group
+    assert page.get_by_role("radio", name="votre départ").is_checked()
+    assert scroll_width(page) <= 320
+
+
+def test_a_kiosk_keeps_the_field_and_clears_the_outcome(
+    browser, live_url, app, client, tenant_a, monkeypatch
+):
+    """Issue 7: after a success the field keeps the focus for the next trainee, and the
+    outcome clears after a few seconds (or as soon as the next trainee types)."""
+    world = site_session(app, client, tenant_a, monkeypatch)
+    codes = client.post(
+        f"/api/v1/sessions/{world['session_id']}/sign-in-codes",
+        json={"trainee_ids": [tenant_a.trainee.id]},
+        headers=bearer(app, tenant_a.trainer),
+    ).get_json()
+    kiosk = sign_in_page(browser, live_url, world["staff"])
+    kiosk.clock.install()
+    kiosk.goto(f"{live_url}/code")
+    kiosk.get_by_label("Votre code personnel").fill(codes[0]["code"])
+    kiosk.keyboard.press("Enter")
+    outcome = kiosk.get_by_role("status").filter(has_text="Présence enregistrée")
+    outcome.wait_for()
+    kiosk.wait_for_load_state("domcontentloaded")  # the page's script has run
+    assert kiosk.evaluate("document.activeElement.id") == "code"
+    assert kiosk.get_by_label("Votre code personnel").input_value() == ""
+    kiosk.clock.run_for(2000)
+    assert outcome.is_visible()  # long enough to be read
+    kiosk.clock.run_for(5000)
+    assert outcome.count() == 0  # cleared for the next trainee
+    kiosk.get_by_label("Votre code personnel").fill("ABCD-EFGH")
+    kiosk.keyboard.press("Enter")
+    error = kiosk.get_by_role("alert")
+    error.wait_for()
+    kiosk.wait_for_load_state("domcontentloaded")
+    assert kiosk.evaluate("document.activeElement.id") == "code"
+    kiosk.keyboard.type("W")  # the next trainee types: the last outcome goes
+    assert error.count() == 0
+
+    world["clock"].set(9, 40)  # R7: a departure before the end is confirmed first
+    kiosk.get_by_label("Votre code personnel").fill(codes[0]["code"])
+    kiosk.get_by_role("radio", name="votre départ").check()
+    kiosk.keyboard.press("Enter")
+    kiosk.get_by_text("Vous partez avant la fin de la séance").wait_for()
+    kiosk.wait_for_load_state("domcontentloaded")
+    assert kiosk.evaluate("document.activeElement.textContent") == "Confirmer mon départ"
+    kiosk.clock.run_for(31_000)  # nobody confirmed: the next trainee gets an empty page
+    kiosk.get_by_label("Votre code personnel").wait_for()
+    assert kiosk.get_by_text("Vous partez avant la fin").count() == 0
+
+
+def test_the_live_screen_shows_the_qr_and_the_arrivals_together(
+    browser, live_url, app, client, tenant_a, monkeypatch
+):
+    """Issue 7: at 1280×900, and in full screen, the QR code and the arrivals (count and the
+    latest names) are seen together; at 320 px nothing overflows sideways."""
+    from tests.attendance.support import enrol, qr_token
+
+    world = site_session(app, client, tenant_a, monkeypatch)
+    for n in range(12):
+        enrol(app, client, tenant_a, f"Stagiaire{n}")
+    amina = bearer(app, tenant_a.trainee, dev=tenant_a.invitation_id)
+    token = qr_token(client, bearer(app, tenant_a.trainer), world["session_id"])
+    assert client.post("/api/v1/sign-ins", json={"qr": token}, headers=amina).status_code == 201
+    screen = sign_in_page(browser, live_url, tenant_a.trainer)
+    screen.goto(f"{live_url}/seances/{world['session_id']}/emargement")
+    screen.locator("#qr svg").wait_for()
+    assert screen.locator("#compte").inner_text() == "1 / 13"
+    assert tenant_a.trainee.full_name in screen.locator("#dernieres").inner_text()
+
+    def in_view(selector: str) -> bool:
+        box = screen.locator(selector).bounding_box()
+        size = screen.evaluate("[innerWidth, innerHeight]")
+        inside = box["x"] >= 0 and box["y"] >= 0
+        return inside and box["x"] + box["width"] <= size[0] and box["y"] + box["height"] <= size[1]
+
+    for selector in ("#qr svg", "#compte", "#dernieres"):
+        assert in_view(selector), selector
+    screen.get_by_role("button", name="Plein écran").click()
+    screen.wait_for_function("document.fullscreenElement && document.fullscreenElement.id")
+    assert screen.evaluate("document.fullscreenElement.id") == "ecran"
+    for selector in ("#qr svg", "#compte", "#dernieres"):
+        assert in_view(selector), f"plein écran : {selector}"
+    assert screen.locator("#qr svg").bounding_box()["height"] >= 400  # readable from afar
+    screen.get_by_role("button", name="Quitter le plein écran").click()
+    screen.wait_for_function("!document.fullscreenElement")
+
+    phone = sign_in_page(browser, live_url, tenant_a.trainer, viewport=PHONE)
+    phone.goto(f"{live_url}/seances/{world['session_id']}/emargement")
+    phone.locator("#qr svg").wait_for()
+    assert scroll_width(phone) <= 320

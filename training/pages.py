@@ -21,6 +21,7 @@ from core.errors import DomainError
 from core.extensions import db
 from core.forms import form_error, read_form
 from core.models import Role
+from core.templating import template_constants
 from training import services
 from training.models import Group, Order
 from training.schemas import EnrolmentInSchema, GroupInSchema, OrderInSchema, TraineeInSchema
@@ -35,9 +36,7 @@ MODALITY_LABELS = {
 }
 
 
-@bp.app_context_processor
-def labels() -> dict[str, Any]:
-    return {"modality_labels": MODALITY_LABELS}
+template_constants(bp, modality_labels=MODALITY_LABELS)
 
 
 # Orders

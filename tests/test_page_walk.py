@@ -1,0 +1,269 @@
+"""The page walk: every page each role reaches from its menus, for every state of a session.
+
+For each state a session goes through (planned, open, signed by the trainer, signed by
+trainees on arrival and departure, closed with absences and a correction), each role signs
+in as a browser does (the staff login form, the trainee's invitation on a phone) and follows
+every same-site link of the pages it reaches, GET only. No page may answer 5xx, and a link
+shown to a role must lead to a page that role may see (no 403 or 404 behind a link). A page
+added later is walked as soon as a menu or a page links to it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from urllib.parse import urldefrag, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from core.extensions import db
+from core.models import Role, Trainee, User
+from sites.models import Site
+from tests.attendance.support import DAY, Clock, Learner, at, enrol, plan, qr_token
+from tests.conftest import Tenant, bearer, make_tenant, make_user
+from tests.page_support import install_clock, phone_browser, staff_browser
+
+MAX_PAGES = 150  # per role and state: a walk that reaches it is cut short, and says so
+STATES = ("planned", "open", "trainer_signed", "signed", "closed")
+ROLES = ("trainer", "org_admin", "finance", "region", "site_staff", "trainee")
+# Where each role starts besides its home: the pages a QR code or a site PC opens.
+EXTRA_STARTS = {"trainee": ["/emarger"], "site_staff": ["/code"]}
+# The walk never logs out (a link would end the walk's session), nor downloads static files.
+SKIPPED = re.compile(r"^/(deconnexion|static/)")
+
+
+class Links(HTMLParser):
+    """The href of each <a> of a page."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        href = dict(attrs).get("href")
+        if tag == "a" and href:
+            self.hrefs.append(href)
+
+
+def same_site_paths(html: str) -> list[str]:
+    """The links of a page that stay on this site, as paths (with their query), no fragment."""
+    parser = Links()
+    parser.feed(html)
+    paths = []
+    for href in parser.hrefs:
+        parts = urlsplit(urldefrag(href)[0])
+        if parts.scheme not in ("", "http") or parts.netloc not in ("", "localhost"):
+            continue
+        if parts.path.startswith("/") and not SKIPPED.match(parts.path):
+            paths.append(parts.path + (f"?{parts.query}" if parts.query else ""))
+    return paths
+
+
+@dataclass
+class Walk:
+    """What one role met on its way: each page's status, where it was linked from."""
+
+    role: str
+    statuses: dict[str, int] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    linked_from: dict[str, str] = field(default_factory=dict)
+    pages: dict[str, str] = field(default_factory=dict)
+
+    def failures(self) -> list[str]:
+        found = []
+        for path, status in self.statuses.items():
+            origin = self.linked_from.get(path, "le départ de la visite")
+            if status >= 500:
+                why = self.errors.get(path, "")
+                found.append(f"{self.role}: GET {path} → {status} {why} (atteinte depuis {origin})")
+            elif status in (403, 404, 405) and path in self.linked_from:
+                found.append(f"{self.role}: GET {path} → {status}, lien montré sur {origin}")
+        return found
+
+
+def walk(client: FlaskClient, role: str, starts: list[str]) -> Walk:
+    """Follow the same-site links breadth first from `starts`; redirects are followed too."""
+    seen = Walk(role)
+    queue = deque(starts)
+    while queue:
+        path = queue.popleft()
+        if path in seen.statuses:
+            continue
+        assert len(seen.statuses) < MAX_PAGES, f"{role}: plus de {MAX_PAGES} pages, walk cut"
+        try:
+            answer = client.get(path)
+        except Exception as exc:  # noqa: BLE001 (TESTING propagates what would be a 500)
+            seen.statuses[path], seen.errors[path] = 500, f"{type(exc).__name__}: {exc}"
+            continue
+        seen.statuses[path] = answer.status_code
+        found = []
+        if answer.status_code in (301, 302, 303, 307, 308):
+            found = [urlsplit(answer.headers["Location"]).path]
+        elif answer.mimetype == "text/html":
+            seen.pages[path] = answer.get_data(as_text=True)
+            found = same_site_paths(seen.pages[path])
+        for target in found:
+            seen.linked_from.setdefault(target, path)
+            queue.append(target)
+    return seen
+
+
+@dataclass
+class World:
+    """One organisation with a site, every kind of user, and today's session in one state."""
+
+    tenant: Tenant
+    clock: Clock
+    session_id: str
+    later_id: str
+    users: dict[str, User]
+    amina: Learner
+    lea: Learner
+    noe: Learner
+    trainee_code: str = ""
+
+
+def build_world(app: Flask, client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> World:
+    """Tenant, site and users; this morning's session at the site, a later one this afternoon."""
+    clock = install_clock(monkeypatch, Clock(at(DAY, 8, 50)))
+    tenant = make_tenant(app, client, "Marche")
+    site = Site(name="Site de Figeac", department="46", city="Figeac", seats=8)
+    db.session.add(site)
+    db.session.commit()
+    users = {
+        "trainer": tenant.trainer,
+        "org_admin": tenant.admin,
+        "finance": tenant.finance,
+        "region": make_user(Role.REGION),
+        "site_staff": make_user(Role.SITE_STAFF, site_id=site.id),
+    }
+    amina = Learner(tenant.trainee, bearer(app, tenant.trainee, dev=tenant.invitation_id))
+    lea, noe = enrol(app, client, tenant, "Léa"), enrol(app, client, tenant, "Noé")
+    morning = plan(app, client, tenant, start=(9, 0), end=(11, 0), site_id=site.id)
+    later = plan(app, client, tenant, start=(14, 0), end=(16, 0), site_id=site.id)
+    return World(tenant, clock, morning, later, users, amina, lea, noe)
+
+
+def bring_to(world: World, client: FlaskClient, app: Flask, state: str) -> None:
+    """Take the morning session through the states up to `state`, as the API would."""
+    sid, clock = world.session_id, world.clock
+    trainer_h = bearer(app, world.tenant.trainer)
+
+    def ok(answer, status: int = 201) -> None:  # noqa: ANN001
+        assert answer.status_code == status, answer.get_json()
+
+    if state == "planned":
+        return
+    clock.set(9, 5)
+    ok(client.post(f"/api/v1/sessions/{sid}/open", headers=trainer_h), 200)
+    if state == "open":
+        return
+    ok(client.post(f"/api/v1/sessions/{sid}/trainer-signature", headers=trainer_h))
+    if state == "trainer_signed":
+        return
+    token = {"qr": qr_token(client, trainer_h, sid)}
+    ok(client.post("/api/v1/sign-ins", json=token, headers=world.amina.headers))
+    clock.set(10, 30)
+    token = {"qr": qr_token(client, trainer_h, sid)}
+    ok(client.post("/api/v1/sign-outs", json=token, headers=world.amina.headers), 200)
+    if state == "signed":
+        return
+    clock.set(10, 45)
+    ok(client.post(f"/api/v1/sessions/{sid}/close", headers=trainer_h), 200)
+    absence = {"trainee_id": world.lea.id, "reason": "Rendez-vous médical", "justified": True}
+    ok(client.post(f"/api/v1/sessions/{sid}/absences", json=absence, headers=trainer_h))
+    correction = {"trainee_id": world.noe.id, "action": "mark_present", "reason": "Oubli du QR"}
+    ok(client.post(f"/api/v1/sessions/{sid}/corrections", json=correction, headers=trainer_h))
+
+
+def signed_in(app: Flask, world: World, role: str) -> FlaskClient:
+    """A browser of `role`: staff through the login form, the trainee through a fresh
+    invitation redeemed on an Android phone (the page the personal link opens)."""
+    if role == "trainee":
+        return phone_browser(app, world.tenant.admin, world.tenant.trainee)
+    return staff_browser(app, world.users[role])
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_every_page_of_every_role_renders_in_every_state(app, client, monkeypatch, state):
+    world = build_world(app, client, monkeypatch)
+    bring_to(world, client, app, state)
+    failures, walks = [], {}
+    for role in ROLES:
+        browser = signed_in(app, world, role)
+        walks[role] = walk(browser, role, ["/", *EXTRA_STARTS.get(role, [])])
+        failures += walks[role].failures()
+    assert not failures, f"État « {state} » :\n" + "\n".join(failures)
+    # The walk did reach the session's pages, not only the menus.
+    session_page = f"/seances/{world.session_id}"
+    for role in ("trainer", "org_admin", "finance", "region", "site_staff"):
+        assert walks[role].statuses.get(session_page) == 200, (role, walks[role].statuses)
+    live_page = f"{session_page}/emargement"
+    for role in ("trainer", "site_staff"):
+        assert walks[role].statuses.get(live_page) == 200, (role, walks[role].statuses)
+    assert walks["trainee"].statuses.get(f"/mes-seances/{world.session_id}") == 200
+
+
+# What people see on the key pages, state by state.
+
+STATE_LABEL = {
+    "planned": "Prévue",
+    "open": "Ouverte",
+    "trainer_signed": "Ouverte",
+    "signed": "Ouverte",
+    "closed": "Close",
+}
+
+
+def card_of(page: str, title: str) -> str:
+    """The text of the card (<li class="card">) whose title is `title`."""
+    for card in re.findall(r'<li class="card">(.*?)</li>', page, flags=re.S):
+        if f">{title}</a>" in card:
+            return re.sub(r"<[^>]+>", " ", card)
+    raise AssertionError(f"no card « {title} » in the page")
+
+
+@pytest.mark.parametrize("state", STATES)
+def test_the_trainers_home_lists_todays_session_with_its_state(app, client, monkeypatch, state):
+    world = build_world(app, client, monkeypatch)
+    bring_to(world, client, app, state)
+    trainer = signed_in(app, world, "trainer")
+    home = trainer.get("/", follow_redirects=True).get_data(as_text=True)
+    today = home[home.index("<h2>Aujourd'hui</h2>") : home.index("Plus tard cette semaine")]
+    card = card_of(today, "Séance tutorat")
+    assert STATE_LABEL[state] in card
+    assert "09:00" in card
+    assert "11:00" in card
+
+
+def test_the_live_page_shows_who_signed_and_who_is_absent_once_closed(app, client, monkeypatch):
+    world = build_world(app, client, monkeypatch)
+    bring_to(world, client, app, "closed")
+    trainer = signed_in(app, world, "trainer")
+    page = trainer.get(f"/seances/{world.session_id}/emargement").get_data(as_text=True)
+    rows = {
+        learner.id: re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row))
+        for learner in (world.amina, world.lea, world.noe)
+        for row in re.findall(rf'<li id="t-{learner.id}".*?</li>', page, flags=re.S)
+    }
+    assert "✔ 09:05 → 10:30" in rows[world.amina.id]
+    assert "absent·e — Rendez-vous médical (justifiée)" in rows[world.lea.id]
+    assert "(correction)" in rows[world.noe.id]
+    assert "close" in page
+    assert 'id="qr"' not in page  # no QR code once closed
+
+
+def test_the_trainee_sees_the_session_and_their_signature(app, client, monkeypatch):
+    world = build_world(app, client, monkeypatch)
+    bring_to(world, client, app, "signed")
+    phone = signed_in(app, world, "trainee")
+    history = phone.get("/mes-emargements").get_data(as_text=True)
+    assert "Arrivée émargée à 09:05" in history
+    assert "Départ émargé à 10:30" in history
+    week = phone.get("/mes-seances").get_data(as_text=True)
+    assert "Séance tutorat" in week
+    assert db.session.get(Trainee, world.amina.id).full_name in week  # header: who is signed in
