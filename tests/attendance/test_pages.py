@@ -97,7 +97,7 @@ def test_a_close_from_the_trainers_page_is_sealed_soon_after(
         assert trainer.post(f"/seances/{sid}/action", data={"action": "close"}).status_code == 302
         stored = eventually(lambda: db.session.scalar(select(LedgerSeal)))
         assert stored is not None, "no seal after the close"
-        assert [s[0] for s in stored.sessions] == [sid]
+        assert sid in [s[0] for s in stored.sessions]  # with every chain changed since
     finally:
         export.unlink(missing_ok=True)
 
