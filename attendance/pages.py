@@ -9,6 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from attendance import services
 from attendance.models import KIND_LABELS, TrainingSession
@@ -23,8 +24,24 @@ from core.forms import form_error, read_form
 from core.models import Role
 from core.templating import template_constants
 from training import services as training
+from training.models import Group
+from training.signals import group_page
 
 bp = Blueprint("attendance_pages", __name__, template_folder="templates")
+
+
+@group_page.connect
+def group_sessions_section(group: Group, principal: Principal) -> Markup:
+    """The sessions of a group, on training's group page, with the planning button."""
+    return Markup(  # noqa: S704 - a template of ours, escaped by Jinja
+        render_template(
+            "_group_sessions.html",
+            group=group,
+            sessions=services.group_sessions(principal, group.id),
+            can_plan=services.can_plan(principal, group),
+        )
+    )
+
 
 PLANNERS = (Role.ORG_ADMIN, Role.TRAINER)
 SESSION_READERS = (Role.TRAINER, Role.SITE_STAFF, Role.ORG_ADMIN, Role.FINANCE, Role.REGION)

@@ -57,6 +57,13 @@ def visible_sessions(principal: Principal) -> Select:
     return query.where(false())
 
 
+def group_sessions(actor: Principal, group_id: str) -> list[TrainingSession]:
+    """A visible group's sessions the actor may see, in time order."""
+    group = get_group(actor, group_id)
+    query = visible_sessions(actor).where(TrainingSession.group_id == group.id)
+    return list(db.session.scalars(query.order_by(TrainingSession.starts_at)))
+
+
 def get_session(actor: Principal, session_id: str) -> TrainingSession:
     session = db.session.scalar(visible_sessions(actor).where(TrainingSession.id == session_id))
     if session is None:

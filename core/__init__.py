@@ -29,7 +29,7 @@ def create_app(test_config: dict[str, Any] | None = None) -> Flask:
     _trust_proxies(app)
     _register_blueprints(app)
     from core.cli import register_commands
-    from core.errors import register_error_handlers
+    from core.http_errors import register_error_handlers
     from core.templating import register_template_filters
 
     register_error_handlers(app)

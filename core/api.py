@@ -17,7 +17,8 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException
 
 from core.clock import PARIS
-from core.errors import InvalidInput, NotFound, http_error_body
+from core.errors import InvalidInput, NotFound
+from core.http_errors import http_error_body
 
 # Bounds of what the columns hold: ids are String(24), e-mails String(254), integers int4 on
 # PostgreSQL. Days and times from 1900 to 2100: year 1 or 9999 overflows the arithmetic on them

@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
-from attendance.services import can_plan
 from core import services as accounts
 from core.auth import Principal, roles_required
 from core.db import utcnow
@@ -25,6 +24,7 @@ from core.templating import template_constants
 from training import services
 from training.models import Group, Order
 from training.schemas import EnrolmentInSchema, GroupInSchema, OrderInSchema, TraineeInSchema
+from training.signals import group_page, sections
 
 bp = Blueprint("training_pages", __name__, template_folder="templates")
 
@@ -200,10 +200,9 @@ def _group_page(
         "group.html",
         group=group,
         enrolments=enrolments,
-        sessions=services.list_group_sessions(principal, group.id),
+        sections=sections(group_page, group, principal=principal),
         candidates=_candidates(principal, enrolments) if admin else [],
         can_edit=admin,
-        can_plan=can_plan(principal, group),
         error=error,
         values=values or {"entry_date": group.first_day.isoformat()},
     )

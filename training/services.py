@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
-from attendance.models import TrainingSession
 from core import services as accounts
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -353,15 +352,6 @@ def invite_trainee(
     trainee = get_trainee(actor, trainee_id)
     require_admin_of(actor, trainee.organisation_id)
     return accounts.issue_invitation(actor, trainee, now=now, ttl_s=ttl_s, secret_key=secret_key)
-
-
-def list_group_sessions(actor: Principal, group_id: str) -> list[TrainingSession]:
-    """A visible group's sessions, in time order."""
-    from attendance.services import visible_sessions  # attendance builds on this module
-
-    group = get_group(actor, group_id)
-    query = visible_sessions(actor).where(TrainingSession.group_id == group.id)
-    return list(db.session.scalars(query.order_by(TrainingSession.starts_at)))
 
 
 def list_all_groups(actor: Principal) -> list[Group]:

@@ -24,6 +24,18 @@ group_moved = _signals.signal(
 )
 
 
+group_page = _signals.signal(
+    "group-page",
+    doc="A group's page is shown (sender: the group; `principal`: who looks). Receivers answer "
+    "a section of the page (HTML markup) or None: the sessions' package adds the sessions.",
+)
+
+
+def sections(signal: Any, sender: Any, **kwargs: Any) -> list[Any]:
+    """The sections the subscribers add to a page, in the order they subscribed."""
+    return [answer for _, answer in signal.send(sender, **kwargs) if answer]
+
+
 def send_checked(signal: Any, sender: Any) -> None:
     """Send `signal` and require a subscriber: a check nobody runs must not pass silently."""
     if not signal.receivers:
