@@ -1,4 +1,5 @@
-"""`flask --app wsgi ledger …`: seal, verify and publish the signature ledger's key."""
+"""`flask --app wsgi ledger …`: seal and verify the signature ledger, publish its key, purge
+personal data past its retention."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from attendance import sealing, seals
+from attendance import retention, sealing, seals
 from attendance.models import TrainingSession
+from core.db import utcnow
+from core.errors import DomainError
+from core.extensions import db
 
 ledger_cli = AppGroup("ledger", help="The signature ledger (hash chains and their seals).")
 
@@ -81,3 +85,20 @@ def public_key_command() -> None:
             "Aucune clé : définissez LEDGER_SIGNING_KEY ou LEDGER_PUBLIC_KEY."
         )
     click.echo(seals.public_pem(public), nl=False)
+
+
+@ledger_cli.command("purge")
+@click.option("--order-id", required=True, help="The order whose personal data is erased.")
+def purge_command(order_id: str) -> None:
+    """Erase an order's personal data once its retention period is over (3 years after the
+    end of the year of the last payment); the chains and seals still verify afterwards."""
+    try:
+        done = retention.purge_order(order_id, utcnow())
+        db.session.commit()
+    except DomainError as error:
+        db.session.rollback()
+        raise click.ClickException(error.message) from None
+    click.echo(
+        f"Données personnelles effacées : {done.trainees} stagiaires, {done.entries} entrées "
+        f"du registre, {done.invitations} appareils."
+    )

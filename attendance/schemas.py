@@ -176,6 +176,10 @@ class LedgerFaultSchema(ma.Schema):
     entry_id = ma.fields.String(allow_none=True)
     reason = ma.fields.String()
     seal = ma.fields.Integer(allow_none=True, metadata={"description": "The seal at fault"})
+    field = ma.fields.String(
+        allow_none=True,
+        metadata={"description": "The session's column that its chain contradicts"},
+    )
 
 
 class LedgerSchema(ma.Schema):

@@ -1,0 +1,58 @@
+"""Personal data purged after its retention period, the proof intact (issue 8, item 6)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+
+from attendance import retention
+from attendance.models import Signature
+from core.extensions import db
+from core.models import Invitation, Trainee
+from tests.attendance.support import Built, rows, verify
+from tests.conftest import bearer
+from training.models import Order
+
+
+def purge(runner, order_id: str):  # noqa: ANN001, ANN201
+    return runner.invoke(args=["ledger", "purge", "--order-id", order_id])
+
+
+def test_an_order_is_purged_only_after_three_years_past_its_last_year(
+    app, tenant_a, built: Built, runner
+):
+    order = db.session.get(Order, tenant_a.order_id)
+    assert retention.retention_ends(order) == datetime(order.end_date.year + 4, 1, 1).date()
+    refused = purge(runner, tenant_a.order_id)
+    assert refused.exit_code != 0
+    assert "se conservent jusqu'au" in refused.output
+    assert db.session.get(Trainee, tenant_a.trainee.id).first_name == tenant_a.trainee.first_name
+
+
+def test_a_purged_order_keeps_every_chain_and_seal_verifiable(
+    app, client, tenant_a, region, built: Built, runner, monkeypatch
+):
+    """The personal part of each entry (device, network, reason) and the trainees' names go;
+    every hash, chain and seal still checks, and the hours stay what they were."""
+    assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
+    admin_h = bearer(app, tenant_a.admin)
+    sheet = client.get(f"/api/v1/sessions/{built.session_id}/attendance", headers=admin_h)
+    minutes = [i["minutes"] for i in sheet.get_json()["items"]]
+    order = db.session.get(Order, tenant_a.order_id)
+    after = datetime.combine(retention.retention_ends(order), datetime.min.time(), tzinfo=UTC)
+    monkeypatch.setattr("attendance.cli.utcnow", lambda: after)
+    done = purge(runner, tenant_a.order_id)
+    assert done.exit_code == 0, done.output
+    assert "4 stagiaires" in done.output  # Amina and the three enrolled by `built`
+    db.session.expire_all()
+    personal = [(r["device"], r["reason"], r["salt"]) for r in rows(built.session_id)]
+    assert all(entry == ({}, None, None) for entry in personal), personal
+    names = {t.first_name for t in db.session.scalars(select(Trainee))}
+    assert names == {retention.PURGED}
+    assert all(i.device_label is None for i in db.session.scalars(select(Invitation)))
+    answer = verify(client, bearer(app, region))
+    assert (answer["ok"], answer["sealed"], answer["unsealed"]) == (True, answer["length"], 0)
+    again = client.get(f"/api/v1/sessions/{built.session_id}/attendance", headers=admin_h)
+    assert [i["minutes"] for i in again.get_json()["items"]] == minutes
+    assert db.session.scalar(select(Signature.id).where(Signature.salt.is_not(None))) is None
