@@ -358,7 +358,18 @@ def sign_in_after_the_close(built: Built) -> Expected:
     return Expected(values["seq"], values["id"], "a signature while the session was not open")
 
 
+def wipe_the_chain(built: Built) -> Expected:
+    run_sql(delete(SIGNATURES).where(SIGNATURES.c.session_id == built.session_id))
+    run_sql(
+        update(SESSIONS)
+        .where(SESSIONS.c.id == built.session_id)
+        .values(chain_length=0, chain_head="")
+    )
+    return Expected(0, None, "the session's kind says tutorat, its chain says nothing")
+
+
 TAMPERING = [
+    wipe_the_chain,
     close_later_in_the_columns,
     open_again_in_the_columns,
     sign_in_after_the_close,
