@@ -3,13 +3,14 @@ personal data past its retention."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from attendance import retention, sealing, seals
+from attendance import journal, ledger, retention, sealing, seals
 from attendance.models import TrainingSession
 from core.db import utcnow
 from core.errors import DomainError
@@ -102,3 +103,17 @@ def purge_command(order_id: str) -> None:
         f"Données personnelles effacées : {done.trainees} stagiaires, {done.entries} entrées "
         f"du registre, {done.invitations} appareils."
     )
+
+
+@ledger_cli.command("export")
+@click.option("--organisation-id", default=None, help="Only this organisation's sessions.")
+def export_command(organisation_id: str | None) -> None:
+    """Write every entry of the ledger as JSON lines to standard output (for an auditor, with
+    the seals: python -m attendance.seals check SEALS --public-key KEY --entries FILE)."""
+    query = select(journal.SIGNATURES).order_by(
+        journal.SIGNATURES.c.session_id, journal.SIGNATURES.c.seq
+    )
+    if organisation_id:
+        query = query.where(journal.SIGNATURES.c.organisation_id == organisation_id)
+    for row in db.session.execute(query.execution_options(yield_per=5000)).mappings():
+        click.echo(json.dumps(ledger.exported(row), sort_keys=True, ensure_ascii=False))

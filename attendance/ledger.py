@@ -76,6 +76,11 @@ def _value(value: Any) -> Any:
     return value
 
 
+def exported(entry: Mapping[Any, Any]) -> dict[str, Any]:
+    """An entry as JSON, with times written as they are hashed: checked offline as stored."""
+    return {str(name): _value(value) for name, value in entry.items()}
+
+
 def _json(record: Any) -> bytes:
     return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 

@@ -5,8 +5,11 @@ the previous seal, their Merkle root, the previous seal's hash and the time, sig
 Ed25519 key that the database never holds. Seals form a chain of their own. Anyone holding
 the seals (the export file) and the public key can check them, with no database and no app:
 
-    python -m attendance.seals check SEALS.jsonl --public-key PUBLIC_KEY.pem
+    python -m attendance.seals check SEALS.jsonl --public-key PUBLIC_KEY.pem \
+        [--entries ENTRIES.jsonl]
 
+(the entries exported by `flask --app wsgi ledger export`: then every chain is recomputed and
+checked against what was sealed, too).
 See docs/ledger.md. Standard library and `cryptography` only.
 """
 
@@ -26,6 +29,8 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from attendance import ledger
 
 VERSION = 1
 GENESIS = hashlib.sha256(b"ledger-seals").hexdigest()  # the `previous` of the first seal
@@ -272,9 +277,30 @@ def read_lines(path: Path) -> list[Seal]:
     return seals
 
 
+def check_entries(
+    lines: Iterable[dict[str, Any]], sealed: dict[str, SealedChain]
+) -> ledger.Fault | None:
+    """An export of the ledger's entries (`flask ledger export`) against the seals: every
+    chain whole, and every sealed (length, head) still a prefix of it."""
+    chains: dict[str, list[dict[str, Any]]] = {}
+    for entry in lines:
+        chains.setdefault(entry["session_id"], []).append(entry)
+    for session_id in sorted(set(chains) | set(sealed)):
+        entries = sorted(chains.get(session_id, []), key=lambda e: e["seq"])
+        head = entries[-1]["hash"] if entries else ""
+        seal = sealed.get(session_id)
+        at_seal = (seal.length, seal.head) if seal else None
+        report = ledger.verify_chain(session_id, entries, len(entries), head, at_seal)
+        if report.fault:
+            return report.fault
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m attendance.seals check SEALS.jsonl --public-key KEY`: exit 0 when every seal
-    of the file is genuine and in an unbroken chain, 1 naming the first bad one."""
+    """`python -m attendance.seals check SEALS.jsonl --public-key KEY [--entries FILE]`: exit 0
+    when every seal of the file is genuine and in an unbroken chain (and, given an export of
+    the ledger's entries, every chain whole and still holding what was sealed), 1 naming the
+    first bad seal or entry."""
     parser = argparse.ArgumentParser(
         prog="python -m attendance.seals", description="Check a file of ledger seals offline."
     )
@@ -282,25 +308,42 @@ def main(argv: Sequence[str] | None = None) -> int:
     check = commands.add_parser("check", help="Check every seal of a JSON-lines export.")
     check.add_argument("file", type=Path, help="the seals, one JSON object per line")
     check.add_argument("--public-key", type=Path, required=True, help="PEM or base64 file")
+    check.add_argument("--entries", type=Path, help="the ledger's entries (flask ledger export)")
     args = parser.parse_args(argv)
     public_key = load_public_key(args.public_key.read_text(encoding="utf-8"))
     try:
         seals = read_lines(args.file)
+        entries = _json_lines(args.entries) if args.entries else None
     except (ValueError, KeyError, TypeError) as error:
-        print(f"Fichier de sceaux illisible : {error}", file=sys.stderr)
+        print(f"Fichier illisible : {error}", file=sys.stderr)
         return 1
     fault = check_seals(seals, public_key)
     if fault:
         print(f"Sceau n° {fault.seq} NON VALIDE : {fault.reason}.", file=sys.stderr)
         return 1
+    if entries is not None:
+        bad = check_entries(entries, latest_sealed(seals))
+        if bad:
+            print(
+                f"Registre ALTÉRÉ : séance {bad.session_id}, entrée n° {bad.seq} "
+                f"(id {bad.entry_id or '—'}) : {bad.reason}.",
+                file=sys.stderr,
+            )
+            return 1
     last = seals[-1] if seals else None
     sessions = len(latest_sealed(seals))
     print(
         f"{len(seals)} sceaux valides ({sessions} séances) ; dernier : n° "
         f"{last.seq if last else '—'}, {last.at.isoformat() if last else '—'}, "
         f"empreinte {last.hash if last else '—'}."
+        + (f" {len(entries)} entrées conformes aux sceaux." if entries is not None else "")
     )
     return 0
+
+
+def _json_lines(path: Path) -> list[dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
 
 
 if __name__ == "__main__":

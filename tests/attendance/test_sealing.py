@@ -5,7 +5,9 @@ database rewrites entries and hashes them again, or cuts a chain and moves its h
 from __future__ import annotations
 
 import json
+import subprocess
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -79,8 +81,17 @@ def audit(app, client, region) -> dict[str, Any]:  # noqa: ANN001
     return verify(client, bearer(app, region))
 
 
-def assert_caught(app, client, region, runner, reason: str, seq: int | None = None) -> dict:  # noqa: ANN001
-    """The API and the CLI both refuse the ledger, naming the entry or seal."""
+def assert_caught(
+    app,  # noqa: ANN001
+    client,  # noqa: ANN001
+    region,  # noqa: ANN001
+    runner,  # noqa: ANN001
+    reason: str,
+    seq: int | None = None,
+    offline: str | None = None,
+) -> dict:
+    """The API and the CLI both refuse the ledger, naming the entry or seal; with `offline`,
+    the auditor's command refuses the exported entries against the exported seals too."""
     answer = audit(app, client, region)
     assert answer["ok"] is False, answer
     bad = answer["first_bad"]
@@ -90,7 +101,23 @@ def assert_caught(app, client, region, runner, reason: str, seq: int | None = No
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 1, result.output
     assert reason in result.output
+    if offline is not None:
+        checked = check_offline(app, runner)
+        assert checked.returncode == 1, checked.stdout
+        assert offline in checked.stderr, checked.stderr
     return bad
+
+
+def check_offline(app, runner) -> subprocess.CompletedProcess:  # noqa: ANN001
+    """What an auditor runs with the export of the seals, the entries and the public key."""
+    folder = Path(app.config["LEDGER_SEAL_DIR"])
+    entries = runner.invoke(args=["ledger", "export"])
+    assert entries.exit_code == 0, entries.output
+    (folder / "entries.jsonl").write_text(entries.output, encoding="utf-8")
+    (folder / "public-key.pem").write_text(runner.invoke(args=["ledger", "public-key"]).output)
+    return offline_check(
+        export_file(app), folder / "public-key.pem", "--entries", str(folder / "entries.jsonl")
+    )
 
 
 def test_a_seal_covers_every_entry_and_is_exported_outside_the_database(
@@ -145,7 +172,9 @@ def test_the_last_entry_deleted_and_the_head_moved_back_is_caught(
         .where(SESSIONS.c.id == sealed.session_id)
         .values(chain_length=9, chain_head=previous["hash"])
     )
-    assert_caught(app, client, region, runner, "sealed entries are missing", seq=10)
+    assert_caught(
+        app, client, region, runner, "sealed entries are missing", seq=10, offline="n° 10"
+    )
 
 
 def test_a_forged_sign_in_inserted_and_the_chain_hashed_again_is_caught(
@@ -155,7 +184,9 @@ def test_a_forged_sign_in_inserted_and_the_chain_hashed_again_is_caught(
     shift_seqs(sealed.session_id, seq, 1)
     forge(sealed, seq, "")
     rechain(sealed.session_id)
-    assert_caught(app, client, region, runner, "differ from the sealed chain", seq=10)
+    assert_caught(
+        app, client, region, runner, "differ from the sealed chain", seq=10, offline="n° 10"
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,7 +203,9 @@ def test_an_entry_edited_and_the_chain_hashed_again_is_caught(
     row = sealed.entry(2)
     run_sql(update(SIGNATURES).where(SIGNATURES.c.id == row["id"]).values(**change(row)))
     rechain(sealed.session_id)
-    assert_caught(app, client, region, runner, "differ from the sealed chain", seq=10)
+    assert_caught(
+        app, client, region, runner, "differ from the sealed chain", seq=10, offline="n° 10"
+    )
 
 
 def test_a_wiped_chain_is_caught(app, client, region, sealed, runner):
@@ -182,7 +215,7 @@ def test_a_wiped_chain_is_caught(app, client, region, sealed, runner):
         .where(SESSIONS.c.id == sealed.session_id)
         .values(chain_length=0, chain_head="")
     )
-    assert_caught(app, client, region, runner, "sealed entries are missing", seq=1)
+    assert_caught(app, client, region, runner, "sealed entries are missing", seq=1, offline="n° 1 ")
 
 
 def test_a_deleted_session_is_caught(app, client, region, sealed, runner):
@@ -193,7 +226,9 @@ def test_a_deleted_session_is_caught(app, client, region, sealed, runner):
         delete(SignInCode.__table__).where(SignInCode.__table__.c.session_id == sealed.session_id)
     )
     run_sql(delete(SESSIONS).where(SESSIONS.c.id == sealed.session_id))
-    bad = assert_caught(app, client, region, runner, "sealed session missing")
+    bad = assert_caught(
+        app, client, region, runner, "sealed session missing", offline="sealed entries are missing"
+    )
     assert bad["session_id"] == sealed.session_id
 
 
@@ -219,7 +254,9 @@ def test_a_seal_line_deleted_from_the_export_is_caught(
     seal(runner)
     lines = export_file(app).read_text().splitlines()
     export_file(app).write_text(lines[1] + "\n")
-    bad = assert_caught(app, client, region, runner, "missing from its export")
+    bad = assert_caught(
+        app, client, region, runner, "missing from its export", offline="expected seal 1"
+    )
     assert bad["seal"] == 1
 
 
@@ -252,7 +289,9 @@ def test_a_seal_forged_with_another_key_is_caught(app, client, region, sealed, r
         )
     )
     export_file(app).write_text(json.dumps(line) + "\n")
-    bad = assert_caught(app, client, region, runner, "signed with another key")
+    bad = assert_caught(
+        app, client, region, runner, "signed with another key", offline="signed with another key"
+    )
     assert bad["seal"] == 1
 
 
@@ -279,6 +318,9 @@ def test_an_organisation_sees_only_its_own_sessions_each_proved_against_the_sign
 
 
 def test_the_export_checks_offline_with_the_published_public_key(app, sealed, runner, tmp_path):
+    checked = check_offline(app, runner)
+    assert checked.returncode == 0, checked.stderr
+    assert "entrées conformes aux sceaux" in checked.stdout
     public = tmp_path / "public-key.pem"
     key = runner.invoke(args=["ledger", "public-key"])
     assert key.exit_code == 0
@@ -312,3 +354,44 @@ def test_closing_a_session_seals_it_soon_after(app, client, tenant_a, built, mon
     assert stored is not None, "no seal after the close"
     assert {built.session_id, sid} <= {s[0] for s in stored.sessions}
     assert len(export_file(app).read_text().splitlines()) == 1
+
+
+def other_value(name: str, row: dict[str, Any], sealed: Built, tenant_b: Any) -> Any:
+    """A different value for one column of an entry, one the database's constraints accept."""
+    special = {
+        "id": "x" * 24,
+        "organisation_id": tenant_b.org.id,
+        "seq": 99,
+        "at": row["at"] + timedelta(minutes=40) if row["at"] else None,
+        "device": {"ua": "autre", "ip": "203.0.113.9"},
+        "justified": not row["justified"],
+        "v": 1,
+        "facts": {"forged": True},
+        "salt": "cd" * 16,
+        "commitment": "0" * 64,
+    }
+    if name in special:
+        return special[name]
+    return "autre" if name != "half_day" else "pm"
+
+
+ENTRY_COLUMNS = [
+    c.key for c in SIGNATURES.columns if c.key not in ("prev_hash", "hash", "session_id")
+]
+
+
+@pytest.mark.parametrize("name", ENTRY_COLUMNS)
+def test_an_edit_of_any_column_of_an_entry_is_caught_by_the_api_the_cli_and_offline(
+    app, client, tenant_b, region, sealed, runner, name
+):
+    """Issue 8, item 5: every stored column of an entry is covered (the personal part through
+    its commitment); an edit of one, even without rehashing, names the entry."""
+    row = sealed.entry(7)  # the correction: it has a reason, a salt, an author
+    run_sql(
+        update(SIGNATURES)
+        .where(SIGNATURES.c.id == row["id"])
+        .values({name: other_value(name, row, sealed, tenant_b)})
+    )
+    bad = assert_caught(app, client, region, runner, "", offline="ALTÉRÉ")
+    assert bad["session_id"] == sealed.session_id
+    assert bad["seq"] in (row["seq"], row["seq"] + 1, 99), bad
