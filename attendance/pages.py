@@ -96,10 +96,15 @@ def trainer_sessions(principal: Principal) -> Any:
 @roles_required(*SESSION_READERS)
 def session(session_id: str, principal: Principal) -> Any:
     record = services.get_session(principal, session_id)
+    enrolments = training.list_enrolments(principal, record.group_id)
+    if not record.whole_group:  # a sub-group or one trainee: only them
+        enrolments = [e for e in enrolments if e.trainee_id in (record.participant_ids or [])]
+    lead = next((t for t in record.group.trainers if t.id == record.lead_trainer_id), None)
     return render_template(
         "session.html",
         session=record,
-        enrolments=training.list_enrolments(principal, record.group_id),
+        lead_trainer=lead.full_name if lead else None,
+        enrolments=enrolments,
         can_plan=services.can_plan(principal, record.group),
         window=signing_window(record, utcnow()),
     )
@@ -109,13 +114,14 @@ def session(session_id: str, principal: Principal) -> Any:
 @roles_required(*PLANNERS)
 def new_session(group_id: str, principal: Principal) -> Any:
     group = training.get_group(principal, group_id)
+    context = {"group": group, "session": None, **_who_can_take_part(principal, group)}
     if request.method == "GET":
-        return render_template("session_form.html", group=group, session=None, values={})
+        return render_template("session_form.html", values={"who": "group"}, **context)
     try:
         record = services.plan_session(principal, group.id, session_form())
         db.session.commit()
     except DomainError as exc:
-        return form_error("session_form.html", exc, group=group, session=None)
+        return form_error("session_form.html", exc, **context)
     flash(f"Séance « {record.title} » planifiée.", "success")
     return redirect(url_for("training_pages.group", group_id=group.id, _anchor="seances"))
 
@@ -124,7 +130,11 @@ def new_session(group_id: str, principal: Principal) -> Any:
 @roles_required(*PLANNERS)
 def edit_session(session_id: str, principal: Principal) -> Any:
     record = services.get_session(principal, session_id)
-    context = {"group": record.group, "session": record}
+    context = {
+        "group": record.group,
+        "session": record,
+        **_who_can_take_part(principal, record.group),
+    }
     if request.method == "GET":
         return render_template("session_form.html", values=session_values(record), **context)
     try:
@@ -150,7 +160,7 @@ def my_session(session_id: str, principal: Principal) -> Any:
 
 def session_form() -> dict[str, Any]:
     """The session form: a Paris day and two Paris times become aware datetimes."""
-    form = request.form.to_dict()
+    form: dict[str, Any] = request.form.to_dict()
     errors: dict[str, str] = {}
     day = parse_day(form.get("day", ""))
     if day is None:
@@ -161,9 +171,26 @@ def session_form() -> dict[str, Any]:
             errors[name] = "Indiquez une heure au format hh:mm (heure de Paris)."
         elif day is not None:
             form[target] = datetime.combine(day, moment, tzinfo=PARIS).isoformat()
+    lists: tuple[str, ...] = ()
+    if form.pop("who", "group") == "some":  # a sub-group or one trainee: those ticked
+        form["participant_ids"] = request.form.getlist("participant_ids")
+        lists = ("participant_ids",)
+        if not form["participant_ids"]:
+            errors["participant_ids"] = "Cochez au moins un stagiaire."
+    else:
+        form.pop("participant_ids", None)
     if errors:
         raise InvalidInput("Vérifiez les champs signalés.", details=errors)
-    return read_form(SessionInSchema(), form)
+    return read_form(SessionInSchema(), form, lists=lists)
+
+
+def _who_can_take_part(principal: Principal, group: Group) -> dict[str, Any]:
+    """The group's trainees (to tick a sub-group) and trainers (to choose who leads)."""
+    enrolments = training.list_enrolments(principal, group.id)
+    return {
+        "people": [(e.trainee.id, e.trainee.full_name) for e in enrolments],
+        "trainers": [(t.id, t.full_name) for t in group.trainers],
+    }
 
 
 def parse_day(text: str) -> date | None:
@@ -185,7 +212,7 @@ def parse_time(text: str) -> time | None:
         return None
 
 
-def session_values(record: TrainingSession) -> dict[str, str]:
+def session_values(record: TrainingSession) -> dict[str, Any]:
     """A session as the form shows it, in Paris time."""
     starts, ends = record.starts_at.astimezone(PARIS), record.ends_at.astimezone(PARIS)
     return {
@@ -195,4 +222,7 @@ def session_values(record: TrainingSession) -> dict[str, str]:
         "start_time": starts.strftime("%H:%M"),
         "end_time": ends.strftime("%H:%M"),
         "regroupement_reason": record.regroupement_reason or "",
+        "who": "group" if record.whole_group else "some",
+        "participant_ids": record.participant_ids or [],
+        "lead_trainer_id": record.lead_trainer_id or "",
     }

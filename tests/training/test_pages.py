@@ -315,6 +315,46 @@ def test_admin_plans_a_session_and_sees_it_on_the_group_page(client, tenant_a):
     assert "12:00" in page
 
 
+def test_admin_plans_a_session_for_one_trainee_and_the_page_names_only_her(client, tenant_a):
+    """Issue 8, item 4, through the pages: a sub-group or one trainee, ticked on the form."""
+    login(client, tenant_a.admin)
+    day = ORDER_START + timedelta(days=8)
+    form = session_form(day=day.isoformat()) | {
+        "who": "some",
+        "participant_ids": [tenant_a.trainee.id],
+    }
+    answer = client.post(f"/groupes/{tenant_a.group_id}/seances/nouvelle", data=form)
+    assert answer.status_code == 302, text(answer)
+    group = text(client.get(f"/groupes/{tenant_a.group_id}"))
+    session_url = re.findall(r'href="(/seances/[0-9a-f]{24})"', group)[-1]
+    page = text(client.get(session_url))
+    assert "<h2>Participants (1)</h2>" in page
+    assert tenant_a.trainee.last_name in page
+    edit = text(client.get(f"{session_url}/modifier"))
+    assert f'value="{tenant_a.trainee.id}" checked' in edit
+    assert 'name="who" value="some" checked' in edit
+
+
+def test_the_planning_form_says_why_an_overlap_is_refused_and_keeps_the_ticks(client, tenant_a):
+    login(client, tenant_a.admin)
+    day = ORDER_START + timedelta(days=8)
+    first = client.post(
+        f"/groupes/{tenant_a.group_id}/seances/nouvelle", data=session_form(day=day.isoformat())
+    )
+    assert first.status_code == 302
+    form = session_form(day=day.isoformat(), start_time="10:00", end_time="11:00")
+    form |= {"who": "some", "participant_ids": [tenant_a.trainee.id]}
+    answer = client.post(f"/groupes/{tenant_a.group_id}/seances/nouvelle", data=form)
+    assert answer.status_code == 409
+    assert "un stagiaire ne suit pas deux séances à la fois" in text(answer)
+    assert f'value="{tenant_a.trainee.id}" checked' in text(answer)
+    none_ticked = client.post(
+        f"/groupes/{tenant_a.group_id}/seances/nouvelle", data=form | {"participant_ids": []}
+    )
+    assert none_ticked.status_code == 400
+    assert "Cochez au moins un stagiaire." in text(none_ticked)
+
+
 def test_session_form_refuses_a_bad_time_and_keeps_what_was_typed(client, tenant_a):
     login(client, tenant_a.admin)
     answer = client.post(
