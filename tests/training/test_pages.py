@@ -491,7 +491,7 @@ def test_trainer_plans_for_their_own_group_only(client, tenant_a, tenant_b):
 def test_session_page_lists_the_groups_trainees(client, tenant_a):
     login(client, tenant_a.trainer)
     page = text(client.get(f"/seances/{tenant_a.session_id}"))
-    assert "Stagiaires inscrits (1)" in page
+    assert "Participants : tout le groupe (1)" in page
     assert tenant_a.trainee.last_name in page
     assert "Modifier la séance" in page
 
