@@ -10,7 +10,7 @@ from attendance import retention
 from attendance.models import Signature
 from core.extensions import db
 from core.models import Invitation, Trainee
-from tests.attendance.support import Built, rows, verify
+from tests.attendance.support import rows, verify
 from tests.conftest import bearer
 from training.models import Order
 
@@ -19,9 +19,7 @@ def purge(runner, order_id: str):  # noqa: ANN001, ANN201
     return runner.invoke(args=["ledger", "purge", "--order-id", order_id])
 
 
-def test_an_order_is_purged_only_after_three_years_past_its_last_year(
-    app, tenant_a, built: Built, runner
-):
+def test_an_order_is_purged_only_after_three_years_past_its_last_year(app, tenant_a, built, runner):
     order = db.session.get(Order, tenant_a.order_id)
     assert retention.retention_ends(order) == datetime(order.end_date.year + 4, 1, 1).date()
     refused = purge(runner, tenant_a.order_id)
@@ -31,7 +29,7 @@ def test_an_order_is_purged_only_after_three_years_past_its_last_year(
 
 
 def test_a_purged_order_keeps_every_chain_and_seal_verifiable(
-    app, client, tenant_a, region, built: Built, runner, monkeypatch
+    app, client, tenant_a, region, built, runner, monkeypatch
 ):
     """The personal part of each entry (device, network, reason) and the trainees' names go;
     every hash, chain and seal still checks, and the hours stay what they were."""

@@ -9,10 +9,10 @@ import subprocess
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 
 from attendance import ledger, seals
 from attendance.models import LedgerSeal, TrainingSession
@@ -29,7 +29,7 @@ from tests.attendance.support import (
 from tests.attendance.test_seals import offline_check
 from tests.conftest import bearer
 
-SESSIONS = TrainingSession.__table__
+SESSIONS = cast(Table, TrainingSession.__table__)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,14 +41,6 @@ def seal(runner) -> str:  # noqa: ANN001
 
 def export_file(app) -> Path:  # noqa: ANN001
     return Path(app.config["LEDGER_SEAL_DIR"]) / "seals.jsonl"
-
-
-@pytest.fixture(autouse=True)
-def fresh_export(app):
-    """Each test starts without seals in its export (the database is emptied by `db`)."""
-    export_file(app).unlink(missing_ok=True)
-    yield
-    export_file(app).unlink(missing_ok=True)
 
 
 @pytest.fixture

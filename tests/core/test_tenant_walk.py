@@ -180,7 +180,7 @@ def sample(spec: dict, target: Target, name: str, prop: dict) -> Any:
         "date-time": paris(B_DAY, 15 if "end" in name else 14),
         "email": "walk@example.fr",
     }
-    return formats.get(prop.get("format"), "Essai de parcours")
+    return formats.get(str(prop.get("format")), "Essai de parcours")
 
 
 def body_for(spec: dict, target: Target, method: str, path: str) -> dict | None:
