@@ -107,6 +107,7 @@ def issued_certificate(tenant) -> str:  # noqa: ANN001
     from training.models import Enrolment
 
     enrolment = db.session.get(Enrolment, tenant.enrolment_id)
+    assert enrolment is not None
     later = at(DAY + timedelta(days=1), 9)
     issued = services.issue(tenant.admin.id, enrolment, "realisation", "", later, "http://x")
     db.session.commit()
