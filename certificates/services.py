@@ -12,11 +12,12 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, select, update
 
 from attendance import journal, ledger, projection, register
 from attendance.models import Signature, TrainingSession
 from attendance.rules import local_day
+from attendance.signals import order_purged
 from certificates import pdf, rules
 from certificates.models import Certificate, Signatory
 from core.auth import Principal
@@ -374,3 +375,18 @@ def set_signatory(
         signatory.signature_image = image or None  # b"": removed
     db.session.flush()
     return signatory
+
+
+# --- Retention ---
+
+
+@order_purged.connect
+def erase_documents(order_id: str, trainee_ids: set[str]) -> None:
+    """An order's personal data is erased: its certificates' PDFs (which print the trainees'
+    names) go too; their hashes stay in the ledger, so they still verify by short id."""
+    db.session.execute(
+        update(Certificate)
+        .where(Certificate.order_id == order_id, Certificate.trainee_id.in_(trainee_ids))
+        .values(pdf=None)
+        .execution_options(synchronize_session=False)
+    )

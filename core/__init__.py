@@ -91,6 +91,7 @@ def import_models() -> None:
     import attendance.models  # noqa: F401
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
     import certificates.models  # noqa: F401
+    import certificates.services  # noqa: F401 - erases its PDFs when an order is purged
     import core.models  # noqa: F401
     import sites.models  # noqa: F401
     import sites.services  # noqa: F401 - tells core which sites exist

@@ -8,11 +8,12 @@ from sqlalchemy import select
 
 from attendance import retention
 from attendance.models import Signature
+from certificates.models import Certificate
 from core.extensions import db
 from core.models import Invitation, Trainee
-from tests.attendance.support import rows, verify
+from tests.attendance.support import DAY, rows, verify
 from tests.conftest import bearer
-from training.models import Order
+from training.models import Enrolment, Order
 
 
 def purge(runner, order_id: str):  # noqa: ANN001, ANN201
@@ -33,6 +34,7 @@ def test_a_purged_order_keeps_every_chain_and_seal_verifiable(
 ):
     """The personal part of each entry (device, network, reason) and the trainees' names go;
     every hash, chain and seal still checks, and the hours stay what they were."""
+    certificate = issue_realisation(tenant_a)  # its hash chained, then sealed
     assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
     admin_h = bearer(app, tenant_a.admin)
     sheet = client.get(f"/api/v1/sessions/{built.session_id}/attendance", headers=admin_h)
@@ -54,3 +56,19 @@ def test_a_purged_order_keeps_every_chain_and_seal_verifiable(
     again = client.get(f"/api/v1/sessions/{built.session_id}/attendance", headers=admin_h)
     assert [i["minutes"] for i in again.get_json()["items"]] == minutes
     assert db.session.scalar(select(Signature.id).where(Signature.salt.is_not(None))) is None
+    # The certificates' PDFs printed the names: erased; their hashes still verify.
+    db.session.expire_all()
+    assert db.session.get(Certificate, certificate.id).pdf is None
+    checked = client.get(f"/api/v1/certificates/{certificate.short_id}/verify").get_json()
+    assert (checked["valid"], checked["trainee_initials"]) == (True, "—. —.")
+
+
+def issue_realisation(tenant):  # noqa: ANN001, ANN201
+    """The certificate of realisation of the tenant's trainee (the built session counts)."""
+    from certificates import services as certificates
+
+    enrolment = db.session.get(Enrolment, tenant.enrolment_id)
+    later = datetime(DAY.year, DAY.month, DAY.day, 18, tzinfo=UTC)
+    issued = certificates.issue(tenant.admin.id, enrolment, "realisation", "", later, "http://x")
+    db.session.commit()
+    return issued.certificate
