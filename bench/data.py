@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from flask import Flask
@@ -16,9 +17,9 @@ from flask_migrate import upgrade
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.engine import make_url
 
-from attendance import journal, rules
+from attendance import rules, sealing
 from attendance.models import Signature, TrainingSession
-from bench import settings
+from bench import entries, settings
 from core.db import new_id, utcnow
 from core.extensions import db
 from core.models import Invitation, Organisation, Role, Trainee, User
@@ -69,17 +70,28 @@ def rebuild_schema(app: Flask) -> None:
         db.session.remove()
 
 
-def populate(app: Flask, groups: int, per_group: int) -> World:
-    """One organisation, one e-formation order, `groups` groups each with one open tutorat
-    session (started 5 min ago, ending in 2 h) and `per_group` enrolled trainees with bound
-    devices. Pairs are ordered so that consecutive ones belong to different sessions."""
-    started = time.perf_counter()
+@dataclass(frozen=True)
+class Base:
+    """The organisation, its trainer and order, the groups and their trainees (ids)."""
+
+    org_id: str
+    trainer_id: str
+    order_id: str
+    group_ids: list[str]
+    trainee_ids: list[list[str]]  # per group
+    invitation_ids: list[list[str]]  # per group, per trainee: the bound device
+    now: datetime
+    day: date
+
+
+def base(app: Flask, groups: int, per_group: int, now: datetime | None = None) -> Base:
+    """One organisation, one trainer, one e-formation order (60 days ago to 120 days ahead),
+    `groups` groups of `per_group` enrolled trainees with redeemed invitations (bound
+    devices); no session. Committed."""
+    now = now or utcnow()
+    day = rules.local_day(now)
+    org_id, trainer_id, order_id = new_id(), new_id(), new_id()
     with app.app_context():
-        cfg = app.config
-        now = utcnow()
-        starts, ends = now - timedelta(minutes=5), now + timedelta(hours=2)
-        day = rules.local_day(starts)
-        org_id, trainer_id, order_id = new_id(), new_id(), new_id()
         db.session.execute(
             insert(Organisation),
             [
@@ -125,7 +137,6 @@ def populate(app: Flask, groups: int, per_group: int) -> World:
             ],
         )
         group_ids = [new_id() for _ in range(groups)]
-        session_rows = [_session(org_id, gid, trainer_id, now, starts, ends) for gid in group_ids]
         trainee_ids = [[new_id() for _ in range(per_group)] for _ in group_ids]
         invitation_ids = [[new_id() for _ in range(per_group)] for _ in group_ids]
         db.session.execute(
@@ -138,7 +149,7 @@ def populate(app: Flask, groups: int, per_group: int) -> World:
                     "order_id": order_id,
                     "name": f"Groupe {g:04d}",
                     "component": "Bench",
-                    "start_date": day - timedelta(days=30),
+                    "start_date": day - timedelta(days=59),
                 }
                 for g, gid in enumerate(group_ids)
             ],
@@ -146,7 +157,6 @@ def populate(app: Flask, groups: int, per_group: int) -> World:
         db.session.execute(
             group_trainer.insert(), [{"group_id": gid, "user_id": trainer_id} for gid in group_ids]
         )
-        db.session.execute(insert(TrainingSession), session_rows)
         db.session.execute(
             insert(Trainee),
             [
@@ -183,11 +193,43 @@ def populate(app: Flask, groups: int, per_group: int) -> World:
         db.session.execute(
             insert(Enrolment),
             [
-                _enrolment(org_id, group_ids[g], tid, now, day - timedelta(days=30))
+                _enrolment(org_id, group_ids[g], tid, now, day - timedelta(days=59))
                 for g, tids in enumerate(trainee_ids)
                 for tid in tids
             ],
         )
+        db.session.commit()
+        db.session.remove()
+    return Base(org_id, trainer_id, order_id, group_ids, trainee_ids, invitation_ids, now, day)
+
+
+# A session of the sign-in runs, as the service leaves it once planned and opened: its chain
+# holds its plan and its opening (attendance.services.plan_session, attendance.signing.
+# open_session). Every sign-in run starts again from these entries.
+BASE_LENGTH = 2
+
+
+def populate(app: Flask, groups: int, per_group: int) -> World:
+    """One organisation, one e-formation order, `groups` groups each with one open tutorat
+    session for the whole group (planned yesterday, started 5 min ago, ending in 2 h, opened
+    now: its chain holds its plan and its opening) and `per_group` enrolled trainees with
+    bound devices. Pairs are ordered so that consecutive ones belong to different sessions."""
+    started = time.perf_counter()
+    now = utcnow()
+    world = base(app, groups, per_group, now)
+    org_id, trainer_id, group_ids = world.org_id, world.trainer_id, world.group_ids
+    trainee_ids, invitation_ids = world.trainee_ids, world.invitation_ids
+    with app.app_context():
+        cfg = app.config
+        starts, ends = now - timedelta(minutes=5), now + timedelta(hours=2)
+        session_rows = [_session(org_id, gid, trainer_id, now, starts, ends) for gid in group_ids]
+        entry_rows = []
+        for row in session_rows:
+            planned = open_session_entries(row, trainer_id, planned_at=now - timedelta(days=1))
+            entries, row["chain_length"], row["chain_head"] = planned
+            entry_rows += entries
+        db.session.execute(insert(TrainingSession), session_rows)
+        db.session.execute(insert(Signature), entry_rows)
         db.session.commit()
         with db.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("VACUUM ANALYZE"))
@@ -214,12 +256,42 @@ def populate(app: Flask, groups: int, per_group: int) -> World:
     return World(pairs, groups, groups * per_group, time.perf_counter() - started)
 
 
+def open_session_entries(
+    row: dict[str, Any], author_id: str, planned_at: datetime
+) -> tuple[list[dict[str, Any]], int, str]:
+    """The chain of a session row planned at `planned_at` and opened at its `opened_at`:
+    its entries, length and head."""
+    session = session_object(row)
+    return entries.chain(
+        row["id"],
+        [
+            entries.plan_row(session, author_id, planned_at),
+            entries.session_row(session, author_id, "opened", row["opened_at"]),
+        ],
+    )
+
+
+def session_object(row: dict[str, Any]) -> TrainingSession:
+    """A transient TrainingSession with the row's plan (what the entry builders read)."""
+    return TrainingSession(
+        id=row["id"],
+        organisation_id=row["organisation_id"],
+        kind=row["kind"],
+        starts_at=row["starts_at"],
+        ends_at=row["ends_at"],
+        site_id=row.get("site_id"),
+        regroupement_reason=row.get("regroupement_reason"),
+        whole_group=row.get("whole_group", True),
+        lead_trainer_id=row.get("lead_trainer_id"),
+    )
+
+
 def _session(
     org_id: str, group_id: str, trainer_id: str, now: datetime, starts: datetime, ends: datetime
 ) -> dict:
     return {
         "id": new_id(),
-        "created_at": now,
+        "created_at": now - timedelta(days=1),
         "organisation_id": org_id,
         "group_id": group_id,
         "kind": "tutorat",
@@ -234,6 +306,8 @@ def _session(
         "qr_key": secrets.token_hex(32),
         "chain_length": 0,
         "chain_head": "",
+        "whole_group": True,
+        "lead_trainer_id": trainer_id,
     }
 
 
@@ -296,22 +370,36 @@ def write_pairs(pairs: list[Pair], path: Path) -> None:
 
 
 def reset_signatures(app: Flask) -> None:
-    """Empty the ledger (and every session's chain) so that each pair signs in first again."""
+    """Take every session's chain back to its plan and opening (BASE_LENGTH entries), so
+    that each pair signs in first again."""
     with app.app_context():
         db.session.execute(text("SET LOCAL lock_timeout = '10s'"))  # never hang on a lock
-        db.session.execute(text("TRUNCATE signature"))
-        db.session.execute(text("UPDATE training_session SET chain_length = 0, chain_head = ''"))
+        db.session.execute(text("DELETE FROM signature WHERE seq > :base"), {"base": BASE_LENGTH})
+        db.session.execute(
+            text(
+                "UPDATE training_session t SET chain_length = s.seq, chain_head = s.hash "
+                "FROM signature s WHERE s.session_id = t.id AND s.seq = :base "
+                "AND t.chain_length <> :base"
+            ),
+            {"base": BASE_LENGTH},
+        )
         db.session.commit()
         with db.engine.connect() as conn:
             conn.execution_options(isolation_level="AUTOCOMMIT").execute(
-                text("VACUUM ANALYZE training_session")
+                text("VACUUM ANALYZE signature, training_session")
             )
         db.session.remove()
 
 
 def count_signatures(app: Flask) -> int:
+    """The entries written by the run: those beyond each session's plan and opening."""
     with app.app_context():
-        count = db.session.scalar(select(func.count()).select_from(Signature)) or 0
+        count = (
+            db.session.scalar(
+                select(func.count()).select_from(Signature).where(Signature.seq > BASE_LENGTH)
+            )
+            or 0
+        )
         db.session.remove()
     return count
 
@@ -326,10 +414,11 @@ class LedgerCheck:
 
 
 def verify_ledger(app: Flask) -> LedgerCheck:
-    """attendance/journal.verify over every session of the bench database."""
+    """What `flask --app wsgi ledger verify` runs (attendance.sealing.audit over every
+    session: chains, the sessions' columns against them, seals) on the bench database."""
     started = time.perf_counter()
     with app.app_context():
-        result = journal.verify(select(TrainingSession))
+        result = sealing.audit(select(TrainingSession), whole_region=True)
         db.session.remove()
     f = result.fault
     fault = "" if f is None else f"session {f.session_id}, entry {f.seq} ({f.entry_id}): {f.reason}"
