@@ -21,6 +21,7 @@ def main() -> int:
     from core import create_app
 
     wrk_bin = wrk.ensure_wrk()
+    load_before = _loadavg()
     background = cpu.background_load()
     step("machine", f"{100 * background:.0f} % of the CPUs busy before the run (other programs)")
     data.ensure_database()
@@ -60,6 +61,7 @@ def main() -> int:
         probe=sign_in_probe,
         breakdown=breakdown,
         background_before=background,
+        loadavg_before=load_before,
     )
 
     def load(server: Server, mode: str, seconds: float) -> tuple[wrk.WrkResult, cpu.Usage]:
@@ -185,9 +187,15 @@ def main() -> int:
 
     run.qr = qrimages.measure()
     step("qr", f"{run.qr.svg_one:,.0f} SVG/s, {run.qr.png_one:,.0f} PNG/s on one core")
-
     shutil.rmtree(workdir, ignore_errors=True)
+
+    if settings.LEDGER_ENTRIES > 0:  # BENCH_LEDGER_ENTRIES=0 leaves the ledger part out
+        from bench import ledger as ledger_bench
+
+        run.ledger = ledger_bench.measure(app, say=lambda text: step("ledger", text))
+
     run.background_after = cpu.background_load()
+    run.loadavg_after = _loadavg()
     run.total_s = time.perf_counter() - started
     text = report.render(run)
     path = report.write(text)
@@ -195,7 +203,10 @@ def main() -> int:
     print(text)
     print(f"Written to {path.relative_to(settings.ROOT)}")
     if not run.correct:
-        print("CORRECTNESS CHECK FAILED: rows != 201 answers, or the ledger does not verify.")
+        print(
+            "CORRECTNESS CHECK FAILED: rows != 201 answers, or the ledger does not verify "
+            "(sign-in runs, or the ledger benchmark's seals and verify)."
+        )
         return 1
     return 0
 
@@ -203,7 +214,7 @@ def main() -> int:
 def bare_floor(env: dict[str, str], load: Any, items: list[tuple[str, str]]) -> Any:
     """The bare sign-in (bench/bare.py) under every server setting, same load; then, on its
     best setting, the issue's open-loop rate with the same client: the machine's floor."""
-    from bench import bare, openloop, report
+    from bench import bare, cpu, openloop, report
     from bench.server import Server
 
     runs = []
@@ -221,10 +232,13 @@ def bare_floor(env: dict[str, str], load: Any, items: list[tuple[str, str]]) -> 
         runs[-1].setting = (worker_class, workers, threads)
     best = max(runs, key=lambda r: r.sign_in.created_rate)
     best.others = {r.label: r.sign_in.created_rate for r in runs}
+    best.runs = runs
     worker_class, workers, threads = best.setting
     with Server(env, workers, worker_class, threads, app="bench.bare:app") as server:
         load(server, "sign-in", settings.WARMUP_SECONDS)
         bare.reset()
+        pids = [server.pid, *server.worker_pids()]
+        before = cpu.snapshot(pids, settings.DATABASE_NAME)
         best.open_loop = openloop.run(
             "127.0.0.1",
             server.port,
@@ -234,9 +248,18 @@ def bare_floor(env: dict[str, str], load: Any, items: list[tuple[str, str]]) -> 
             max_in_flight=settings.OPEN_LOOP_MAX_IN_FLIGHT,
             give_up_s=settings.OPEN_LOOP_GIVE_UP_S,
         )
+        best.open_loop_cpu = cpu.usage(before, cpu.snapshot(pids, settings.DATABASE_NAME), pids)
         best.open_loop_rows = bare.count()
     bare.reset()
     return best
+
+
+def _loadavg() -> str:
+    """The load averages over 1, 5 and 15 minutes (what `uptime` prints)."""
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
 
 
 def step(name: str, text: str) -> None:
