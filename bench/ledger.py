@@ -293,14 +293,15 @@ class Chain:
 
 
 def change(app: Flask, world: data.Base, chains: list[Chain], count: int, now: datetime) -> Build:
-    """`count` of the sessions, spread over them, each changed since the seal: the trainer
+    """`count` of the full-day sessions, spread over them, each changed since the seal: the trainer
     gives the reason of an absence (attendance.register.record_absence: one justified
     absence per half-day of the session). The sessions' heads moved to match."""
     from core.extensions import db
 
     started = time.perf_counter()
-    step = max(1, len(chains) // max(1, count))
-    chosen = chains[::step][:count]
+    full = [chain for chain in chains if len(chain.halves) == 2] or chains
+    step = max(1, len(full) // max(1, count))
+    chosen = full[::step][:count]
     written = 0
     for start in range(0, len(chosen), BATCH):
         rows, moved = [], []
@@ -464,27 +465,26 @@ def _step_audit(app: Flask, step: Step, share: int = 1) -> Any:
 
 
 # (label, end of the file name, function name): cumulative CPU of these calls in the verify.
+CHAINS = "├ chains and columns (attendance.journal.verify)"
+CHECKS = (
+    "│ ├ each chain (attendance.ledger.verify_chain)",
+    "│ ├ columns against the chain (journal._projection_fault)",
+    "│ └ an entry outside every chain (journal._orphan_entry, one query)",
+)
+READING = "│ ├ rows read, decoded, grouped by session (the rest of journal.verify)"
 PROFILE_STEPS = (
     ("whole verify (attendance.sealing.audit)", "attendance/sealing.py", "audit"),
     ("├ seals: signatures, chain, export (sealing._check_sources)", "sealing.py", "_check_sources"),
-    ("├ chains and columns (attendance.journal.verify)", "attendance/journal.py", "verify"),
-    (
-        "│ ├ rows from PostgreSQL (SQLAlchemy fetch, psycopg)",
-        "sqlalchemy/engine/result.py",
-        "__next__",
-    ),
-    ("│ ├ each chain (attendance.ledger.verify_chain)", "attendance/ledger.py", "verify_chain"),
+    (CHAINS, "attendance/journal.py", "verify"),
+    (CHECKS[0], "attendance/ledger.py", "verify_chain"),
     ("│ │ ├ entry hash (ledger.entry_hash)", "attendance/ledger.py", "entry_hash"),
     ("│ │ │ ├ canonical JSON (ledger.canonical)", "attendance/ledger.py", "canonical"),
-    ("│ │ │ └ of which datetime to text (ledger._value)", "attendance/ledger.py", "_value"),
+    ("│ │ │ └ of which ledger._value (isinstance checks, times)", "attendance/ledger.py", "_value"),
     ("│ │ └ personal part (ledger.personal_fault)", "attendance/ledger.py", "personal_fault"),
-    (
-        "│ └ columns against the chain (journal._projection_fault)",
-        "journal.py",
-        "_projection_fault",
-    ),
-    ("│   ├ replay (projection.step)", "attendance/projection.py", "step"),
-    ("│   └ out of turn (projection.out_of_turn)", "attendance/projection.py", "out_of_turn"),
+    (CHECKS[1], "journal.py", "_projection_fault"),
+    ("│ │ ├ replay (projection.step)", "attendance/projection.py", "step"),
+    ("│ │ └ out of turn (projection.out_of_turn)", "attendance/projection.py", "out_of_turn"),
+    (CHECKS[2], "attendance/journal.py", "_orphan_entry"),
     ("├ a sealed session gone (sealing._sealed_but_gone)", "sealing.py", "_sealed_but_gone"),
     ("└ sealed entries (sealing._sealed_entries)", "attendance/sealing.py", "_sealed_entries"),
     ("across: sha256 (hashlib)", "~", "<built-in method _hashlib.openssl_sha256>"),
@@ -512,13 +512,18 @@ def _step_profile(app: Flask, step: Step) -> None:
     out = io.StringIO()
     stats = pstats.Stats(profiler, stream=out)
     whole = _cumulative(stats, "attendance/sealing.py", "audit") or 1.0
-    shares = []
+    shares: list[tuple[str, float]] = []
     for label, suffix, name in PROFILE_STEPS:
         spent = _cumulative(stats, suffix, name)
         if spent is not None:
-            shares.append([label, spent / whole])
+            shares.append((label, spent / whole))
+    found = dict(shares)
+    if CHAINS in found:  # what journal.verify spends besides the checks: reading the rows
+        rest = found[CHAINS] - sum(found.get(label, 0.0) for label in CHECKS)
+        at = [label for label, _ in shares].index(CHAINS) + 1
+        shares.insert(at, (READING, rest))
     stats.sort_stats("tottime").print_stats(12)
-    step.detail["profile"] = shares
+    step.detail["profile"] = [list(share) for share in shares]
     step.detail["top"] = out.getvalue()
 
 
@@ -526,17 +531,23 @@ def child(name: str) -> None:
     """One timed operation (`--step NAME`), its figures printed as one JSON line."""
     settings.apply_env()
     from core import create_app
+    from core.extensions import db
 
     app = create_app()
+    with app.app_context():  # connect first: the backend's CPU is read before and after
+        db.session.execute(text("SELECT 1"))
+        db.session.remove()
     step = Step(name, base_rss_mib=_rss_mib())
+    before = cpu.snapshot([], settings.DATABASE_NAME)
     {"seal": _step_seal, "audit": _step_audit, "profile": _step_profile}[name](app, step)
+    after = cpu.snapshot([], settings.DATABASE_NAME)
+    step.postgres_cpu_s = cpu.usage(before, after, []).groups.get("postgres", 0.0)
     step.maxrss_mib = _rss_mib()
     print("BENCH-LEDGER " + json.dumps(asdict(step)), flush=True)
 
 
 def run_step(name: str) -> Step:
-    """`python -m bench.ledger --step NAME` in a fresh process; PostgreSQL's CPU meanwhile."""
-    before = cpu.snapshot([], settings.DATABASE_NAME)
+    """`python -m bench.ledger --step NAME` in a fresh process."""
     proc = subprocess.run(
         [sys.executable, "-m", "bench.ledger", "--step", name],
         cwd=settings.ROOT,
@@ -545,14 +556,10 @@ def run_step(name: str) -> Step:
         text=True,
         check=False,
     )
-    after = cpu.snapshot([], settings.DATABASE_NAME)
     line = next((x for x in proc.stdout.splitlines() if x.startswith("BENCH-LEDGER ")), None)
     if proc.returncode != 0 or line is None:
         raise RuntimeError(f"bench.ledger --step {name} failed:\n{proc.stdout}\n{proc.stderr}")
-    found = json.loads(line.removeprefix("BENCH-LEDGER "))
-    step = Step(**found)
-    step.postgres_cpu_s = cpu.usage(before, after, []).groups.get("postgres", 0.0)
-    return step
+    return Step(**json.loads(line.removeprefix("BENCH-LEDGER ")))
 
 
 # --- the whole ledger benchmark ------------------------------------------------------------
