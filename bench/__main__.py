@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import statistics
 import tempfile
 import time
 from datetime import datetime
@@ -134,6 +135,15 @@ def main() -> int:
         ),
     )
 
+    run.paired = paired_cpu(env, load, app)
+    run.server_logs += run.paired[0].logs
+    ratios = [r.ratio for r in run.paired]
+    step(
+        f"CPU per sign-in, service / bare, {run.paired[0].label}, side by side",
+        ", ".join(f"{r.own:.2f} / {r.floor:.2f} ms" for r in run.paired)
+        + f": median {statistics.median(ratios):.2f} ×",
+    )
+
     rate, seconds = settings.FIXED_RATE, settings.FIXED_SECONDS
     with Server(env, best.workers, best.worker_class, best.threads) as server:
         warm_up(server)
@@ -252,6 +262,49 @@ def bare_floor(env: dict[str, str], load: Any, items: list[tuple[str, str]]) -> 
         best.open_loop_rows = bare.count()
     bare.reset()
     return best
+
+
+def paired_cpu(env: dict[str, str], load: Any, app: Any) -> list[Any]:
+    """Issue 8's comparison, side by side: the service's server and the bare sign-in's, both
+    up under the same setting, loaded in turn with the same wrk load and pairs; CPU per
+    sign-in of all processes for each, round after round (alternating which goes first)."""
+    from bench import bare, data, report
+    from bench.server import Server
+
+    worker_class, workers, threads = settings.PAIRED_SETTING
+    rounds = []
+    bare.reset()
+    data.reset_signatures(app)
+    with (
+        Server(env, workers, worker_class, threads) as service,
+        Server(env, workers, worker_class, threads, app="bench.bare:app") as floor,
+    ):
+        load(service, "sign-in", settings.WARMUP_SECONDS)
+        load(floor, "sign-in", settings.WARMUP_SECONDS)
+        for i in range(settings.PAIRED_ROUNDS):
+            data.reset_signatures(app)
+            bare.reset()
+            results = {}
+            for name, server in (("service", service), ("bare", floor))[:: 1 if i % 2 else -1]:
+                results[name] = load(server, "sign-in", settings.PAIRED_SECONDS)
+            (own, own_cpu), (base, base_cpu) = results["service"], results["bare"]
+            rounds.append(
+                report.PairedRound(
+                    service.label,
+                    own,
+                    own_cpu,
+                    base,
+                    base_cpu,
+                    rows=data.count_signatures(app),
+                    bare_rows=bare.count(),
+                    bare_first=i % 2 == 0,
+                )
+            )
+    run_logs = [service.log_text(), floor.log_text()]
+    data.reset_signatures(app)
+    bare.reset()
+    rounds[0].logs = [log for log in run_logs if log]
+    return rounds
 
 
 def _loadavg() -> str:

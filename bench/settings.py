@@ -34,6 +34,11 @@ WARMUP_SECONDS = 1
 # (worker class, workers, threads): sync workers close the connection after each answer;
 # gthread keeps it alive (FACTS.md saw it vary more between runs).
 SERVERS = (("sync", 2, 1), ("sync", 3, 1), ("sync", 4, 1), ("gthread", 2, 4), ("gthread", 3, 4))
+# Issue 8's CPU comparison: the service's and the bare sign-in's servers up side by side,
+# loaded in turn (alternating which goes first), so that other programs weigh on both alike.
+PAIRED_SETTING = ("sync", 3, 1)
+PAIRED_ROUNDS = 4
+PAIRED_SECONDS = 3
 # The open-loop rate of issue 8 (it was 500/s for the previous issue): BENCH_RATE changes it.
 FIXED_RATE = int(os.environ.get("BENCH_RATE", "300"))
 FIXED_SECONDS = float(os.environ.get("BENCH_RATE_SECONDS", "8"))
