@@ -207,6 +207,7 @@ def main() -> int:
     run.background_after = cpu.background_load()
     run.loadavg_after = _loadavg()
     run.total_s = time.perf_counter() - started
+    settings.clean_up()
     text = report.render(run)
     path = report.write(text)
     print()

@@ -638,7 +638,10 @@ def main(argv: list[str] | None = None) -> int:
 
     data.ensure_database()
     app = create_app()
-    run = measure(app, args.sessions, args.entries, profile=not args.no_profile)
+    try:
+        run = measure(app, args.sessions, args.entries, profile=not args.no_profile)
+    finally:
+        settings.clean_up()
     print("\n".join(render_ledger(run)))
     return 0 if run.ok else 1
 

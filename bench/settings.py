@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -52,6 +53,15 @@ LEDGER_CHANGED_SESSIONS = int(os.environ.get("BENCH_LEDGER_SESSIONS", "10000"))
 LEDGER_ENTRIES = int(os.environ.get("BENCH_LEDGER_ENTRIES", "1000000"))
 
 
+CREATED: list[str] = []  # temporary folders this process made (removed by `clean_up`)
+
+
+def clean_up() -> None:
+    """Remove the seal export folder the run made for itself (none was given)."""
+    while CREATED:
+        shutil.rmtree(CREATED.pop(), ignore_errors=True)
+
+
 def _signing_key() -> str:
     """A fresh Ed25519 key for the seals (PEM), as production gives one in
     LEDGER_SIGNING_KEY; BENCH_LEDGER_SIGNING_KEY keeps one across runs."""
@@ -74,7 +84,10 @@ def _signing_key() -> str:
 
 def app_env() -> dict[str, str]:
     """Production settings for the server and for the bench's in-process app (same secrets)."""
-    seal_dir = os.environ.get("BENCH_LEDGER_SEAL_DIR") or tempfile.mkdtemp(prefix="bench-seals-")
+    seal_dir = os.environ.get("BENCH_LEDGER_SEAL_DIR") or ""
+    if not seal_dir:
+        seal_dir = tempfile.mkdtemp(prefix="bench-seals-")
+        CREATED.append(seal_dir)
     return {
         "APP_ENV": "production",
         "SECRET_KEY": os.environ.get("BENCH_SECRET_KEY") or secrets.token_urlsafe(48),
