@@ -193,10 +193,10 @@ PROJECTED_COLUMNS = [
 ]
 
 
-def verify(sessions: Select, sealed: Mapping[str, tuple[int, str]] | None = None) -> Verification:
+def verify(sessions: Select, sealed: Mapping[str, Mapping[int, str]] | None = None) -> Verification:
     """Recompute the chain of every session selected, in one streamed pass over the entries,
-    and the session's columns from its chain; stop at the first fault. `sealed`: each
-    session's (length, head) as last sealed."""
+    and the session's columns from its chain; stop at the first fault. `sealed`: for each
+    session, the head at each length a seal recorded (every seal's, not only the last's)."""
     sealed = sealed or {}
     rows = db.session.execute(
         sessions.with_only_columns(
@@ -283,12 +283,14 @@ def _shown(value: Any) -> str:
 
 def _orphan_entry(sessions: Select) -> ledger.Fault | None:
     """An entry whose session is outside every chain checked (inserted with a bad session id)."""
-    known = sessions.with_only_columns(TrainingSession.id)
     orgs = sessions.with_only_columns(TrainingSession.organisation_id)
+    # NOT EXISTS, not NOT IN: NOT IN checks the whole id list once per entry as soon as it no
+    # longer fits PostgreSQL's hash memory (a region's sessions over years would not).
+    chained = sessions.with_only_columns(TrainingSession.id).where(
+        TrainingSession.id == Signature.session_id
+    )
     stray = db.session.scalar(
-        select(Signature)
-        .where(Signature.organisation_id.in_(orgs), Signature.session_id.not_in(known))
-        .limit(1)
+        select(Signature).where(Signature.organisation_id.in_(orgs), ~chained.exists()).limit(1)
     )
     if stray is None:
         return None

@@ -66,7 +66,12 @@ def genesis(session_id: str) -> str:
     return hashlib.sha256(f"ledger:{session_id}".encode()).hexdigest()
 
 
+PLAIN = (str, int, float, bool, type(None))
+
+
 def _value(value: Any) -> Any:
+    if type(value) in PLAIN:  # most fields: checked first, exactly (an ABC check is slow)
+        return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     if isinstance(value, Mapping):
@@ -147,17 +152,22 @@ def verify_chain(
     entries: Iterable[Mapping[Any, Any]],
     stored_length: int,
     stored_head: str,
-    sealed: tuple[int, str] | None = None,
+    sealed: Mapping[int, str] | None = None,
+    start: tuple[int, str] | None = None,
 ) -> ChainReport:
     """Recompute one session's chain in seq order and name the first bad entry.
 
     Catches an edited entry (its hash), a deleted or inserted one (seq gap or broken link), a
     reordering (broken link), and a truncated tail (length and head kept on the session).
-    With the chain as a seal saw it (`sealed`: length and head), also a chain rewritten and
-    hashed again after the seal, or cut below it, even with the session's head moved to match.
+    With the chain as the seals saw it (`sealed`: the head at each length a seal recorded,
+    every seal, not only the last), also a chain rewritten and hashed again after a seal, or
+    cut below it, even with the session's head moved to match, and even sealed again since.
+    `start` (length, head): check only the entries after a prefix already checked.
     """
-    prev, expected_seq, count = genesis(session_id), 1, 0
-    sealed_length, sealed_head = sealed or (0, "")
+    sealed = sealed or {}
+    sealed_length = max(sealed, default=0)
+    start_length, prev = start or (0, genesis(session_id))
+    expected_seq, count = start_length + 1, start_length
     for entry in entries:
         count += 1
         fault = _check_entry(session_id, entry, prev, expected_seq)
@@ -168,7 +178,7 @@ def verify_chain(
                 entry.get("id"),
                 "entry beyond the chain length recorded on the session",
             )
-        if fault is None and expected_seq == sealed_length and entry["hash"] != sealed_head:
+        if fault is None and sealed.get(expected_seq, entry["hash"]) != entry["hash"]:
             fault = Fault(  # a head covers its whole prefix: the seal names its last entry
                 session_id,
                 expected_seq,

@@ -21,7 +21,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from flask import Flask, current_app
-from sqlalchemy import Select, or_, select, text
+from sqlalchemy import Select, func, or_, select, text
 
 from attendance import journal, ledger, seals
 from attendance.models import LedgerSeal, SealedState, TrainingSession
@@ -137,9 +137,17 @@ def _one_sealer_at_a_time() -> None:
 
 
 def _changed_chains() -> tuple[list[seals.SealedChain], list[ledger.Fault]]:
-    """The sessions whose chain moved since their last seal, recomputed."""
-    sessions = db.session.execute(
-        select(TrainingSession.id, TrainingSession.chain_length, TrainingSession.chain_head)
+    """The sessions whose chain moved since their last seal, each checked from its last sealed
+    head on (the entries before were checked when sealed; `audit` checks every seal's heads
+    against the whole chain, so a rewritten prefix is caught even if sealed again)."""
+    changed = db.session.execute(
+        select(
+            TrainingSession.id,
+            TrainingSession.chain_length,
+            TrainingSession.chain_head,
+            SealedState.length,
+            SealedState.head,
+        )
         .outerjoin(SealedState, SealedState.session_id == TrainingSession.id)
         .where(
             TrainingSession.chain_length > 0,
@@ -152,19 +160,40 @@ def _changed_chains() -> tuple[list[seals.SealedChain], list[ledger.Fault]]:
         .order_by(TrainingSession.id)
     ).all()
     chains, refused = [], []
-    for session_id, length, head in sessions:
-        entries = db.session.execute(
-            select(journal.SIGNATURES)
-            .where(journal.SIGNATURES.c.session_id == session_id)
-            .order_by(journal.SIGNATURES.c.seq)
-        ).mappings()
-        report = ledger.verify_chain(session_id, entries, length, head)
-        if report.fault:
-            log.error("Not sealed: session %s does not verify: %s", session_id, report.fault)
-            refused.append(report.fault)
-        else:
-            chains.append(seals.SealedChain(session_id, length, head))
+    for start in range(0, len(changed), CHUNK):
+        rows = changed[start : start + CHUNK]
+        tails = _tails([row[0] for row in rows])
+        for session_id, length, head, sealed_length, sealed_head in rows:
+            begin = (sealed_length, sealed_head) if sealed_length else None
+            entries = tails.get(session_id, [])
+            report = ledger.verify_chain(session_id, entries, length, head, start=begin)
+            if report.fault:
+                log.error("Not sealed: session %s does not verify: %s", session_id, report.fault)
+                refused.append(report.fault)
+            else:
+                chains.append(seals.SealedChain(session_id, length, head))
     return chains, refused
+
+
+CHUNK = 1000  # sessions per query
+
+
+def _tails(session_ids: list[str]) -> dict[str, list[Any]]:
+    """The entries after each session's last sealed head, in chain order (one query)."""
+    entries = journal.SIGNATURES
+    query = (
+        select(entries)
+        .outerjoin(SealedState, SealedState.session_id == entries.c.session_id)
+        .where(
+            entries.c.session_id.in_(session_ids),
+            entries.c.seq > func.coalesce(SealedState.length, 0),
+        )
+        .order_by(entries.c.session_id, entries.c.seq)
+    )
+    tails: dict[str, list[Any]] = {}
+    for row in db.session.execute(query).mappings():
+        tails.setdefault(row["session_id"], []).append(row)
+    return tails
 
 
 def _row(made: seals.Seal) -> LedgerSeal:
@@ -306,7 +335,7 @@ def audit(sessions: Select, *, whole_region: bool) -> Audit:
     stored, exported = stored_seals(), exported_seals()
     fault, reference = _check_sources(stored, exported, public)
     latest = seals.latest_sealed(reference)
-    chains = journal.verify(sessions, {k: (c.length, c.head) for k, c in latest.items()})
+    chains = journal.verify(sessions, seals.checkpoints(reference))
     fault = fault or chains.fault
     if fault is None and whole_region:
         fault = _sealed_but_gone(latest)

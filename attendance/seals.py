@@ -232,6 +232,16 @@ def check_seals(seals: Sequence[Seal], public_key: Ed25519PublicKey) -> SealFaul
     return None
 
 
+def checkpoints(seals: Iterable[Seal]) -> dict[str, dict[int, str]]:
+    """Every (length → head) each seal recorded, per session: a chain must still hold them
+    all, so that a chain rewritten after a seal stays caught even once sealed again."""
+    found: dict[str, dict[int, str]] = {}
+    for seal in seals:
+        for chain in seal.sessions:
+            found.setdefault(chain.session_id, {})[chain.length] = chain.head
+    return found
+
+
 def latest_sealed(seals: Iterable[Seal]) -> dict[str, SealedChain]:
     """Each session's last sealed state (a later seal supersedes an earlier one)."""
     latest: dict[str, SealedChain] = {}
@@ -278,7 +288,7 @@ def read_lines(path: Path) -> list[Seal]:
 
 
 def check_entries(
-    lines: Iterable[dict[str, Any]], sealed: dict[str, SealedChain]
+    lines: Iterable[dict[str, Any]], sealed: dict[str, dict[int, str]]
 ) -> ledger.Fault | None:
     """An export of the ledger's entries (`flask ledger export`) against the seals: every
     chain whole, and every sealed (length, head) still a prefix of it."""
@@ -288,9 +298,9 @@ def check_entries(
     for session_id in sorted(set(chains) | set(sealed)):
         entries = sorted(chains.get(session_id, []), key=lambda e: e["seq"])
         head = entries[-1]["hash"] if entries else ""
-        seal = sealed.get(session_id)
-        at_seal = (seal.length, seal.head) if seal else None
-        report = ledger.verify_chain(session_id, entries, len(entries), head, at_seal)
+        report = ledger.verify_chain(
+            session_id, entries, len(entries), head, sealed.get(session_id)
+        )
         if report.fault:
             return report.fault
     return None
@@ -322,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"Sceau n° {fault.seq} NON VALIDE : {fault.reason}.", file=sys.stderr)
         return 1
     if entries is not None:
-        bad = check_entries(entries, latest_sealed(seals))
+        bad = check_entries(entries, checkpoints(seals))
         if bad:
             print(
                 f"Registre ALTÉRÉ : séance {bad.session_id}, entrée n° {bad.seq} "

@@ -386,3 +386,41 @@ def test_an_edit_of_any_column_of_an_entry_is_caught_by_the_api_the_cli_and_offl
     bad = assert_caught(app, client, region, runner, "", offline="ALTÉRÉ")
     assert bad["session_id"] == sealed.session_id
     assert bad["seq"] in (row["seq"], row["seq"] + 1, 99), bad
+
+
+@pytest.mark.parametrize("index_too", [False, True], ids=["as it was", "index rewritten too"])
+def test_a_chain_rewritten_after_a_seal_stays_caught_once_sealed_again(
+    app, client, tenant_a, region, sealed, runner, index_too
+):
+    """The database holder rewrites a sealed chain (and, the second time, the sealer's index
+    of sealed heads too), then waits for the next seal: the sealer refuses the chain, or
+    seals it, but every earlier seal's head still names the rewrite."""
+    from attendance.models import SealedState
+
+    row = sealed.entry(2)
+    run_sql(update(SIGNATURES).where(SIGNATURES.c.id == row["id"]).values(signer_id="intrus"))
+    rechain(sealed.session_id)
+    if index_too:
+        head = db.session.scalar(
+            select(TrainingSession.chain_head).where(TrainingSession.id == sealed.session_id)
+        )
+        run_sql(
+            update(SealedState.__table__)
+            .where(SealedState.__table__.c.session_id == sealed.session_id)
+            .values(head=head)
+        )
+        db.session.rollback()
+    client.post(  # a genuine entry since: the session changed, the next seal takes it
+        f"/api/v1/sessions/{sealed.session_id}/corrections",
+        json={"trainee_id": sealed.people["Amina"], "action": "mark_absent", "reason": "Erreur"},
+        headers=bearer(app, tenant_a.admin),
+    )
+    resealed = runner.invoke(args=["ledger", "seal"])
+    if index_too:
+        assert resealed.exit_code == 0, resealed.output
+    else:
+        assert resealed.exit_code == 1  # the chain no longer links to its sealed head
+        assert f"Non scellée : séance {sealed.session_id}" in resealed.output
+    assert_caught(
+        app, client, region, runner, "differ from the sealed chain", seq=10, offline="n° 10"
+    )
