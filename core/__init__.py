@@ -104,6 +104,8 @@ def _register_blueprints(app: Flask) -> None:
     from attendance.pages import bp as attendance_pages
     from attendance.routes import blp as attendance_api
     from attendance.signin_pages import bp as signin_pages
+    from certificates.billing_routes import blp as billing_api
+    from certificates.finance_pages import bp as finance_pages
     from core.api import api
     from core.extensions import csrf
     from core.pages import bp as core_pages
@@ -111,13 +113,14 @@ def _register_blueprints(app: Flask) -> None:
     from training.pages import bp as training_pages
     from training.routes import blp as training_api
 
-    for blueprint in (accounts_api, training_api, attendance_api):
+    for blueprint in (accounts_api, training_api, attendance_api, billing_api):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
     app.register_blueprint(core_pages)
     app.register_blueprint(signin_pages)
     app.register_blueprint(training_pages)
     app.register_blueprint(attendance_pages)
+    app.register_blueprint(finance_pages)
 
 
 @event.listens_for(Engine, "connect")
