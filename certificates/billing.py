@@ -14,8 +14,15 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import lru_cache
 
-from attendance.rules import autoformation_cap, check_regroupement, half_days, is_held
+from attendance.rules import (
+    HalfDay,
+    autoformation_cap,
+    check_regroupement,
+    half_days,
+    is_held,
+)
 from core.clock import PARIS, local_day
 from core.errors import RuleViolation
 
@@ -238,12 +245,18 @@ def _regroupement_flags(session: ChainedSession, context: Context) -> list[Flag]
 def _unsigned_halves(session: ChainedSession) -> list[str]:
     """Halves of an opened synchronous session that began before its stop, unsigned by the
     trainer."""
-    if not session.synchronous or session.opened_at is None:
+    if not session.synchronous or session.opened_at is None or len(session.trainer_halves) == 2:
         return []
-    halves = half_days(session.starts_at, session.ends_at)
+    halves = _halves(session.starts_at, session.ends_at)
     return [
         h.name for h in halves if h.start < session.stop and h.name not in session.trainer_halves
     ]
+
+
+@lru_cache(maxsize=4096)
+def _halves(starts_at: datetime, ends_at: datetime) -> list[HalfDay]:
+    """Sessions of a month start and end on few distinct times: split each pair once."""
+    return half_days(starts_at, ends_at)
 
 
 def bill_group(
