@@ -6,7 +6,8 @@ last payment is taken as the order's end. A purge erases what identifies a perso
 trainees' names and contact details, the device and network facts and the reasons typed in
 the ledger's entries (and their salts), the devices named on invitations. The chains and the
 seals still verify afterwards: entries hold these facts only as salted commitments, and
-identities only as opaque ids (attendance/ledger.py).
+identities only as opaque ids (attendance/ledger.py). The packages above erase what they hold
+of the same people (`attendance.signals.order_purged`: certificates, their stored PDFs).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import select, update
 
 from attendance.models import Signature, TrainingSession
+from attendance.signals import order_purged
 from core.clock import local_day
 from core.errors import Conflict
 from core.extensions import db
@@ -77,6 +79,7 @@ def purge_order(order_id: str, now: datetime) -> Purge:
         .values(device_label=None)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
+    order_purged.send(order.id, trainee_ids=erased)  # certificates erase their stored PDFs
     db.session.flush()
     return Purge(order.id, len(erased), int(entries or 0), int(invitations or 0))
 

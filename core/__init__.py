@@ -62,6 +62,10 @@ def _init_extensions(app: Flask) -> None:
 
     if not any(handler.namespace == "/live" for handler in socketio.namespace_handlers):
         socketio.on_namespace(LiveNamespace("/live"))
+    from certificates.events import CertificatesNamespace
+
+    if not any(handler.namespace == "/certificates" for handler in socketio.namespace_handlers):
+        socketio.on_namespace(CertificatesNamespace("/certificates"))
     queue = app.config["REDIS_URL"] or None
     options = {}
     if queue:
@@ -86,6 +90,8 @@ def import_models() -> None:
     modules that subscribe to the signals of the layers below them (docs/architecture.md)."""
     import attendance.models  # noqa: F401
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
+    import certificates.models  # noqa: F401
+    import certificates.services  # noqa: F401 - erases its PDFs when an order is purged
     import core.models  # noqa: F401
     import sites.models  # noqa: F401
     import sites.services  # noqa: F401 - tells core which sites exist
@@ -94,9 +100,11 @@ def import_models() -> None:
 
 def _register_feature_commands(app: Flask) -> None:
     from attendance.cli import ledger_cli
+    from certificates.cli import certificates_cli
     from demo import demo_command
 
     app.cli.add_command(ledger_cli)
+    app.cli.add_command(certificates_cli)
     app.cli.add_command(demo_command)
 
 
@@ -106,6 +114,8 @@ def _register_blueprints(app: Flask) -> None:
     from attendance.signin_pages import bp as signin_pages
     from certificates.billing_routes import blp as billing_api
     from certificates.finance_pages import bp as finance_pages
+    from certificates.pages import bp as certificate_pages
+    from certificates.routes import blp as certificates_api
     from core.api import api
     from core.extensions import csrf
     from core.pages import bp as core_pages
@@ -113,13 +123,20 @@ def _register_blueprints(app: Flask) -> None:
     from training.pages import bp as training_pages
     from training.routes import blp as training_api
 
-    for blueprint in (accounts_api, training_api, attendance_api, billing_api):
+    for blueprint in (
+        accounts_api,
+        training_api,
+        attendance_api,
+        certificates_api,
+        billing_api,
+    ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
     app.register_blueprint(core_pages)
     app.register_blueprint(signin_pages)
     app.register_blueprint(training_pages)
     app.register_blueprint(attendance_pages)
+    app.register_blueprint(certificate_pages)
     app.register_blueprint(finance_pages)
 
 

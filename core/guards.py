@@ -45,7 +45,9 @@ def refuse_unreadable_input() -> None:
     if has_nul_outside_the_body(req):
         raise InvalidInput(FORBIDDEN_CHARACTER)
     if req.mimetype in FORMS and any(
-        "\x00" in key or "\x00" in value for key, value in req.form.items(multi=True)
+        # a multipart part whose name werkzeug cannot read (`name="\r"`) comes as None
+        "\x00" in (key or "") or "\x00" in (value or "")
+        for key, value in req.form.items(multi=True)
     ):
         raise InvalidInput(FORBIDDEN_CHARACTER)
     if req.is_json:

@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from flask import Flask
@@ -98,6 +99,8 @@ def db(app: Flask) -> Iterator[object]:
             for table in reversed(_db.metadata.sorted_tables):
                 conn.execute(table.delete())
     ratelimit.reset(app)
+    # The seals' export lives outside the database: emptied with it.
+    Path(app.config["LEDGER_SEAL_DIR"], "seals.jsonl").unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -121,7 +124,7 @@ def bearer(
 ) -> dict[str, str]:
     """An Authorization header for a staff user, or a trainee bound to invitation `dev`."""
     is_trainee = isinstance(user, Trainee)
-    claims = {"role": Role.TRAINEE if is_trainee else user.role}
+    claims = {"role": user.role if isinstance(user, User) else Role.TRAINEE}
     if is_trainee:
         claims["dev"] = dev or ""
     token = issue_token(

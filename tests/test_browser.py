@@ -6,6 +6,7 @@ import os
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
@@ -174,7 +175,7 @@ def test_the_trainers_list_catches_up_after_its_connection_comes_back(
     assert "✔" in trainer.locator(f"#t-{world['trainee_id']}").inner_text()
 
 
-def open_live_page(browser, live_url: str, world: dict[str, object]):  # noqa: ANN001, ANN201
+def open_live_page(browser, live_url: str, world: dict[str, Any]):  # noqa: ANN001, ANN201
     """The trainer signs in on a laptop, goes to the session's live page and opens signing."""
     trainer = browser.new_page(locale="fr-FR")
     trainer.goto(f"{live_url}/connexion")

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Table, func, insert, select, update
 
 import attendance.routes
 from attendance import ledger
@@ -23,7 +23,7 @@ from tests.conftest import ORDER_START, THIS_YEAR, Tenant, bearer, make_trainee,
 
 PARIS = ZoneInfo("Europe/Paris")
 DAY = date(THIS_YEAR, 3, 10)  # inside every test order, a working day, winter time
-SIGNATURES = Signature.__table__
+SIGNATURES = cast(Table, Signature.__table__)
 
 
 def at(day: date, hour: int, minute: int = 0, second: int = 0) -> datetime:

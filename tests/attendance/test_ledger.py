@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, update
 
 from attendance import ledger
 from attendance.models import TrainingSession
@@ -29,7 +29,7 @@ from tests.attendance.support import (
 from tests.conftest import bearer
 
 VERIFY = "/api/v1/ledger/verify"
-SESSIONS = TrainingSession.__table__
+SESSIONS = cast(Table, TrainingSession.__table__)
 
 
 # --- the pure chain -------------------------------------------------------------------------------
@@ -323,6 +323,7 @@ def close_later_in_the_columns(built: Built) -> Expected:
     """Issue 8: realised minutes went from 811 to 2,071 and the head did not change."""
     with db.engine.connect() as conn:
         ends_at = conn.scalar(select(SESSIONS.c.ends_at).where(SESSIONS.c.id == built.session_id))
+    assert ends_at is not None
     later = ends_at + timedelta(hours=3)
     run_sql(
         update(SESSIONS)

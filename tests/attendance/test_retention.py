@@ -8,20 +8,19 @@ from sqlalchemy import select
 
 from attendance import retention
 from attendance.models import Signature
+from certificates.models import Certificate
 from core.extensions import db
 from core.models import Invitation, Trainee
-from tests.attendance.support import Built, rows, verify
+from tests.attendance.support import DAY, rows, verify
 from tests.conftest import bearer
-from training.models import Order
+from training.models import Enrolment, Order
 
 
 def purge(runner, order_id: str):  # noqa: ANN001, ANN201
     return runner.invoke(args=["ledger", "purge", "--order-id", order_id])
 
 
-def test_an_order_is_purged_only_after_three_years_past_its_last_year(
-    app, tenant_a, built: Built, runner
-):
+def test_an_order_is_purged_only_after_three_years_past_its_last_year(app, tenant_a, built, runner):
     order = db.session.get(Order, tenant_a.order_id)
     assert retention.retention_ends(order) == datetime(order.end_date.year + 4, 1, 1).date()
     refused = purge(runner, tenant_a.order_id)
@@ -31,10 +30,11 @@ def test_an_order_is_purged_only_after_three_years_past_its_last_year(
 
 
 def test_a_purged_order_keeps_every_chain_and_seal_verifiable(
-    app, client, tenant_a, region, built: Built, runner, monkeypatch
+    app, client, tenant_a, region, built, runner, monkeypatch
 ):
     """The personal part of each entry (device, network, reason) and the trainees' names go;
     every hash, chain and seal still checks, and the hours stay what they were."""
+    certificate = issue_realisation(tenant_a)  # its hash chained, then sealed
     assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
     admin_h = bearer(app, tenant_a.admin)
     sheet = client.get(f"/api/v1/sessions/{built.session_id}/attendance", headers=admin_h)
@@ -56,3 +56,19 @@ def test_a_purged_order_keeps_every_chain_and_seal_verifiable(
     again = client.get(f"/api/v1/sessions/{built.session_id}/attendance", headers=admin_h)
     assert [i["minutes"] for i in again.get_json()["items"]] == minutes
     assert db.session.scalar(select(Signature.id).where(Signature.salt.is_not(None))) is None
+    # The certificates' PDFs printed the names: erased; their hashes still verify.
+    db.session.expire_all()
+    assert db.session.get(Certificate, certificate.id).pdf is None
+    checked = client.get(f"/api/v1/certificates/{certificate.short_id}/verify").get_json()
+    assert (checked["valid"], checked["trainee_initials"]) == (True, "—. —.")
+
+
+def issue_realisation(tenant):  # noqa: ANN001, ANN201
+    """The certificate of realisation of the tenant's trainee (the built session counts)."""
+    from certificates import services as certificates
+
+    enrolment = db.session.get(Enrolment, tenant.enrolment_id)
+    later = datetime(DAY.year, DAY.month, DAY.day, 18, tzinfo=UTC)
+    issued = certificates.issue(tenant.admin.id, enrolment, "realisation", "", later, "http://x")
+    db.session.commit()
+    return issued.certificate

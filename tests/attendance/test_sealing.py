@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import Table, delete, select, update
 
 from attendance import ledger, seals
 from attendance.models import LedgerSeal, TrainingSession
@@ -28,8 +27,9 @@ from tests.attendance.support import (
 )
 from tests.attendance.test_seals import offline_check
 from tests.conftest import bearer
+from tests.page_support import eventually
 
-SESSIONS = TrainingSession.__table__
+SESSIONS = cast(Table, TrainingSession.__table__)
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -41,14 +41,6 @@ def seal(runner) -> str:  # noqa: ANN001
 
 def export_file(app) -> Path:  # noqa: ANN001
     return Path(app.config["LEDGER_SEAL_DIR"]) / "seals.jsonl"
-
-
-@pytest.fixture(autouse=True)
-def fresh_export(app):
-    """Each test starts without seals in its export (the database is emptied by `db`)."""
-    export_file(app).unlink(missing_ok=True)
-    yield
-    export_file(app).unlink(missing_ok=True)
 
 
 @pytest.fixture
@@ -344,16 +336,15 @@ def test_closing_a_session_seals_it_soon_after(app, client, tenant_a, built, mon
     open_session(client, trainer_h, sid)
     clock.set(13, 30)
     assert client.post(f"/api/v1/sessions/{sid}/close", headers=trainer_h).status_code == 200
-    stored = None
-    for _ in range(100):
-        db.session.rollback()
-        stored = db.session.scalar(select(LedgerSeal))
-        if stored is not None:
-            break
-        time.sleep(0.05)
+    stored = eventually(lambda: db.session.scalar(select(LedgerSeal)))
     assert stored is not None, "no seal after the close"
     assert {built.session_id, sid} <= {s[0] for s in stored.sessions}
-    assert len(export_file(app).read_text().splitlines()) == 1
+    # The export is appended right after the commit, from the same thread.
+    exported = eventually(
+        lambda: export_file(app).exists() and export_file(app).read_text() or None
+    )
+    assert exported is not None
+    assert len(exported.splitlines()) == 1
 
 
 def other_value(name: str, row: dict[str, Any], sealed: Built, tenant_b: Any) -> Any:

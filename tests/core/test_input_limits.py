@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import json
 import re
+from typing import Any
 
 import pytest
+from sqlalchemy import func, select
 
+from core.extensions import db
 from core.models import Role, Trainee, User
 from tests.conftest import api_error, bearer, make_tenant, make_user, order_data
 from training.models import Order, RegroupementAuthorisation
@@ -153,12 +156,15 @@ def test_a_nul_character_in_any_json_text_is_refused_and_nothing_stored(app, cli
 
 
 def counts() -> tuple[int, ...]:
+    def count(query: Any) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+
     return (
-        Trainee.query.count(),
-        Order.query.count(),
-        User.query.count(),
-        RegroupementAuthorisation.query.count(),
-        Trainee.query.filter(Trainee.last_name.like("X%")).count(),
+        count(select(Trainee)),
+        count(select(Order)),
+        count(select(User)),
+        count(select(RegroupementAuthorisation)),
+        count(select(Trainee).where(Trainee.last_name.like("X%"))),
     )
 
 

@@ -32,7 +32,8 @@ def listener(redis_url: str, channel: str) -> Iterator[Any]:
 
 
 def received(pubsub: Any, count: int, timeout_s: float = 5.0) -> list[dict[str, Any]]:
-    messages, deadline = [], time.monotonic() + timeout_s
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
     while len(messages) < count and time.monotonic() < deadline:
         message = pubsub.get_message(timeout=0.2)
         if message is not None:

@@ -186,7 +186,7 @@ def private_redis(tmp_path) -> Iterator[dict]:
 
 
 @pytest.fixture
-def redis_limits(app, private_redis, monkeypatch) -> ratelimit.ResilientLimiter:
+def redis_limits(app, private_redis, monkeypatch) -> Iterator[ratelimit.ResilientLimiter]:
     """The app's failed-attempt counters in the private Redis, tried again 0.2 s after a loss."""
     limiter = ratelimit.ResilientLimiter(private_redis["url"], retry_s=0.2)
     monkeypatch.setitem(app.extensions, "failure_limits", limiter)

@@ -77,6 +77,7 @@ def seed(app, client, monkeypatch) -> World:  # noqa: ANN001
     other = make_trainee(tenant.org, "Noé")  # whose pending invitation may be revoked
     pending = client.post(f"/api/v1/trainees/{other.id}/invitations", headers=admin).get_json()
     ids = {
+        "certificate_id": [issued_certificate(tenant)],
         "order_id": [tenant.order_id],
         "group_id": [tenant.group_id],
         "session_id": [open_id, tenant.session_id],
@@ -95,6 +96,22 @@ def seed(app, client, monkeypatch) -> World:  # noqa: ANN001
         Role.TRAINEE: bearer(app, tenant.trainee, dev=tenant.invitation_id),
     }
     return World(ids, {str(role): h for role, h in headers.items()})
+
+
+def issued_certificate(tenant) -> str:  # noqa: ANN001
+    """The short id of a certificate of realisation of the tenant's trainee, issued the day
+    after the open session (so that it counts)."""
+    from datetime import timedelta
+
+    from certificates import services
+    from training.models import Enrolment
+
+    enrolment = db.session.get(Enrolment, tenant.enrolment_id)
+    assert enrolment is not None
+    later = at(DAY + timedelta(days=1), 9)
+    issued = services.issue(tenant.admin.id, enrolment, "realisation", "", later, "http://x")
+    db.session.commit()
+    return issued.certificate.short_id
 
 
 @pytest.fixture(scope="module")
@@ -163,7 +180,7 @@ def run_cases(app, operation: Any, world: World, mode: GenerationMode, examples:
     check()
 
 
-@pytest.mark.parametrize("tag", ["accounts", "training", "attendance"])
+@pytest.mark.parametrize("tag", ["accounts", "training", "attendance", "certificates"])
 def test_the_api_answers_as_its_document_says(app, client, monkeypatch, api_schema, tag):
     world = seed(app, client, monkeypatch)
     failures = []

@@ -50,8 +50,16 @@ PUBLIC_ANSWERS = {
 # The public certificate check (API.md: GET /certificates/{id}/verify); not /ledger/verify.
 PUBLIC_VERIFY = re.compile(rf"^{API}/certificates/<[^<>]+>/verify$")
 # Pages anyone may open: staff login, invitation, and the signing pages a QR code or a site PC
-# opens (the page twin of "POST /sign-ins: anyone with {code}").
-PUBLIC_PAGES = {"/connexion", "/invitation", "/emarger", "/code"}
+# opens (the page twin of "POST /sign-ins: anyone with {code}"), and the certificates' public
+# check that their QR code opens (the page twin of GET /certificates/{id}/verify).
+PUBLIC_PAGES = {
+    "/connexion",
+    "/invitation",
+    "/emarger",
+    "/code",
+    "/verifier",
+    "/verifier/<short_id>",
+}
 REFUSALS = {400, 401, 403, 404, 405, 409, 410, 422, 429}
 B_DAY = ORDER_START + timedelta(days=3)  # the day of tenant_b's session (see conftest)
 QUERY = f"start={B_DAY.isoformat()}&days=31&date={B_DAY.isoformat()}&month={B_DAY:%Y-%m}"
@@ -180,7 +188,7 @@ def sample(spec: dict, target: Target, name: str, prop: dict) -> Any:
         "date-time": paris(B_DAY, 15 if "end" in name else 14),
         "email": "walk@example.fr",
     }
-    return formats.get(prop.get("format"), "Essai de parcours")
+    return formats.get(str(prop.get("format")), "Essai de parcours")
 
 
 def body_for(spec: dict, target: Target, method: str, path: str) -> dict | None:

@@ -44,7 +44,9 @@ def text(answer) -> str:
 
 
 def order_number(tenant) -> str:
-    return db.session.get(Order, tenant.order_id).number
+    order = db.session.get(Order, tenant.order_id)
+    assert order is not None
+    return order.number
 
 
 def session_form(**overrides):

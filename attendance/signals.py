@@ -1,0 +1,13 @@
+"""What attendance announces to the packages above it (blinker signals, docs/architecture.md)."""
+
+from __future__ import annotations
+
+from blinker import Namespace
+
+_signals = Namespace()
+
+order_purged = _signals.signal(
+    "order-purged",
+    doc="An order's personal data is being erased (sender: the order's id; `trainee_ids`: "
+    "the trainees erased). Receivers erase what they hold of them (flush, no commit).",
+)
