@@ -112,6 +112,8 @@ def _register_blueprints(app: Flask) -> None:
     from attendance.pages import bp as attendance_pages
     from attendance.routes import blp as attendance_api
     from attendance.signin_pages import bp as signin_pages
+    from certificates.billing_routes import blp as billing_api
+    from certificates.finance_pages import bp as finance_pages
     from certificates.pages import bp as certificate_pages
     from certificates.routes import blp as certificates_api
     from core.api import api
@@ -121,7 +123,13 @@ def _register_blueprints(app: Flask) -> None:
     from training.pages import bp as training_pages
     from training.routes import blp as training_api
 
-    for blueprint in (accounts_api, training_api, attendance_api, certificates_api):
+    for blueprint in (
+        accounts_api,
+        training_api,
+        attendance_api,
+        certificates_api,
+        billing_api,
+    ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
     app.register_blueprint(core_pages)
@@ -129,6 +137,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(training_pages)
     app.register_blueprint(attendance_pages)
     app.register_blueprint(certificate_pages)
+    app.register_blueprint(finance_pages)
 
 
 @event.listens_for(Engine, "connect")

@@ -1,0 +1,333 @@
+"""Billing use cases (R11): a month's group-hours of one order, or of every order the caller
+sees, aggregated in SQL from the chained entries (docs/exports.md, "How it is computed").
+
+One statement reads the month: per session, one pass over its chain's entries with
+conditional aggregates (the last plan's place, the opening, the close, whether the trainer
+signed each half-day, whether any trainee signed), then the facts of that last plan (kind,
+times, participants, site, reason). The session's columns only choose which sessions to read
+(`starts_at` is indexed); every time and every "held" comes from the chain, and a session
+whose chained start falls outside the month is left out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime
+from functools import lru_cache
+from typing import Any, cast
+
+from sqlalchemy import Select, Table, and_, case, func, select, text
+
+from attendance import journal
+from attendance.services import french_holidays
+from certificates import billing
+from core.auth import Principal
+from core.clock import local_day
+from core.errors import Forbidden
+from core.extensions import db
+from core.models import Organisation, Role
+from sites.models import Site
+from training import access
+from training.models import Enrolment, Group, Order, RegroupementAuthorisation
+from training.services import get_order
+
+READERS = (Role.FINANCE, Role.ORG_ADMIN, Role.REGION)
+SESSIONS, SIGNATURES = journal.SESSIONS, journal.SIGNATURES
+GROUPS = cast(Table, Group.__table__)
+PLAN_KINDS = ("planned", "edited")
+
+
+def require_reader(actor: Principal) -> None:
+    """Finance, the organisation's admin and the Région read billing; nobody else."""
+    if not actor.has_role(*READERS):
+        raise Forbidden("La facturation est réservée à la finance, au référent et à la Région.")
+
+
+def order_billing(
+    actor: Principal, order_id: str, year: int, month: int, now: datetime
+) -> billing.OrderBilling:
+    """One visible order's month (404 for an order the caller may not see)."""
+    require_reader(actor)
+    order = get_order(actor, order_id)
+    orders = select(Order.id).where(Order.id == order.id)
+    return next(_billings(orders, year, month, now))
+
+
+def month_billings(
+    actor: Principal, year: int, month: int, now: datetime
+) -> Iterator[billing.OrderBilling]:
+    """Every order the caller sees that runs during the month (the Région: every order of the
+    region), one at a time: an export streams them."""
+    require_reader(actor)
+    first, after = billing.month_bounds(year, month)
+    orders = access.visible_orders(actor).where(
+        Order.start_date < local_day(after), Order.end_date >= local_day(first)
+    )
+    return _billings(orders.with_only_columns(Order.id), year, month, now)
+
+
+def _billings(
+    order_ids: Select, year: int, month: int, now: datetime
+) -> Iterator[billing.OrderBilling]:
+    orders = _orders(order_ids)
+    if not orders:
+        return
+    ids = [order.id for order in orders]
+    groups = _groups(ids)
+    lookups = _Lookups.load([g.id for gs in groups.values() for g in gs], year)
+    autoformation = _planned_autoformation(ids)
+    rows = _chained_sessions(order_ids, year, month)
+    for order in orders:
+        yield _order(order, groups[order.id], rows, lookups, autoformation, (year, month), now)
+
+
+def _order(
+    order: billing.OrderInfo,
+    groups: list[Group],
+    rows: dict[str, list[Any]],
+    lookups: _Lookups,
+    autoformation: dict[str, int],
+    period: tuple[int, int],
+    now: datetime,
+) -> billing.OrderBilling:
+    planned = autoformation.get(order.id, 0)
+    over_cap = billing.autoformation_cap_flag(order.modality, order.centre_hours, planned)
+    billed = []
+    for group in groups:
+        context = lookups.context(order.modality, group, over_cap)
+        sessions = [_session(row) for row in rows.get(group.id, [])]
+        sessions = [s for s in sessions if billing.in_month(s.starts_at, *period)]
+        counted = [(s, lookups.participant_count(s)) for s in sessions]
+        billed.append(
+            billing.bill_group(group.id, group.name, group.component, counted, context, now)
+        )
+    return billing.OrderBilling(
+        order=order,
+        year=period[0],
+        month=period[1],
+        groups=tuple(billed),
+        flags=(over_cap,) if over_cap else (),
+        autoformation_planned_minutes=planned,
+    )
+
+
+def _orders(order_ids: Select) -> list[billing.OrderInfo]:
+    """The orders, with their organisation's name, by organisation and number."""
+    query = (
+        select(Order, Organisation.name)
+        .join(Organisation, Organisation.id == Order.organisation_id)
+        .where(Order.id.in_(order_ids))
+        .order_by(Organisation.name, Order.organisation_id, Order.number, Order.id)
+    )
+    return [order_info(order, name) for order, name in db.session.execute(query)]
+
+
+def order_info(order: Order, organisation: str) -> billing.OrderInfo:
+    """What the exports say of an order."""
+    return billing.OrderInfo(
+        id=order.id,
+        number=order.number,
+        title=order.title,
+        modality=order.modality,
+        centre_hours=order.centre_hours,
+        organisation_id=order.organisation_id,
+        organisation=organisation,
+    )
+
+
+def _groups(order_ids: list[str]) -> dict[str, list[Group]]:
+    found: dict[str, list[Group]] = defaultdict(list)
+    query = select(Group).where(Group.order_id.in_(order_ids)).order_by(Group.name, Group.id)
+    for group in db.session.scalars(query):
+        found[group.order_id].append(group)
+    return found
+
+
+def chained_statement(order_ids: Select, first: datetime, after: datetime) -> Select:
+    """Per session starting in [first, after) in these orders: the chain's aggregates and the
+    facts of its last plan (in no order: the caller sorts them into their groups).
+
+    One pass over the sessions' entries, grouped by session (the shape of the plainest
+    aggregate over them); the last plan's facts are then fetched by the unique
+    `(session_id, seq)` index, one probe per session, never a second pass."""
+    entry, month = SIGNATURES, SESSIONS.alias("month")
+    signed = entry.c.kind == "sign_in"
+
+    def any_of(condition: Any) -> Any:
+        return func.max(case((condition, 1), else_=0))
+
+    def trainer(half: str) -> Any:
+        return any_of(and_(signed, entry.c.signer_kind == "trainer", entry.c.half_day == half))
+
+    chained = (
+        select(
+            entry.c.session_id,
+            func.max(case((entry.c.kind.in_(PLAN_KINDS), entry.c.seq))).label("plan_seq"),
+            func.max(case((entry.c.kind == "opened", entry.c.at))).label("opened_at"),
+            func.max(case((entry.c.kind == "closed", entry.c.at))).label("closed_at"),
+            any_of(and_(signed, entry.c.signer_kind == "trainee")).label("trainee_signed"),
+            trainer("am").label("trainer_am"),
+            trainer("pm").label("trainer_pm"),
+        )
+        .join(month, month.c.id == entry.c.session_id)
+        .where(
+            month.c.starts_at >= first,
+            month.c.starts_at < after,
+            month.c.group_id.in_(select(GROUPS.c.id).where(GROUPS.c.order_id.in_(order_ids))),
+        )
+        .group_by(entry.c.session_id)
+        .subquery("chained")
+    )
+    plan = entry.alias("plan")
+    facts = (
+        select(plan.c.facts)
+        .where(plan.c.session_id == chained.c.session_id, plan.c.seq == chained.c.plan_seq)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            SESSIONS.c.group_id,
+            SESSIONS.c.id,
+            SESSIONS.c.title,
+            chained.c.opened_at,
+            chained.c.closed_at,
+            chained.c.trainee_signed,
+            chained.c.trainer_am,
+            chained.c.trainer_pm,
+            facts.label("facts"),
+        )
+        .select_from(chained)
+        .join(SESSIONS, SESSIONS.c.id == chained.c.session_id)
+    )
+
+
+def _chained_sessions(order_ids: Select, year: int, month: int) -> dict[str, list[Any]]:
+    """The month's rows by group. A client-side cursor: a month's rows fit in memory, and
+    PostgreSQL runs a server-side cursor's query without its parallel workers (twice as slow
+    here); Core, not the ORM, per row."""
+    first, after = billing.month_bounds(year, month)
+    without_jit()
+    by_group: dict[str, list[Any]] = defaultdict(list)
+    for row in db.session.connection().execute(chained_statement(order_ids, first, after)):
+        by_group[row.group_id].append(row)
+    return by_group
+
+
+def without_jit() -> None:
+    """PostgreSQL: no JIT compilation for this transaction's statements. The index probes
+    for the plans' facts raise the planner's estimate over the JIT thresholds, and compiling
+    (inlining, optimising) took longer than running: 3.7 s for a 0.8 s month of 5.6 million
+    entries (docs/exports.md). `SET LOCAL` ends with the transaction."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("SET LOCAL jit = off"))
+
+
+def _session(row: Any) -> billing.ChainedSession:
+    facts = row.facts
+    participants = facts.get("participants")
+    halves = frozenset(
+        h for h, signed in (("am", row.trainer_am), ("pm", row.trainer_pm)) if signed
+    )
+    return billing.ChainedSession(
+        id=row.id,
+        group_id=row.group_id,
+        title=row.title,
+        kind=facts["kind"],
+        starts_at=_moment(facts["starts_at"]),
+        ends_at=_moment(facts["ends_at"]),
+        participants=None if participants is None else tuple(participants),
+        site_id=facts.get("site_id"),
+        regroupement_reason=facts.get("regroupement_reason"),
+        opened_at=row.opened_at,
+        closed_at=row.closed_at,
+        trainer_halves=halves,
+        trainee_signed=bool(row.trainee_signed),
+    )
+
+
+@lru_cache(maxsize=4096)
+def _moment(text: str) -> datetime:
+    """A chained time ("2026-03-10T08:00:00.000000Z"): sessions start on few distinct times."""
+    return datetime.fromisoformat(text)
+
+
+def _planned_autoformation(order_ids: list[str]) -> dict[str, int]:
+    """R6: minutes of autoformation planned in each order, every group and month, summed in
+    SQL.
+
+    Read from the sessions' columns (kind, times): this is the plan that R6 checks when a
+    session is planned, the same columns, and `ledger verify` holds them equal to the chain;
+    reading every plan entry of every order instead would cost a second pass over the entries
+    for a flag that planning already enforces (docs/exports.md)."""
+    query = (
+        select(GROUPS.c.order_id, func.sum(_seconds(SESSIONS.c.starts_at, SESSIONS.c.ends_at)))
+        .join(GROUPS, GROUPS.c.id == SESSIONS.c.group_id)
+        .where(GROUPS.c.order_id.in_(order_ids), SESSIONS.c.kind == billing.AUTOFORMATION)
+        .group_by(GROUPS.c.order_id)
+    )
+    return {order_id: int(seconds // 60) for order_id, seconds in db.session.execute(query)}
+
+
+def _seconds(start: Any, end: Any) -> Any:
+    """Seconds from `start` to `end` (UTC columns), in the database's own arithmetic."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return func.extract("epoch", end - start)
+    return (func.julianday(end) - func.julianday(start)) * 86400
+
+
+class _Lookups:
+    """What the flags and the participant counts need, read once for a whole export."""
+
+    def __init__(
+        self,
+        enrolments: dict[str, list[tuple[date, date | None]]],
+        authorised: dict[str, set[date]],
+        seats: dict[str, int],
+        holidays: set[date],
+    ) -> None:
+        self.enrolments, self.authorised = enrolments, authorised
+        self.seats, self.holidays = seats, holidays
+
+    @classmethod
+    def load(cls, group_ids: list[str], year: int) -> _Lookups:
+        enrolments: dict[str, list[tuple[date, date | None]]] = defaultdict(list)
+        paths = select(Enrolment.group_id, Enrolment.entry_date, Enrolment.exit_date).where(
+            Enrolment.group_id.in_(group_ids)
+        )
+        for group_id, entry, exit_ in db.session.execute(paths):
+            enrolments[group_id].append((entry, exit_))
+        authorised: dict[str, set[date]] = defaultdict(set)
+        days = select(
+            RegroupementAuthorisation.group_id, RegroupementAuthorisation.session_date
+        ).where(RegroupementAuthorisation.group_id.in_(group_ids))
+        for group_id, day in db.session.execute(days):
+            authorised[group_id].add(day)
+        seats: dict[str, int] = {}
+        for site_id, count in db.session.execute(select(Site.id, Site.seats)):
+            seats[site_id] = count
+        return cls(enrolments, authorised, seats, set(french_holidays(year)))
+
+    def context(
+        self, modality: str, group: Group, over_cap: billing.Flag | None
+    ) -> billing.Context:
+        return billing.Context(
+            modality=modality,
+            group_first_day=group.first_day,
+            authorised_days=self.authorised.get(group.id, set()),
+            holidays=self.holidays,
+            seats=self.seats,
+            over_cap=over_cap,
+        )
+
+    def participant_count(self, session: billing.ChainedSession) -> int:
+        """Listed participants, or the group's trainees enrolled on the session's day (as
+        attendance.participants.enrolled_on counts them)."""
+        if session.participants is not None:
+            return len(session.participants)
+        day = local_day(session.starts_at)
+        return sum(
+            1
+            for entry, exit_ in self.enrolments.get(session.group_id, [])
+            if entry <= day and (exit_ is None or exit_ >= day)
+        )
