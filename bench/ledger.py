@@ -11,9 +11,9 @@ database and fills it in bulk (COPY), every entry computed with the service's ow
    whole ledger).
 2. `changed` of them, spread over the weeks, changed since that seal: the trainer gives the
    reason of an absence (attendance.register.record_absence: one entry per half-day, so
-   two for a full day). Timed: the seal over them (attendance.sealing.seal, which recomputes
-   each changed chain in full and signs the Merkle root of their heads), its commit, and
-   its export outside the database (attendance.sealing.export).
+   two for a full day). Timed: the seal over them (attendance.sealing.seal, which checks
+   each changed chain from its last sealed head and signs the Merkle root of their heads),
+   its commit, and its export outside the database (attendance.sealing.export).
 3. The full verify of `ledger verify`, timed: attendance.sealing.audit over every session
    (the seals' signatures and chain against their export, every chain recomputed, every
    session's columns replayed from its chain, every sealed head still in its chain).
@@ -409,10 +409,12 @@ def _own_cpu() -> float:
 
 def _step_seal(app: Flask, step: Step) -> None:
     from attendance import sealing
+    from attendance.models import SealedState
     from core.db import utcnow
     from core.extensions import db
 
     with app.app_context():
+        before = dict(db.session.execute(select(SealedState.session_id, SealedState.length)).all())
         t0, c0 = time.perf_counter(), _own_cpu()
         outcome = sealing.seal(utcnow())
         t1 = time.perf_counter()
@@ -425,7 +427,8 @@ def _step_seal(app: Flask, step: Step) -> None:
         step.parts = {"seal": t1 - t0, "commit": t2 - t1, "export": t3 - t2}
         made = outcome.seal
         step.sessions = made.count if made else 0
-        step.entries = sum(chain.length for chain in made.sessions) if made else 0
+        checked = (c.length - before.get(c.session_id, 0) for c in made.sessions) if made else ()
+        step.entries = sum(checked)  # the seal checks each chain after its last sealed head
         step.ok = made is not None and not outcome.refused and exported == 1
         step.detail = {
             "seal": made.seq if made else None,
