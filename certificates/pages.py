@@ -152,7 +152,8 @@ def _order_month(order: Order, month: str) -> dict[str, Any]:
         .order_by(CertificateBatch.created_at.desc())
         .limit(1)
     )
-    return {"enrolments": enrolments, "current": current, "batch": batch}
+    purged = services.is_purged(order.id)
+    return {"enrolments": enrolments, "current": current, "batch": batch, "purged": purged}
 
 
 @bp.route("/attestations/lots", methods=["POST"])
