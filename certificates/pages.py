@@ -57,9 +57,11 @@ def this_month() -> str:
 def mine(principal: Principal) -> Any:
     """The trainee's certificates, and a form to get one."""
     enrolments = list(db.session.scalars(access.visible_enrolments(principal)))
+    certificates = services.own_certificates(principal)
     return render_template(
         "cert_trainee.html",
-        certificates=services.own_certificates(principal),
+        certificates=certificates,
+        purged=services.purged_orders({c.order_id for c in certificates}),
         enrolments=enrolments,
         month=this_month(),
     )

@@ -530,14 +530,21 @@ def set_signatory(
 
 
 def is_purged(order_id: str) -> bool:
-    """The order's personal data was purged (or, before purges were marked, one of its
-    certificates lost its PDF)."""
-    if db.session.get(PurgedOrder, order_id) is not None:
-        return True
-    erased = select(Certificate.id).where(
-        Certificate.order_id == order_id, Certificate.pdf.is_(None)
+    """The order's personal data was purged (see purged_orders)."""
+    return bool(purged_orders({order_id}))
+
+
+def purged_orders(order_ids: Collection[str]) -> set[str]:
+    """Those of the orders whose personal data was purged: marked by the purge, or (purged
+    before purges were marked) one of their certificates lost its PDF."""
+    wanted = list(order_ids)
+    if not wanted:
+        return set()
+    marked = select(PurgedOrder.order_id).where(PurgedOrder.order_id.in_(wanted))
+    erased = select(Certificate.order_id).where(
+        Certificate.order_id.in_(wanted), Certificate.pdf.is_(None)
     )
-    return db.session.scalar(erased.limit(1)) is not None
+    return set(db.session.scalars(marked.union(erased)))
 
 
 def purged_error() -> Gone:
