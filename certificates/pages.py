@@ -29,8 +29,8 @@ from core.clock import PARIS
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput, NotFound
 from core.extensions import db
+from core.forms import is_local_path
 from core.models import Role
-from core.pages import is_local_path
 from core.templating import template_constants
 from training import access
 from training.models import Enrolment, Group, Order

@@ -12,7 +12,7 @@ import hashlib
 import io
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
 from PIL import Image
 from sqlalchemy import Select, select, update
@@ -222,7 +222,7 @@ def entry_facts(certificate: Certificate, previous: Certificate | None) -> dict:
         "certificate_id": certificate.id,
         "sha256": certificate.sha256,
         "trainee_id": certificate.trainee_id,
-        "issued_at": certificate.issued_at.isoformat(),
+        "issued_at": certificate.issued_at.astimezone(UTC).isoformat(),
         "replaces": previous.id if previous else None,
     }
 
@@ -394,9 +394,16 @@ def _names(entry: dict, certificate: Certificate) -> bool:
         return True
     return (
         all(facts.get(name) == getattr(certificate, name) for name in COVERED)
-        and facts.get("issued_at") == certificate.issued_at.isoformat()
+        and _same_time(facts.get("issued_at"), certificate.issued_at)
         and (facts.get("replaces") is None) == (certificate.generation == 1)
     )
+
+
+def _same_time(stated: object, issued_at: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(str(stated)) == issued_at
+    except ValueError:
+        return False
 
 
 def _successor(certificate: Certificate, later: dict[str, list]) -> str | None:

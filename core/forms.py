@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask import render_template, request
@@ -85,3 +86,13 @@ def form_error(template: str, error: DomainError, **context: Any) -> tuple[str, 
     db.session.rollback()
     context.setdefault("values", request.form)
     return render_template(template, error=error, **context), error.status
+
+
+def is_local_path(target: str) -> bool:
+    """A path of this site to go back to (a form's `next` or `back`): one leading "/", no
+    scheme nor host, no backslash, control or whitespace character."""
+    if "\\" in target or any(c.isspace() or not c.isprintable() for c in target):
+        return False
+    parts = urlsplit(target)
+    local = not parts.scheme and not parts.netloc
+    return local and target.startswith("/") and not target.startswith("//")

@@ -256,7 +256,8 @@ def test_r17_a_signature_image_is_stored_as_a_png_read_whole(app, month):
         content_type="multipart/form-data",
     )
     stored = services.signatory_of(month.tenant.org.id)
-    assert stored is not None and stored.signature_image is not None
+    assert stored is not None
+    assert stored.signature_image is not None
     assert stored.signature_image.startswith(b"\x89PNG\r\n\x1a\n")
 
 

@@ -4,6 +4,7 @@ ledger, the same file on every call; hours in the PDF equal the database's."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC
 
 import pytest
 
@@ -103,7 +104,7 @@ def test_issuing_again_answers_the_same_file_and_records_it_once(app, client, mo
             "generation": 1,
             "minutes": 210,
             "fingerprint": certificate.fingerprint,
-            "issued_at": certificate.issued_at.isoformat(),
+            "issued_at": certificate.issued_at.astimezone(UTC).isoformat(),
             "replaces": None,
         }
         assert [entry["session_id"], entry["seq"]] in certificate.entries

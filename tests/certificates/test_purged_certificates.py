@@ -38,7 +38,7 @@ def urls(month) -> list[str]:  # noqa: ANN001
 
 
 def purge(month) -> None:  # noqa: ANN001
-    order = db.session.get(Order, month.tenant.order_id)
+    order = db.session.get_one(Order, month.tenant.order_id)
     after = datetime.combine(retention.retention_ends(order), datetime.min.time(), tzinfo=UTC)
     retention.purge_order(order.id, after)
     db.session.commit()
