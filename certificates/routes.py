@@ -64,6 +64,7 @@ class VerificationSchema(ma.Schema):
 
 PDF_ANSWER = image_doc("application/pdf", "The certificate (PDF), the same file on every call")
 NOTHING = "nothing_to_certify (no session held yet), certificate_busy"
+PURGED = "certificate_purged: the order's personal data was purged (retention over)"
 UPLOAD = {
     "requestBody": {
         "required": True,
@@ -85,6 +86,7 @@ UPLOAD = {
 @roles_required(Role.ORG_ADMIN, Role.TRAINEE)
 @blp.doc(**PDF_ANSWER)
 @blp.alt_response(409, schema=ErrorSchema, description=NOTHING)
+@blp.alt_response(410, schema=ErrorSchema, description=PURGED)
 def realisation_certificate(enrolment_id: str, principal: Principal) -> Any:
     """The certificate of realisation of an enrolment, from its chained signatures (R17)."""
     enrolment = services.get_enrolment(principal, enrolment_id)
@@ -97,6 +99,7 @@ def realisation_certificate(enrolment_id: str, principal: Principal) -> Any:
 @blp.arguments(MonthArgs, location="query")
 @blp.doc(**PDF_ANSWER)
 @blp.alt_response(409, schema=ErrorSchema, description=NOTHING)
+@blp.alt_response(410, schema=ErrorSchema, description=PURGED)
 def attendance_certificate(args: dict[str, Any], enrolment_id: str, principal: Principal) -> Any:
     """The attendance certificate of an enrolment for one month (Europe/Paris)."""
     enrolment = services.get_enrolment(principal, enrolment_id)
