@@ -17,13 +17,13 @@ from core.models import Role
 
 blp = Blueprint("billing", __name__, url_prefix="/api/v1", description="Facturation et réalisation")
 READERS = (Role.FINANCE, Role.ORG_ADMIN, Role.REGION)
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")  # whole value only: fullmatch
 FILE = {"type": "string", "format": "binary"}
 CSV_DOC = {"type": "string", "description": "UTF-8 with BOM, `;`, decimal comma"}
 
 
 def _month(value: str) -> None:
-    found = MONTH.match(value)
+    found = MONTH.fullmatch(value)  # "2026-03\n" is refused, never reaches a file name
     if not found or not 1900 <= int(found[1]) <= 2100:
         raise ma.ValidationError("Mois attendu au format AAAA-MM (1900 à 2100).")
 
@@ -32,7 +32,11 @@ class BillingArgs(ma.Schema):
     month = ma.fields.String(
         required=True,
         validate=_month,
-        metadata={"pattern": MONTH.pattern, "example": "2026-03", "description": "Europe/Paris"},
+        metadata={
+            "pattern": f"^{MONTH.pattern}$",
+            "example": "2026-03",
+            "description": "Europe/Paris",
+        },
     )
     format = ma.fields.String(
         load_default="json", validate=ma.validate.OneOf(["json", "csv", "xlsx"])
@@ -151,6 +155,11 @@ def period(args: dict[str, Any]) -> tuple[int, int]:
     return int(year), int(month)
 
 
+def month_text(year: int, month: int) -> str:
+    """The month of a file name, written from the parsed numbers (never the raw query)."""
+    return f"{year:04d}-{month:02d}"
+
+
 def safe_name(text: str) -> str:
     """A file name part from people's text (an order number)."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", text).strip("-")[:40] or "export"
@@ -204,7 +213,7 @@ def order_billing(args: dict[str, Any], order_id: str, principal: Principal) -> 
     result = billing_services.order_billing(principal, order_id, year, month, utcnow())
     if args["format"] == "json":
         return exports.order_json(result)
-    name = f"facturation-{safe_name(result.order.number)}-{args['month']}"
+    name = f"facturation-{safe_name(result.order.number)}-{month_text(year, month)}"
     return billing_download([result], args["format"], name, grand_total=False)
 
 
@@ -220,7 +229,8 @@ def month_billing(args: dict[str, Any], principal: Principal) -> Any:
     results = billing_services.month_billings(principal, year, month, utcnow())
     if args["format"] == "json":
         return exports.region_json(year, month, results)
-    return billing_download(results, args["format"], f"facturation-{args['month']}", True)
+    name = f"facturation-{month_text(year, month)}"
+    return billing_download(results, args["format"], name, True)
 
 
 @blp.route("/orders/<order_id>/realisation", methods=["GET"])
@@ -239,5 +249,5 @@ def order_realisation(args: dict[str, Any], order_id: str, principal: Principal)
     return download(
         exports.csv_stream(exports.REALISATION_COLUMNS, rows),
         exports.CSV_MEDIA_TYPE,
-        f"realisation-{safe_name(result.order.number)}-{args['month']}.csv",
+        f"realisation-{safe_name(result.order.number)}-{month_text(year, month)}.csv",
     )

@@ -39,6 +39,8 @@ def issue_command(order_ref: str, month: str, workers: int, output: Path | None)
     try:
         rules.parse_month(month)
         order = bulk.find_order(order_ref)
+        if services.is_purged(order.id):  # never issued again, nor an empty ZIP
+            raise services.purged_error()
         planned = bulk.targets(order, month)
     except DomainError as error:
         raise click.ClickException(error.message) from None

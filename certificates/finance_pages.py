@@ -13,7 +13,7 @@ from typing import Any
 from flask import Blueprint, render_template, request
 
 from certificates import billing, billing_services, exports, realisation
-from certificates.billing_routes import billing_download, download, safe_name
+from certificates.billing_routes import billing_download, download, month_text, safe_name
 from core.auth import Principal, roles_required
 from core.clock import local_day
 from core.db import utcnow
@@ -25,7 +25,7 @@ from training import services as training
 bp = Blueprint("finance_pages", __name__, template_folder="templates")
 READERS = (Role.FINANCE, Role.ORG_ADMIN, Role.REGION)
 ALL = "tous"
-MONTH = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")  # whole value only: fullmatch
 template_constants(
     bp,
     kind_names=billing.KIND_LABELS,
@@ -40,10 +40,11 @@ def _period() -> tuple[int, int, str]:
     if not text:
         today = local_day(utcnow())
         return today.year, today.month, f"{today:%Y-%m}"
-    found = MONTH.match(text)
+    found = MONTH.fullmatch(text)
     if not found or not 1900 <= int(found[1]) <= 2100:
         raise InvalidInput("Indiquez le mois au format AAAA-MM, par exemple 2026-03.")
-    return int(found[1]), int(found[2]), text
+    year, month = int(found[1]), int(found[2])
+    return year, month, month_text(year, month)
 
 
 def _choice() -> str:

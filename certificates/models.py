@@ -76,3 +76,13 @@ class CertificateBatch(IdMixin, Model):
     done: Mapped[int] = mapped_column(default=0)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+
+class PurgedOrder(Model):
+    """An order whose personal data was purged (attendance/retention.py): its certificates are
+    never issued again (their facts lost the absences' reasons, not corrected), their PDFs are
+    gone (410), and their verification still stands on the ledger."""
+
+    __tablename__ = "certificate_purged_order"
+    order_id: Mapped[str] = mapped_column(ForeignKey("training_order.id"), primary_key=True)
+    purged_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -23,12 +23,13 @@ from sqlalchemy import select
 
 from certificates import bulk, events, rules, services
 from certificates.models import Certificate, CertificateBatch
-from certificates.web import issue_once, pdf_response
+from certificates.web import issue_once, pdf_response, verify_limit
 from core.auth import Principal, roles_required
 from core.clock import PARIS
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput, NotFound
 from core.extensions import db
+from core.forms import is_local_path
 from core.models import Role
 from core.templating import template_constants
 from training import access
@@ -40,7 +41,6 @@ KIND_NAMES = {
     rules.REALISATION: "Certificat de réalisation",
     rules.ATTENDANCE: "Attestation d'assiduité",
 }
-IMAGE_TYPES = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff")  # PNG, JPEG
 MAX_IMAGE = 300 * 1024
 template_constants(bp, certificate_kinds=KIND_NAMES)
 
@@ -57,9 +57,11 @@ def this_month() -> str:
 def mine(principal: Principal) -> Any:
     """The trainee's certificates, and a form to get one."""
     enrolments = list(db.session.scalars(access.visible_enrolments(principal)))
+    certificates = services.own_certificates(principal)
     return render_template(
         "cert_trainee.html",
-        certificates=services.own_certificates(principal),
+        certificates=certificates,
+        purged=services.purged_orders({c.order_id for c in certificates}),
         enrolments=enrolments,
         month=this_month(),
     )
@@ -92,9 +94,9 @@ def issue(principal: Principal) -> Any:
 
 
 def _local(target: str) -> str:
-    """Back to a page of this site only."""
-    local = target.startswith("/") and not target.startswith("//") and "\\" not in target
-    return target if local else url_for("pages.home")
+    """Back to a page of this site only (no scheme nor host, no backslash, no control or
+    blank character that a browser would drop to read « //host »)."""
+    return target if is_local_path(target) else url_for("pages.home")
 
 
 @bp.route("/attestations/<short_id>.pdf")
@@ -152,7 +154,8 @@ def _order_month(order: Order, month: str) -> dict[str, Any]:
         .order_by(CertificateBatch.created_at.desc())
         .limit(1)
     )
-    return {"enrolments": enrolments, "current": current, "batch": batch}
+    purged = services.is_purged(order.id)
+    return {"enrolments": enrolments, "current": current, "batch": batch, "purged": purged}
 
 
 @bp.route("/attestations/lots", methods=["POST"])
@@ -163,6 +166,8 @@ def issue_all(principal: Principal) -> Any:
     try:
         rules.parse_month(month)
         order = bulk.find_order(order_id, principal.organisation_id)
+        if services.is_purged(order.id):
+            raise services.purged_error()
     except DomainError as error:
         flash(error.message, "error")
         return redirect(url_for("certificate_pages.admin"))
@@ -194,7 +199,10 @@ def month_zip(order_id: str, month: str, principal: Principal) -> Response:
     """The month's current certificates of an order, in one ZIP."""
     rules.parse_month(month)
     order = bulk.find_order(order_id, principal.organisation_id)
-    body = bulk.zip_of(bulk.month_certificates(order.id, month))
+    stored = [c for c in bulk.month_certificates(order.id, month) if c.pdf is not None]
+    if not stored and services.is_purged(order.id):
+        raise services.purged_error()  # a ZIP of empty files would pass for certificates
+    body = bulk.zip_of(stored)
     response = Response(body, mimetype="application/zip")
     name = f"certificats_{rules.slug(order.number)}_{month}.zip"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
@@ -228,9 +236,9 @@ def _image() -> bytes | None:
     data = file.read() if file else b""
     if not data:
         return None
-    if len(data) > MAX_IMAGE or not data.startswith(IMAGE_TYPES):
-        raise InvalidInput("L'image de la signature doit être un PNG ou un JPEG de 300 Ko au plus.")
-    return data
+    if len(data) > MAX_IMAGE:
+        raise InvalidInput(services.BAD_IMAGE)
+    return services.signature_png(data)
 
 
 # --- The public ---
@@ -249,6 +257,7 @@ def verify_form() -> Any:
 
 
 @bp.route("/verifier/<short_id>", methods=["GET", "POST"])
+@verify_limit
 def verify(short_id: str) -> Any:
     """What the QR code opens: is the certificate genuine, superseded; is this file it?"""
     try:
@@ -263,5 +272,5 @@ def verify(short_id: str) -> Any:
             flash("Choisissez le fichier PDF à vérifier.", "error")
         else:
             file_sha = hashlib.sha256(data).hexdigest()
-    answer = services.verification(certificate, file_sha)  # initials only, as the API
+    answer = services.verification(certificate, utcnow(), file_sha)  # initials only, as the API
     return render_template("cert_verify.html", answer=answer, typed=short_id, unknown=False)

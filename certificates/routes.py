@@ -10,7 +10,7 @@ import marshmallow as ma
 from flask import request
 
 from certificates import rules, services
-from certificates.web import issue_once, pdf_response
+from certificates.web import issue_once, pdf_response, verify_limit
 from core.api import Blueprint, ErrorSchema, ParisDateTime, image_doc
 from core.auth import Principal, roles_required
 from core.db import utcnow
@@ -50,6 +50,13 @@ class VerificationSchema(ma.Schema):
     month = ma.fields.String(allow_none=True)
     superseded = ma.fields.Boolean()
     superseded_by = ma.fields.String(metadata={"description": "Short id of its replacement"})
+    superseded_at = ParisDateTime(metadata={"description": "When its replacement was issued"})
+    outdated = ma.fields.Boolean(
+        metadata={
+            "description": "The signatures were corrected since it was issued (R7): its "
+            "sessions' chains now give other facts; ask the organisation for a new one"
+        }
+    )
     genuine = ma.fields.Boolean(
         metadata={"description": "With a file (or its sha256): that file is the certificate"}
     )
@@ -57,6 +64,7 @@ class VerificationSchema(ma.Schema):
 
 PDF_ANSWER = image_doc("application/pdf", "The certificate (PDF), the same file on every call")
 NOTHING = "nothing_to_certify (no session held yet), certificate_busy"
+PURGED = "certificate_purged: the order's personal data was purged (retention over)"
 UPLOAD = {
     "requestBody": {
         "required": True,
@@ -78,6 +86,7 @@ UPLOAD = {
 @roles_required(Role.ORG_ADMIN, Role.TRAINEE)
 @blp.doc(**PDF_ANSWER)
 @blp.alt_response(409, schema=ErrorSchema, description=NOTHING)
+@blp.alt_response(410, schema=ErrorSchema, description=PURGED)
 def realisation_certificate(enrolment_id: str, principal: Principal) -> Any:
     """The certificate of realisation of an enrolment, from its chained signatures (R17)."""
     enrolment = services.get_enrolment(principal, enrolment_id)
@@ -90,6 +99,7 @@ def realisation_certificate(enrolment_id: str, principal: Principal) -> Any:
 @blp.arguments(MonthArgs, location="query")
 @blp.doc(**PDF_ANSWER)
 @blp.alt_response(409, schema=ErrorSchema, description=NOTHING)
+@blp.alt_response(410, schema=ErrorSchema, description=PURGED)
 def attendance_certificate(args: dict[str, Any], enrolment_id: str, principal: Principal) -> Any:
     """The attendance certificate of an enrolment for one month (Europe/Paris)."""
     enrolment = services.get_enrolment(principal, enrolment_id)
@@ -100,21 +110,25 @@ def attendance_certificate(args: dict[str, Any], enrolment_id: str, principal: P
 @blp.route("/certificates/<certificate_id>/verify", methods=["GET"])
 @blp.arguments(VerifyArgs, location="query")
 @blp.response(200, VerificationSchema)
+@blp.alt_response(429, schema=ErrorSchema, description="too_many_attempts")
+@verify_limit
 def verify(args: dict[str, Any], certificate_id: str) -> Any:
     """Public: is this certificate genuine, superseded, for how many hours (and, with
     `?sha256=`, is that file the certificate)? Only the trainee's initials are said."""
     certificate = services.find_public(certificate_id)
-    return services.verification(certificate, args["sha256"])
+    return services.verification(certificate, utcnow(), args["sha256"])
 
 
 @blp.route("/certificates/<certificate_id>/verify", methods=["POST"])
 @blp.doc(**UPLOAD)
 @blp.response(200, VerificationSchema)
+@blp.alt_response(429, schema=ErrorSchema, description="too_many_attempts")
+@verify_limit
 def verify_file(certificate_id: str) -> Any:
     """Public: send the PDF itself (as the body, or a form's `file`): is it the certificate?
     A file altered by one byte is not."""
     certificate = services.find_public(certificate_id)
-    return services.verification(certificate, hashlib.sha256(uploaded()).hexdigest())
+    return services.verification(certificate, utcnow(), hashlib.sha256(uploaded()).hexdigest())
 
 
 def uploaded() -> bytes:

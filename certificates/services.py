@@ -9,20 +9,23 @@ with the PDF's SHA-256: the next seal covers it.
 from __future__ import annotations
 
 import hashlib
+import io
+from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 
+from PIL import Image
 from sqlalchemy import Select, select, update
 
-from attendance import journal, ledger, projection, register
+from attendance import journal, ledger, projection, register, retention
 from attendance.models import Signature, TrainingSession
 from attendance.rules import local_day
 from attendance.signals import order_purged
 from certificates import pdf, rules
-from certificates.models import Certificate, Signatory
+from certificates.models import Certificate, PurgedOrder, Signatory
 from core.auth import Principal
-from core.db import new_id
-from core.errors import Conflict, Forbidden, NotFound
+from core.db import new_id, utcnow
+from core.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound
 from core.extensions import db
 from core.models import Organisation, Role, Trainee
 from training import access
@@ -31,6 +34,8 @@ from training.models import Enrolment, Order
 ISSUERS = (Role.ORG_ADMIN, Role.TRAINEE)
 OPERATOR = "operator"  # the author of certificates issued from the command line
 ENTRY_KIND = "certificate"
+MAX_PIXELS = 4_000_000  # a signature image: 2000 × 2000 at most
+PNG_MODES = ("1", "L", "LA", "RGB", "RGBA")  # kept as they are; others (CMYK…) become RGBA
 
 
 class StaleFacts(Exception):  # noqa: N818 - a signal to read again, not an error
@@ -67,12 +72,21 @@ def is_counted(state: projection.SessionState, now: datetime) -> bool:
     return state.status == "closed" or state.ends_at <= now
 
 
-def read_facts(enrolment: Enrolment, kind: str, month: str, now: datetime) -> Facts:
+def read_facts(
+    enrolment: Enrolment,
+    kind: str,
+    month: str,
+    now: datetime,
+    only: Collection[str] | None = None,
+) -> Facts:
     """The trainee's sessions of the enrolment's group as their chains tell them: every one
-    that took place (realisation), or those of one Paris month (attendance)."""
+    that took place (realisation), or those of one Paris month (attendance); `only` these
+    sessions when given (a certificate's, read again to see whether it is outdated)."""
     first, last = rules.parse_month(month) if kind == rules.ATTENDANCE else (None, None)
     facts = Facts(enrolment, kind, month)
     query = select(TrainingSession).where(TrainingSession.group_id == enrolment.group_id)
+    if only is not None:
+        query = query.where(TrainingSession.id.in_(list(only)))
     for session in db.session.scalars(query.order_by(TrainingSession.starts_at)):
         state, entries = register.chained_state(session)
         if not is_counted(state, now) or not _in_month(state, first, last):
@@ -152,7 +166,14 @@ def issue(
 ) -> Issued:
     """Issue the certificate, or answer the existing one when its facts are unchanged. A new
     one supersedes the previous one (a correction since). Raises StaleFacts, or the database's
-    IntegrityError when a concurrent issue won: the caller rolls back and calls again."""
+    IntegrityError when a concurrent issue won: the caller rolls back and calls again.
+    A purged order is never issued again: its stored certificate (a trainee whose data is
+    kept for another order), or 410."""
+    if is_purged(enrolment.group.order_id):
+        kept = latest(enrolment.id, kind, month if kind == rules.ATTENDANCE else "")
+        if kept is not None and kept.pdf is not None:
+            return Issued(kept, created=False)
+        raise purged_error()
     facts = read_facts(enrolment, kind, month if kind == rules.ATTENDANCE else "", now)
     if not facts.lines:
         raise Conflict(
@@ -179,7 +200,7 @@ def issue(
     )
     certificate.pdf = pdf.render(document(certificate, facts, previous, base_url))
     certificate.sha256 = hashlib.sha256(certificate.pdf).hexdigest()
-    certificate.entries = record(certificate, facts, author_id, now)
+    certificate.entries = record(certificate, facts, previous, author_id, now)
     db.session.add(certificate)
     db.session.flush()
     if previous is not None:  # after the insert: the reference must exist
@@ -188,22 +209,39 @@ def issue(
     return Issued(certificate, created=True)
 
 
-def record(certificate: Certificate, facts: Facts, author_id: str, now: datetime) -> list:
+# What a certificate's entries state of it beside its id, SHA-256 and trainee (R17): the
+# public verification answers these from the ledger's coverage, never from the editable row.
+COVERED = ("enrolment_id", "kind", "month", "generation", "minutes", "fingerprint")
+
+
+def entry_facts(certificate: Certificate, previous: Certificate | None) -> dict:
+    """The facts of a `certificate` entry: what it certifies, when, and which certificate it
+    replaces (the chain then says, by itself, that the previous one is superseded)."""
+    facts = {name: getattr(certificate, name) for name in COVERED}
+    return facts | {
+        "certificate_id": certificate.id,
+        "sha256": certificate.sha256,
+        "trainee_id": certificate.trainee_id,
+        "issued_at": certificate.issued_at.astimezone(UTC).isoformat(),
+        "replaces": previous.id if previous else None,
+    }
+
+
+def record(
+    certificate: Certificate,
+    facts: Facts,
+    previous: Certificate | None,
+    author_id: str,
+    now: datetime,
+) -> list:
     """One `certificate` entry in the chain of each session counted (in session id order, so
     that concurrent issues lock the chains in one order). Any entry that sets hours chained
     since the facts were read makes them stale."""
     places = []
+    stated = entry_facts(certificate, previous)
     for session_id in sorted(facts.sessions):
         entry = journal.session_entry(
-            facts.sessions[session_id],
-            author_id,
-            ENTRY_KIND,
-            now,
-            facts={
-                "certificate_id": certificate.id,
-                "sha256": certificate.sha256,
-                "trainee_id": certificate.trainee_id,
-            },
+            facts.sessions[session_id], author_id, ENTRY_KIND, now, facts=dict(stated)
         )
         journal.append(session_id, entry)
         _check_fresh(session_id, facts.read_lengths[session_id], entry.seq)
@@ -245,7 +283,7 @@ def document(
         signatory_name=signatory.name if signatory else "",
         signatory_title=signatory.title if signatory else "",
         city=signatory.city if signatory else "",
-        signature_image=signatory.signature_image if signatory else None,
+        signature_image=drawable(signatory.signature_image) if signatory else None,
         trainee=trainee.full_name,
         action_title=f"{order.title} — {enrolment.group.component}",
         order_number=order.number,
@@ -301,58 +339,176 @@ def find_public(short_id: str) -> Certificate:
     return found
 
 
-def is_recorded(certificate: Certificate) -> bool:
-    """The ledger holds the certificate: each of its entries names it with its SHA-256, and
-    each of those chains recomputes from its first entry to its head."""
+@dataclass(frozen=True)
+class Reading:
+    """What the ledger says of a certificate: recorded intact (`valid`), the certificate a
+    later entry says replaces it, and whether its sessions' chains now give other facts."""
+
+    valid: bool
+    successor_id: str | None = None
+    outdated: bool = False
+
+
+def read_record(certificate: Certificate, now: datetime) -> Reading:
+    """The certificate as the ledger holds it: each of its entries names it with every fact
+    the row states (COVERED, its time, whether it replaces one), each of those chains
+    recomputes from its first entry to its head. Then what the chains say after it: a later
+    certificate that replaces it, a correction that changes its facts."""
     if not certificate.entries:
-        return False
+        return Reading(False, certificate.superseded_by_id)
+    later: dict[str, list] = {}
+    stated: dict = {}
     for session_id, seq in certificate.entries:
         session = db.session.get(TrainingSession, session_id)
         if session is None:
-            return False
+            return Reading(False, certificate.superseded_by_id)
         _, entries = register.chained_state(session)
         report = ledger.verify_chain(session_id, entries, session.chain_length, session.chain_head)
         mine = [e for e in entries if e["seq"] == seq]
         if report.fault is not None or not mine or not _names(mine[0], certificate):
-            return False
-    return True
+            return Reading(False, certificate.superseded_by_id)
+        stated = mine[0]["facts"]
+        later[session_id] = [e for e in entries if e["seq"] > seq]
+    fingerprint = stated.get("fingerprint", certificate.fingerprint)
+    return Reading(
+        True,
+        _successor(certificate, later),
+        _outdated(certificate, fingerprint, later, now),
+    )
 
 
 def _names(entry: dict, certificate: Certificate) -> bool:
+    """The entry is this certificate's: its id, SHA-256, trainee and time, and (entries
+    written since they are chained) every fact the row states. An older entry covers only
+    the former: the row's other columns are then taken as they are (docs/ledger.md)."""
     facts = entry.get("facts") or {}
-    return (
+    if not (
         entry["kind"] == ENTRY_KIND
         and facts.get("certificate_id") == certificate.id
         and facts.get("sha256") == certificate.sha256
         and facts.get("trainee_id") == certificate.trainee_id
+        and entry["at"] == certificate.issued_at
+    ):
+        return False
+    if "fingerprint" not in facts:
+        return True
+    return (
+        all(facts.get(name) == getattr(certificate, name) for name in COVERED)
+        and _same_time(facts.get("issued_at"), certificate.issued_at)
+        and (facts.get("replaces") is None) == (certificate.generation == 1)
     )
 
 
-def verification(certificate: Certificate, file_sha256: str | None = None) -> dict:
+def _same_time(stated: object, issued_at: datetime) -> bool:
+    try:
+        return datetime.fromisoformat(str(stated)) == issued_at
+    except ValueError:
+        return False
+
+
+def _successor(certificate: Certificate, later: dict[str, list]) -> str | None:
+    """The certificate that a later entry of its chains says replaces it (R17); for entries
+    written before `replaces` was chained, the row's link."""
+    for entries in later.values():
+        for entry in entries:
+            facts = entry["facts"] or {}
+            if entry["kind"] == ENTRY_KIND and facts.get("replaces") == certificate.id:
+                return str(facts["certificate_id"])
+    return certificate.superseded_by_id
+
+
+def _outdated(
+    certificate: Certificate, fingerprint: str, later: dict[str, list], now: datetime
+) -> bool:
+    """Its sessions' chains, as they stand, give other facts than it states (a correction
+    since, R7). Read again only when an entry other than a certificate was chained after it
+    (the verification is public: most answers cost no replay); never after a purge (the
+    reasons were erased, the attendance was not corrected)."""
+    changed = any(e["kind"] != ENTRY_KIND for entries in later.values() for e in entries)
+    if not changed or is_purged(certificate.order_id):
+        return False
+    enrolment = db.session.get(Enrolment, certificate.enrolment_id)
+    if enrolment is None:
+        return False
+    facts = read_facts(enrolment, certificate.kind, certificate.month, now, only=later.keys())
+    return facts.fingerprint != fingerprint
+
+
+def verification(certificate: Certificate, now: datetime, file_sha256: str | None = None) -> dict:
     """The public answer: minimal (the trainee's initials, no other id than the successor's
     short id). With a file's SHA-256, whether that exact file is the certificate."""
     trainee = db.session.get_one(Trainee, certificate.trainee_id)
-    valid = is_recorded(certificate)
+    reading = read_record(certificate, now)
     answer = {
         "id": certificate.short_id,
-        "valid": valid,
+        "valid": reading.valid,
         "sha256": certificate.sha256,
         "issued_at": certificate.issued_at,
-        "trainee_initials": rules.initials(trainee.first_name, trainee.last_name),
+        "trainee_initials": public_initials(trainee),
         "hours": certificate.hours,
         "kind": certificate.kind,
         "month": certificate.month or None,
-        "superseded": certificate.is_superseded(),
+        "superseded": reading.successor_id is not None,
+        "outdated": reading.outdated,
     }
-    if certificate.superseded_by_id:
-        successor = db.session.get_one(Certificate, certificate.superseded_by_id)
+    successor = db.session.get(Certificate, reading.successor_id) if reading.successor_id else None
+    if successor is not None:
         answer["superseded_by"] = successor.short_id
+        answer["superseded_at"] = successor.issued_at
     if file_sha256 is not None:
-        answer["genuine"] = valid and file_sha256.lower() == certificate.sha256
+        answer["genuine"] = reading.valid and file_sha256.lower() == certificate.sha256
     return answer
 
 
+ERASED = "données effacées"
+
+
+def public_initials(trainee: Trainee) -> str:
+    """« A. S. », or « données effacées » once a purge erased the names."""
+    if trainee.first_name == retention.PURGED and trainee.last_name == retention.PURGED:
+        return ERASED
+    return rules.initials(trainee.first_name, trainee.last_name)
+
+
 # --- The signatory ---
+
+
+BAD_IMAGE = (
+    "L'image de la signature doit être un PNG ou un JPEG lisible de 300 Ko et "
+    f"{MAX_PIXELS // 1_000_000} millions de pixels au plus."
+)
+
+
+def signature_png(data: bytes) -> bytes:
+    """The uploaded signature image, read whole and written again as a PNG: a file that only
+    looks like one (truncated, another format, a decompression bomb) is refused (400) here,
+    never found out while drawing certificates."""
+    try:
+        with Image.open(io.BytesIO(data), formats=("PNG", "JPEG")) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise InvalidInput(BAD_IMAGE, code="invalid_image")
+            image.load()
+            plain = image if image.mode in PNG_MODES else image.convert("RGBA")
+            out = io.BytesIO()
+            plain.save(out, format="PNG", optimize=True)
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+        raise InvalidInput(BAD_IMAGE, code="invalid_image") from error
+    return out.getvalue()
+
+
+def drawable(image: bytes | None) -> bytes | None:
+    """The stored signature image if it can be drawn, else None: the certificate then bears
+    the signatory's typed name (an image stored before uploads were checked may not)."""
+    if not image:
+        return None
+    try:
+        with Image.open(io.BytesIO(image), formats=("PNG", "JPEG")) as probe:
+            if probe.width * probe.height > MAX_PIXELS:
+                return None
+            probe.load()
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError):
+        return None
+    return image
 
 
 def signatory_of(organisation_id: str) -> Signatory | None:
@@ -380,10 +536,41 @@ def set_signatory(
 # --- Retention ---
 
 
+def is_purged(order_id: str) -> bool:
+    """The order's personal data was purged (see purged_orders)."""
+    return bool(purged_orders({order_id}))
+
+
+def purged_orders(order_ids: Collection[str]) -> set[str]:
+    """Those of the orders whose personal data was purged: marked by the purge, or (purged
+    before purges were marked) one of their certificates lost its PDF."""
+    wanted = list(order_ids)
+    if not wanted:
+        return set()
+    marked = select(PurgedOrder.order_id).where(PurgedOrder.order_id.in_(wanted))
+    erased = select(Certificate.order_id).where(
+        Certificate.order_id.in_(wanted), Certificate.pdf.is_(None)
+    )
+    return set(db.session.scalars(marked.union(erased)))
+
+
+def purged_error() -> Gone:
+    return Gone(
+        "Les données personnelles de ce bon de commande ont été effacées au terme de leur durée "
+        "de conservation : ce certificat ne peut plus être délivré. Son numéro se vérifie "
+        "toujours sur la page publique de vérification.",
+        code="certificate_purged",
+    )
+
+
 @order_purged.connect
 def erase_documents(order_id: str, trainee_ids: set[str]) -> None:
     """An order's personal data is erased: its certificates' PDFs (which print the trainees'
-    names) go too; their hashes stay in the ledger, so they still verify by short id."""
+    names) go too; their hashes stay in the ledger, so they still verify by short id. The
+    order is marked: none of its certificates is issued again (the purge erased the absences'
+    reasons, which would otherwise read as new facts)."""
+    if db.session.get(PurgedOrder, order_id) is None:
+        db.session.add(PurgedOrder(order_id=order_id, purged_at=utcnow()))
     db.session.execute(
         update(Certificate)
         .where(Certificate.order_id == order_id, Certificate.trainee_id.in_(trainee_ids))

@@ -2,21 +2,45 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import wraps
+from typing import Any, TypeVar
 
 from flask import Response, current_app
+from limits import parse
 from sqlalchemy.exc import IntegrityError
 
 from attendance import sealing
 from certificates import services
 from certificates.models import Certificate
 from certificates.rules import file_name
-from core.errors import Conflict
+from core import ratelimit
+from core.errors import Conflict, TooManyAttempts
 from core.extensions import db
 from core.models import Trainee
 from training.models import Enrolment
 
 ATTEMPTS = 5
+# The public verification replays chains: each address may ask this many a minute.
+VERIFY_RATE = parse("60/minute")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def verify_limit(view: F) -> F:
+    """Every public verification (the API's and the page's) counts per address; beyond
+    VERIFY_RATE a minute it is answered 429 without reading anything."""
+
+    @wraps(view)
+    def limited(*args: Any, **kwargs: Any) -> Any:
+        counters = ratelimit.limiter(current_app)
+        if not counters.hit(VERIFY_RATE, "certificate-verify", ratelimit.address_key()):
+            raise TooManyAttempts(
+                "Trop de vérifications depuis cette adresse : réessayez dans une minute."
+            )
+        return view(*args, **kwargs)
+
+    return limited  # type: ignore[return-value]
 
 
 def issue_once(
@@ -53,7 +77,10 @@ def download_name(certificate: Certificate) -> str:
 
 
 def pdf_response(certificate: Certificate) -> Response:
-    """The stored PDF, as a download: the same bytes whose SHA-256 the ledger holds."""
+    """The stored PDF, as a download: the same bytes whose SHA-256 the ledger holds; 410 once
+    a purge erased it."""
+    if certificate.pdf is None:
+        raise services.purged_error()
     response = Response(certificate.pdf, mimetype="application/pdf")
     response.headers["Content-Disposition"] = f'attachment; filename="{download_name(certificate)}"'
     response.headers["Cache-Control"] = "private, no-store"  # personal data

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import marshmallow as ma
 from flask import render_template, request
@@ -29,16 +30,29 @@ FRENCH_MESSAGES = (
     ("Must be one of", "Choisissez une des valeurs proposées."),
     ("Must be greater than or equal", "Cette valeur sort des limites permises."),
     ("String does not match", "Ce format n'est pas reconnu."),
+    ("Unknown field", "Ce champ n'est pas attendu."),
+    ("Field may not be null", "Ce champ est obligatoire."),
+    ("Not a valid boolean", "Indiquez oui ou non (true ou false)."),
+    ("Not a valid", "Cette valeur n'est pas valide."),
+    ("Invalid input type", "Cette valeur n'est pas valide."),
+    ("Length must be", "La longueur de ce texte n'est pas permise."),
 )
+UNKNOWN = "Cette valeur n'est pas valide."
 
 
 def french_message(messages: Any) -> str:
     """The French sentence for marshmallow's (English) message about one field."""
     text = messages[0] if isinstance(messages, list) and messages else str(messages)
+    return french_text(str(text)) or UNKNOWN
+
+
+def french_text(text: str) -> str | None:
+    """marshmallow's English message in French; None for a message it does not know (the
+    project's own validators already speak French)."""
     for start, french in FRENCH_MESSAGES:
-        if str(text).startswith(start):
+        if text.startswith(start):
             return french
-    return "Cette valeur n'est pas valide."
+    return None
 
 
 def read_form(
@@ -72,3 +86,13 @@ def form_error(template: str, error: DomainError, **context: Any) -> tuple[str, 
     db.session.rollback()
     context.setdefault("values", request.form)
     return render_template(template, error=error, **context), error.status
+
+
+def is_local_path(target: str) -> bool:
+    """A path of this site to go back to (a form's `next` or `back`): one leading "/", no
+    scheme nor host, no backslash, control or whitespace character."""
+    if "\\" in target or any(c.isspace() or not c.isprintable() for c in target):
+        return False
+    parts = urlsplit(target)
+    local = not parts.scheme and not parts.netloc
+    return local and target.startswith("/") and not target.startswith("//")

@@ -9,6 +9,7 @@ from flask import Flask, flash, jsonify, redirect, render_template, request, url
 from werkzeug.exceptions import HTTPException
 
 from core.errors import DomainError, Unauthenticated
+from core.forms import french_text
 
 HTTP_CODES = {
     400: ("bad_request", "Requête invalide."),
@@ -37,10 +38,20 @@ def http_error_body(error: HTTPException) -> tuple[dict[str, Any], int]:
     if status in (400, 422) and "messages" in data:  # webargs: invalid JSON or fields
         status = 400
         body = {"code": "invalid_input", "message": "Les données envoyées sont invalides."}
-        body["details"] = data["messages"]
+        body["details"] = french_details(data["messages"])
         return {"error": body}, status
     code, message = HTTP_CODES.get(status, ("error", error.description or "Erreur."))
     return {"error": {"code": code, "message": message}}, status
+
+
+def french_details(messages: Any) -> Any:
+    """webargs' messages by location then field, as given, with marshmallow's English ones
+    in French (the project's validators already write French)."""
+    if isinstance(messages, dict):
+        return {name: french_details(value) for name, value in messages.items()}
+    if isinstance(messages, list):
+        return [french_details(value) for value in messages]
+    return french_text(messages) or messages if isinstance(messages, str) else messages
 
 
 REVOKED_PHONE = (

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -22,6 +21,7 @@ from core.auth import current_principal
 from core.db import utcnow
 from core.errors import DomainError, Unauthenticated
 from core.extensions import db
+from core.forms import is_local_path
 from core.models import ROLE_LABELS, Role
 from core.ratelimit import failed_logins, failed_redemptions
 from core.templating import template_constants
@@ -62,15 +62,6 @@ def safe_next() -> str | None:
     """The page asked for before login, only if it is a path of this site."""
     target = request.args.get("next", "")
     return target if is_local_path(target) else None
-
-
-def is_local_path(target: str) -> bool:
-    """One leading "/", no scheme nor host, no backslash, control or whitespace character."""
-    if "\\" in target or any(c.isspace() or not c.isprintable() for c in target):
-        return False
-    parts = urlsplit(target)
-    local = not parts.scheme and not parts.netloc
-    return local and target.startswith("/") and not target.startswith("//")
 
 
 @bp.route("/connexion", methods=["GET", "POST"])

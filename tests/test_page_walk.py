@@ -267,3 +267,60 @@ def test_the_trainee_sees_the_session_and_their_signature(app, client, monkeypat
     week = phone.get("/mes-seances").get_data(as_text=True)
     assert "Séance tutorat" in week
     assert db.session.get(Trainee, world.amina.id).full_name in week  # header: who is signed in
+
+
+# The certificates' pages (issue 9), in each state a certificate goes through: issued,
+# outdated by a correction (R7), superseded, and after the retention purge (R17).
+
+CERTIFICATE_STATES = ("issued", "outdated", "superseded", "purged")
+VERIFY_NOTICE = {
+    "issued": "Certificat authentique.",
+    "outdated": "une attestation à jour doit être demandée à l'organisme",
+    "superseded": "Certificat authentique mais remplacé",
+    "purged": "données effacées",
+}
+
+
+@pytest.mark.parametrize("state", CERTIFICATE_STATES)
+def test_every_certificate_page_renders_in_every_state_of_a_certificate(
+    app, client, monkeypatch, state
+):
+    from attendance import retention
+    from training.models import Order
+
+    world = build_world(app, client, monkeypatch)
+    bring_to(world, client, app, "closed")
+    world.clock.set(17, 0)
+    admin_h = bearer(app, world.tenant.admin)
+    url = f"/api/v1/enrolments/{world.tenant.enrolment_id}/certificate.pdf"
+    first = client.get(url, headers=admin_h)
+    assert first.status_code == 200, first.get_json()
+    short_id = first.headers["X-Certificate-Id"]
+    if state in ("outdated", "superseded"):
+        correction = {"trainee_id": world.amina.id, "action": "mark_absent", "reason": "Erreur"}
+        answer = client.post(
+            f"/api/v1/sessions/{world.session_id}/corrections", json=correction, headers=admin_h
+        )
+        assert answer.status_code == 201, answer.get_json()
+    if state == "superseded":
+        world.clock.set(17, 30)
+        assert client.get(url, headers=admin_h).status_code == 200
+    if state == "purged":
+        order = db.session.get(Order, world.tenant.order_id)
+        after = at(retention.retention_ends(order), 9, 0)
+        retention.purge_order(order.id, after)
+        db.session.commit()
+    starts = {
+        "org_admin": ["/", "/attestations", f"/verifier/{short_id}"],
+        "trainee": ["/", "/mes-attestations", f"/verifier/{short_id}"],
+    }
+    failures = []
+    for role, paths in starts.items():
+        seen = walk(signed_in(app, world, role), role, paths)
+        failures += seen.failures()
+        assert seen.statuses[paths[1]] == 200, (role, seen.statuses)
+    public = walk(app.test_client(), "public", ["/verifier", f"/verifier/{short_id}"])
+    failures += public.failures()
+    assert not failures, f"Certificat « {state} » :\n" + "\n".join(failures)
+    page = re.sub(r"\s+", " ", public.pages[f"/verifier/{short_id}"]).replace("&#39;", "'")
+    assert VERIFY_NOTICE[state] in page

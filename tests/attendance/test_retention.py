@@ -60,7 +60,8 @@ def test_a_purged_order_keeps_every_chain_and_seal_verifiable(
     db.session.expire_all()
     assert db.session.get(Certificate, certificate.id).pdf is None
     checked = client.get(f"/api/v1/certificates/{certificate.short_id}/verify").get_json()
-    assert (checked["valid"], checked["trainee_initials"]) == (True, "—. —.")
+    assert (checked["valid"], checked["trainee_initials"]) == (True, "données effacées")
+    assert (checked["superseded"], checked["outdated"]) == (False, False)
 
 
 def issue_realisation(tenant):  # noqa: ANN001, ANN201

@@ -99,3 +99,18 @@ def test_the_page_is_reached_from_the_menu(app, tenant_a):
     for user in (tenant_a.finance, tenant_a.admin, make_user(Role.REGION)):
         home = staff_browser(app, user).get("/", follow_redirects=True).get_data(as_text=True)
         assert 'href="/finance/mois"' in home
+
+
+@pytest.mark.parametrize(
+    "path", ["/finance/facturation.csv", "/finance/facturation.xlsx", "/finance/realisation.csv"]
+)
+def test_r11_r18_the_pages_downloads_take_the_parsed_month_never_the_raw_text(app, tenant_a, path):
+    browser = staff_browser(app, tenant_a.finance)
+    query = {"commande": tenant_a.order_id}
+    named = browser.get(path, query_string=query | {"mois": f" {MONTH}\n"})
+    assert named.status_code == 200
+    assert named.get_data()  # the streamed file, read to its end
+    assert named.headers["Content-Disposition"].endswith(f'-{MONTH}.{path.rsplit(".", 1)[1]}"')
+    refused = browser.get(path, query_string=query | {"mois": f"{MONTH}\nx"})
+    assert refused.status_code == 400
+    assert "Indiquez le mois au format AAAA-MM" in refused.get_data(as_text=True)

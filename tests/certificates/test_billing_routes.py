@@ -59,6 +59,53 @@ def test_a_month_not_written_yyyy_mm_is_refused(app, client, tenant_a, month):
     api_error(answer, 400, "invalid_input")
 
 
+MONTH_DOWNLOADS = [
+    ("/api/v1/orders/{order}/billing", "csv"),
+    ("/api/v1/orders/{order}/billing", "xlsx"),
+    ("/api/v1/billing", "csv"),
+    ("/api/v1/billing", "xlsx"),
+    ("/api/v1/orders/{order}/realisation", "csv"),
+]
+
+
+@pytest.mark.parametrize(("url", "fmt"), MONTH_DOWNLOADS)
+@pytest.mark.parametrize("month", [f"{MONTH}\n", f"{MONTH}\r\n", f"{MONTH}\n\n"])
+def test_r11_r18_a_month_with_a_trailing_newline_is_400_not_a_broken_download(
+    app, client, tenant_a, url, fmt, month
+):
+    answer = client.get(
+        url.format(order=tenant_a.order_id),
+        query_string={"month": month, "format": fmt},
+        headers=bearer(app, tenant_a.finance),
+    )
+    error = api_error(answer, 400, "invalid_input")
+    assert error["details"]["query"]["month"] == ["Mois attendu au format AAAA-MM (1900 à 2100)."]
+
+
+@pytest.mark.parametrize(("url", "fmt"), MONTH_DOWNLOADS)
+def test_r11_r18_a_download_is_named_from_the_parsed_month(app, client, tenant_a, url, fmt):
+    answer = client.get(
+        url.format(order=tenant_a.order_id),
+        query_string={"month": MONTH, "format": fmt},
+        headers=bearer(app, tenant_a.finance),
+    )
+    assert answer.status_code == 200
+    assert answer.headers["Content-Disposition"].endswith(f'-{MONTH}.{fmt}"')
+
+
+def test_the_400_details_are_in_french(app, client, tenant_a):
+    answer = client.get(
+        f"/api/v1/orders/{tenant_a.order_id}/billing",
+        query_string={"month": MONTH, "format": "pdf"},
+        headers=bearer(app, tenant_a.finance),
+    )
+    details = api_error(answer, 400, "invalid_input")["details"]["query"]
+    assert details["format"] == ["Choisissez une des valeurs proposées."]
+    missing = client.get("/api/v1/billing", headers=bearer(app, tenant_a.finance))
+    details = api_error(missing, 400, "invalid_input")["details"]["query"]
+    assert details["month"] == ["Ce champ est obligatoire."]
+
+
 def test_the_region_reads_every_order_and_an_organisation_its_own(
     app, client, tenant_a, tenant_b, region, monkeypatch
 ):

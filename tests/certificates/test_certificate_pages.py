@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-from certificates import events
+from certificates import events, services
 from certificates.models import Certificate, CertificateBatch
 from core.extensions import db, socketio
 from tests.certificates.certificate_support import MONTH, held_month, ok, pdf_text
@@ -204,3 +204,96 @@ def test_the_live_room_is_the_organisations_own(app, client, month, tenant_b):
         app, namespace="/certificates", auth={"token": trainer}, flask_test_client=client
     )
     assert not refused_connect.is_connected("/certificates")
+
+
+def signatory_form(image: bytes, name: str = "s.png") -> dict:
+    return {
+        "name": "Élodie Martin",
+        "title": "Directrice",
+        "city": "Toulouse",
+        "image": (io.BytesIO(image), name),
+    }
+
+
+def picture(size: tuple[int, int], kind: str, mode: str = "RGB") -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new(mode, size, "white").save(out, format=kind)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(
+    ("image", "why"),
+    [
+        (b"\x89PNG\r\n\x1a\n" + b"garbage" * 10, "a PNG header then garbage"),
+        (PNG[:-30], "a truncated PNG"),
+        (b"\xff\xd8\xff" + b"\x00" * 50, "a JPEG header then nothing"),
+        (picture((3000, 2000), "PNG", "1"), "6 million pixels (a small file)"),
+        (picture((10, 10), "GIF", "P"), "a GIF"),
+    ],
+)
+def test_r17_a_bad_signature_image_is_refused_and_certificates_still_issue(
+    app, client, month, image, why
+):
+    admin = staff_browser(app, month.tenant.admin)
+    refused = admin.post(
+        "/attestations/signataire", data=signatory_form(image), content_type="multipart/form-data"
+    )
+    assert refused.status_code == 302, why
+    assert "doit être un PNG ou un JPEG lisible" in text(admin.get("/attestations")), why
+    assert services.signatory_of(month.tenant.org.id) is None  # nothing changed
+    url = f"/api/v1/enrolments/{month.tenant.enrolment_id}/certificate.pdf"
+    ok(client.get(url, headers=month.admin_h), 200)
+
+
+def test_r17_a_signature_image_is_stored_as_a_png_read_whole(app, month):
+    admin = staff_browser(app, month.tenant.admin)
+    jpeg = picture((120, 40), "JPEG", "CMYK")
+    admin.post(
+        "/attestations/signataire",
+        data=signatory_form(jpeg, "s.jpg"),
+        content_type="multipart/form-data",
+    )
+    stored = services.signatory_of(month.tenant.org.id)
+    assert stored is not None
+    assert stored.signature_image is not None
+    assert stored.signature_image.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_r17_an_unreadable_stored_image_gives_the_typed_name_not_a_500(app, client, month):
+    """An image stored before uploads were read whole: the certificate bears the typed name."""
+    admin = staff_browser(app, month.tenant.admin)
+    admin.post(
+        "/attestations/signataire", data=signatory_form(PNG), content_type="multipart/form-data"
+    )
+    stored = services.signatory_of(month.tenant.org.id)
+    stored.signature_image = b"\x89PNG\r\n\x1a\n" + b"garbage" * 10
+    db.session.commit()
+    url = f"/api/v1/enrolments/{month.tenant.enrolment_id}/certificate.pdf"
+    words = pdf_text(ok(client.get(url, headers=month.admin_h), 200).data)
+    assert "Élodie Martin, Directrice" in words
+    assert "Signature du représentant légal de l'organisme" in words
+
+
+@pytest.mark.parametrize(
+    "back",
+    [
+        "/\t/evil.example",
+        "/\n/evil.example",
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        " //evil.example",
+        "/\r/evil.example",
+    ],
+)
+def test_the_page_goes_back_only_to_this_site(app, month, back):
+    phone = phone_browser(app, month.tenant.admin, month.tenant.trainee)
+    form = {"enrolment_id": month.tenant.enrolment_id, "kind": "realisation", "back": back}
+    answer = phone.post("/mes-attestations", data=form)
+    assert answer.status_code == 302
+    location = answer.headers["Location"]
+    assert "evil.example" not in location
+    assert location.startswith("/")
+    assert not location.startswith("//")

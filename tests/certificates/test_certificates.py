@@ -4,6 +4,7 @@ ledger, the same file on every call; hours in the PDF equal the database's."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC
 
 import pytest
 
@@ -87,7 +88,8 @@ def test_issuing_again_answers_the_same_file_and_records_it_once(app, client, mo
     assert [r for r in rows() if r["kind"] == "certificate"] == entries
     (certificate,) = db.session.query(Certificate).all()
     assert certificate.sha256 == hashlib.sha256(first.data).hexdigest()
-    # one entry in the chain of each session counted, naming the certificate and its hash
+    # one entry in the chain of each session counted, naming the certificate, its hash and
+    # every fact the public verification answers (R17): none is left to the editable row
     assert sorted(r["session_id"] for r in entries) == sorted(
         [month.tutorat_id, month.autoformation_id]
     )
@@ -96,6 +98,14 @@ def test_issuing_again_answers_the_same_file_and_records_it_once(app, client, mo
             "certificate_id": certificate.id,
             "sha256": certificate.sha256,
             "trainee_id": month.amina.id,
+            "enrolment_id": month.tenant.enrolment_id,
+            "kind": "realisation",
+            "month": "",
+            "generation": 1,
+            "minutes": 210,
+            "fingerprint": certificate.fingerprint,
+            "issued_at": certificate.issued_at.astimezone(UTC).isoformat(),
+            "replaces": None,
         }
         assert [entry["session_id"], entry["seq"]] in certificate.entries
 

@@ -44,6 +44,7 @@ def test_anyone_checks_a_certificate_and_learns_only_initials_and_hours(client, 
         "kind": "attendance",
         "month": MONTH,
         "superseded": False,
+        "outdated": False,
     }
     assert answer["issued_at"].endswith("+01:00")  # Paris time, winter
     assert month.tenant.trainee.last_name not in str(answer)
