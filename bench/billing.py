@@ -34,6 +34,7 @@ of them, and computing 20 million real hashes takes 15 minutes of this machine
 from __future__ import annotations
 
 import argparse
+import heapq
 import json
 import os
 import statistics
@@ -51,6 +52,7 @@ from bench import settings
 YEAR = 2025
 TRAINEES = 20
 GROUPS_PER_ORDER = 30
+CHUNK = 5000  # sessions per COPY
 DEFAULT_ENTRIES = int(os.environ.get("BENCH_BILLING_ENTRIES", "20000000"))
 DATABASE_URL = os.environ.get(
     "BENCH_BILLING_DATABASE_URL", settings.DATABASE_URL.rsplit("/", 1)[0] + "/bench_billing"
@@ -341,7 +343,7 @@ def ensure(app: Flask, entries: int, year: int = YEAR, say: Any = print) -> Buil
     from core.extensions import db
 
     groups = max(1, round(entries / entries_per_group(year)))
-    marker = f"bench-billing year={year} groups={groups} trainees={TRAINEES} v=1"
+    marker = f"bench-billing year={year} groups={groups} trainees={TRAINEES} v=4"
     with app.app_context():
         found = db.session.execute(
             text("SELECT obj_description(to_regclass('signature'), 'pg_class')")
@@ -392,31 +394,38 @@ def build(app: Flask, groups: int, year: int, marker: str, say: Any = print) -> 
     rebuild = _drop_indexes(app)
     sessions = written = 0
     ids = _Counter(prefix=1)
+    groups_of = [
+        Group(
+            base.org_id,
+            base.trainer_id,
+            group_id,
+            base.org_id,
+            base.trainee_ids[g],
+            [_device(g, t) for t in range(TRAINEES)],
+        )
+        for base in bases
+        for g, group_id in enumerate(base.group_ids)
+    ]
+    # Every group's sessions merged in time order, written in that order: a month's entries
+    # lie together in the table, as the service writes them (they are signed as they happen).
+    year_sessions = heapq.merge(
+        *(_year_of(group, g, year, ids) for g, group in enumerate(groups_of)),
+        key=lambda item: item[0][6],
+    )
     with app.app_context(), db.engine.begin() as conn:
         raw = conn.connection.dbapi_connection
         with raw.cursor() as cursor:
-            for base in bases:
-                rows, chains, listed = [], [], []
-                for g, group_id in enumerate(base.group_ids):
-                    group = Group(
-                        base.org_id,
-                        base.trainer_id,
-                        group_id,
-                        base.org_id,
-                        base.trainee_ids[g],
-                        [_device(g, t) for t in range(TRAINEES)],
-                    )
-                    for row, chain, people in _year_of(group, g, year, ids):
-                        rows.append(row)
-                        chains.append(chain)
-                        listed += [(row[0], person) for person in people]
+            for chunk in _chunks(year_sessions, CHUNK):
+                rows = [row for row, _, _ in chunk]
+                listed = [(row[0], person) for row, _, people in chunk for person in people]
                 _copy(cursor, "training_session", SESSION_COLUMNS, rows)
                 _copy(cursor, "session_participant", ("session_id", "trainee_id"), listed)
-                _copy(cursor, "signature", SIGNATURE_COLUMNS, (e for c in chains for e in c))
+                _copy(cursor, "signature", SIGNATURE_COLUMNS, (e for _, c, _ in chunk for e in c))
                 sessions += len(rows)
-                written += sum(len(c) for c in chains)
+                written += sum(len(c) for _, c, _ in chunk)
             say(
-                f"{sessions:,} sessions, {written:,} entries copied ({time.perf_counter() - started:.0f} s)"
+                f"{sessions:,} sessions, {written:,} entries copied "
+                f"({time.perf_counter() - started:.0f} s)"
             )
     _restore_indexes(app, rebuild)
     with app.app_context(), db.engine.connect() as conn:
@@ -424,6 +433,17 @@ def build(app: Flask, groups: int, year: int, marker: str, say: Any = print) -> 
         conn.execute(text("VACUUM ANALYZE"))
         conn.execute(text(f"COMMENT ON TABLE signature IS '{marker}'"))
     return Build(len(bases), groups, sessions, written, time.perf_counter() - started)
+
+
+def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:
+    chunk: list[Any] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def _device(g: int, t: int) -> str:
@@ -448,20 +468,21 @@ def _drop_indexes(app: Flask) -> list[str]:
     answers the statements that restore them, keys first."""
     from core.extensions import db
 
-    names = ", ".join(f"'{t}'" for t in INDEXED_LATER)
     with app.app_context(), db.engine.begin() as conn:
         constraints = conn.execute(
             text(
                 "SELECT conrelid::regclass::text, conname, contype, pg_get_constraintdef(oid) "
-                f"FROM pg_constraint WHERE conrelid::regclass::text IN ({names}) "
+                "FROM pg_constraint WHERE conrelid::regclass::text = ANY(:tables) "
                 "AND contype IN ('p', 'u', 'f')"
-            )
+            ),
+            {"tables": list(INDEXED_LATER)},
         ).all()
         indexes = conn.execute(
             text(
-                f"SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ({names}) "
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(:tables) "
                 "AND indexname NOT IN (SELECT conname FROM pg_constraint)"
-            )
+            ),
+            {"tables": list(INDEXED_LATER)},
         ).all()
         for table, name, _, _ in sorted(constraints, key=lambda c: c[2] != "f"):
             conn.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
@@ -488,10 +509,16 @@ def _restore_indexes(app: Flask, statements: list[str]) -> None:
 
 def floor_statement() -> str:
     """The raw SQL aggregate over the same rows as the billing statement (see the module's
-    docstring): same sessions, same entries, the same "held", summed per group."""
+    docstring): the same sessions, the same entries read the same way (the session's own and
+    its trainers' from ix_signature_session_facts, one probe of the exactly-once index for
+    "a trainee signed"), the same "held"; then each group's held synchronous sessions summed
+    from the sessions' columns. Neither the last plan's facts nor the unions nor the flags."""
     return """
         SELECT s.group_id,
-               sum(CASE WHEN c.opened AND c.trainer AND c.trainee AND s.kind <> 'autoformation'
+               sum(CASE WHEN c.opened AND c.trainer AND s.kind <> 'autoformation'
+                             AND EXISTS (SELECT 1 FROM signature t
+                                         WHERE t.session_id = c.session_id
+                                           AND t.kind = 'sign_in' AND t.signer_kind = 'trainee')
                         THEN extract(epoch FROM least(s.ends_at, coalesce(c.closed_at, s.ends_at))
                                               - s.starts_at) END) AS billable_seconds,
                count(*) AS sessions
@@ -499,13 +526,13 @@ def floor_statement() -> str:
             SELECT e.session_id,
                    bool_or(e.kind = 'opened') AS opened,
                    max(CASE WHEN e.kind = 'closed' THEN e.at END) AS closed_at,
-                   bool_or(e.kind = 'sign_in' AND e.signer_kind = 'trainer') AS trainer,
-                   bool_or(e.kind = 'sign_in' AND e.signer_kind = 'trainee') AS trainee
+                   bool_or(e.kind = 'sign_in' AND e.signer_kind = 'trainer') AS trainer
             FROM signature e
             JOIN training_session m ON m.id = e.session_id
             WHERE m.starts_at >= :first AND m.starts_at < :after
               AND m.group_id IN (SELECT id FROM training_group WHERE order_id IN
                                  (SELECT id FROM training_order))
+              AND e.signer_kind <> 'trainee'
             GROUP BY e.session_id
         ) c
         JOIN training_session s ON s.id = c.session_id
