@@ -53,7 +53,7 @@ YEAR = 2025
 TRAINEES = 20
 GROUPS_PER_ORDER = 30
 CHUNK = 5000  # sessions per COPY
-DEFAULT_ENTRIES = int(os.environ.get("BENCH_BILLING_ENTRIES", "20000000"))
+DEFAULT_ENTRIES = settings.BILLING_ENTRIES
 DATABASE_URL = os.environ.get(
     "BENCH_BILLING_DATABASE_URL", settings.DATABASE_URL.rsplit("/", 1)[0] + "/bench_billing"
 )
@@ -413,7 +413,7 @@ def build(app: Flask, groups: int, year: int, marker: str, say: Any = print) -> 
         key=lambda item: item[0][6],
     )
     with app.app_context(), db.engine.begin() as conn:
-        raw = conn.connection.dbapi_connection
+        raw: Any = conn.connection.dbapi_connection  # psycopg's own connection (COPY)
         with raw.cursor() as cursor:
             for chunk in _chunks(year_sessions, CHUNK):
                 rows = [row for row, _, _ in chunk]
@@ -571,6 +571,65 @@ class BillingRun:
     @property
     def statement_ratio(self) -> float:
         return self.total("statement_s") / max(1e-9, self.total("floor_s"))
+
+    @property
+    def ok(self) -> bool:
+        """Something billed every month, never more than the floor's sum of the same held
+        sessions (a union of intervals is at most their sum)."""
+        return all(0 < m.billable_minutes <= m.floor_minutes for m in self.months)
+
+
+def render(run: BillingRun) -> list[str]:
+    """The billing benchmark's section of docs/benchmarks.md."""
+    built = run.build
+    lines = [
+        "",
+        "## Billing: the Région-wide year (issue 9)",
+        "",
+        f"bench/billing.py (`python -m bench.billing --entries N` alone): {built.orders} "
+        f"orders, {_n(built.groups)} groups of {TRAINEES} trainees, {_n(built.sessions)} "
+        f"sessions and {_n(built.entries)} entries of {YEAR} in their own database "
+        "(BENCH_BILLING_DATABASE_URL, kept between runs), written in time order with COPY. "
+        "Per month, side by side (alternating which goes first), the median of "
+        f"{run.rounds}: the *floor* (bench.billing.floor_statement: the same sessions, the "
+        'same entries read the same way, the same "held", each group\'s held synchronous '
+        "time summed; no plan facts, no union, no flags), the billing *statement* "
+        "(certificates.billing_services.chained_statement, rows fetched) and the *use case* "
+        "(billing_services.month_billings for the Région: every order, group, line and flag).",
+        "",
+        "| what | seconds for the year | × the floor |",
+        "| --- | --- | --- |",
+    ]
+    floor = run.total("floor_s")
+    for label, name in (
+        ("floor (raw SQL aggregate)", "floor_s"),
+        ("billing statement", "statement_s"),
+        ("the whole use case", "use_case_s"),
+    ):
+        lines.append(f"| {label} | {run.total(name):.1f} | {run.total(name) / floor:.2f} |")
+    lines += [
+        "",
+        "| month | sessions | lines | floor s | statement s | use case s |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for m in run.months:
+        lines.append(
+            f"| {YEAR}-{m.month:02d} | {_n(m.sessions)} | {_n(m.lines)} | "
+            f"{statistics.median(m.floor_s):.2f} | {statistics.median(m.statement_s):.2f} | "
+            f"{statistics.median(m.use_case_s):.2f} |"
+        )
+    lines += [
+        "",
+        f"Targets: the use case ≤ 1.5 × the floor ({run.ratio:.2f} ×: "
+        f"{'met' if run.ratio <= 1.5 else 'not met'}), under 10 s for the year "
+        f"({run.total('use_case_s'):.1f} s: {'met' if run.total('use_case_s') < 10 else 'not met'}"
+        f"). Billed never more than the floor's sum, every month: {'yes' if run.ok else 'NO'}.",
+    ]
+    return lines
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}"
 
 
 def measure_month(app: Flask, year: int, month: int, rounds: int, found: Month) -> None:

@@ -99,6 +99,44 @@ class CertificatesRun:
         return self.one.per_core / self.layout_one.per_core if self.layout_one.per_core else 0.0
 
 
+def render(run: CertificatesRun) -> list[str]:
+    """The certificates benchmark's section of docs/benchmarks.md."""
+    lines = [
+        "",
+        "## Certificates in bulk (issue 9)",
+        "",
+        f"bench/certificates.py (`python -m bench.certificates --groups N` alone): two orders "
+        f"of {run.groups} groups of {TRAINEES} trainees, one closed full day a day for "
+        f"{run.days} days of last month ({run.entries:,} entries, the service's own code); "
+        "every attendance certificate of the month and certificate of realisation of the "
+        "first order issued by certificates.bulk.run in one process, of the second in two "
+        "(the command's spawned workers, their start included); then the same documents "
+        "drawn again by certificates.pdf.render alone (no database), in one process and in "
+        "two. *Per core* is certificates per CPU-second of the Python processes and "
+        "PostgreSQL's backends (the workers' backends are gone before they can be read: "
+        "with two processes, Python only).",
+        "",
+        "| run | certificates | wall s | per second | Python CPU ms each | PostgreSQL ms each "
+        "| per core |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for rate in (run.one, run.two, run.layout_one, run.layout_two):
+        lines.append(
+            f"| {rate.label} | {rate.count} | {rate.wall_s:.1f} | {rate.rate:.1f} | "
+            f"{rate.ms_cpu:.1f} | {rate.ms_postgres:.1f} | {rate.per_core:.1f} |"
+        )
+    lines += [
+        "",
+        f"Targets: ≥ 60 certificates/s per core in bulk ({run.one.per_core:.1f}: "
+        f"{'met' if run.one.per_core >= 60 else 'not met'}; the layout alone "
+        f"{run.layout_one.per_core:.1f}), two processes ≥ 1.8 × one ({run.scaling:.2f} ×: "
+        f"{'met' if run.scaling >= 1.8 else 'not met'}; the layout alone "
+        f"{run.layout_scaling:.2f} × on this machine). Every certificate issued and recorded "
+        f"in the ledger: {'yes' if run.ok else 'NO'}.",
+    ]
+    return lines
+
+
 def last_month(today: datetime) -> tuple[str, datetime]:
     """`YYYY-MM` of the month before today's, and the moment whose previous `DAYS` days are
     that month's first days (08:00 UTC)."""

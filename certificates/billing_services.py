@@ -202,7 +202,7 @@ def chained_statement(order_ids: Select, first: datetime, after: datetime) -> Se
     )
 
 
-TRAINEE = literal_column("'trainee'")
+TRAINEE: Any = literal_column("'trainee'")
 
 
 def trainee_signed(session_id: Any) -> Any:
