@@ -62,8 +62,8 @@ class Rate:
 
     @property
     def ms_cpu(self) -> float:
-        """Python CPU per certificate (this process and its workers), in ms."""
-        python = self.cpu_s.get("bench", 0.0) + self.cpu_s.get("load generator", 0.0)
+        """Python CPU per certificate (this process and its workers, finished or not), ms."""
+        python = sum(self.cpu_s.get(name, 0.0) for name in ("bench", "load generator", "pool"))
         return 1000 * python / self.count if self.count else 0.0
 
     @property
@@ -113,8 +113,8 @@ def render(run: CertificatesRun) -> list[str]:
         "(the command's spawned workers, their start included); then the same documents "
         "drawn again by certificates.pdf.render alone (no database), in one process and in "
         "two. *Per core* is certificates per CPU-second of the Python processes and "
-        "PostgreSQL's backends (the workers' backends are gone before they can be read: "
-        "with two processes, Python only).",
+        "PostgreSQL's backends and own processes (the bulk workers' backends are gone before "
+        "they can be read: with two processes, their PostgreSQL CPU is missing).",
         "",
         "| run | certificates | wall s | per second | Python CPU ms each | PostgreSQL ms each "
         "| per core |",
@@ -164,12 +164,17 @@ def line(rate: Rate) -> str:
     )
 
 
-def timed(label: str, processes: int, count: int, work: Any) -> Rate:
-    before = cpu.snapshot([], settings.DATABASE_NAME)
+def timed(label: str, processes: int, count: int, work: Any, pool: list[int] | None = None) -> Rate:
+    """Run `work`, timed; CPU of this process, its finished children, the `pool`'s live
+    processes and PostgreSQL (none for the layout alone: nothing of it is the drawing's)."""
+    before = cpu.snapshot(pool or [], settings.DATABASE_NAME)
     work()
-    after = cpu.snapshot([], settings.DATABASE_NAME)
-    usage = cpu.usage(before, after, [])
-    return Rate(label, count, usage.wall, processes, usage.groups)
+    after = cpu.snapshot(pool or [], settings.DATABASE_NAME)
+    groups = cpu.usage(before, after, pool or []).groups
+    groups["pool"] = groups.pop("gunicorn", 0.0)  # the processes given, here the pool's
+    if label.startswith("layout"):
+        groups.pop("postgres", None)
+    return Rate(label, count, after.at - before.at, processes, groups)
 
 
 def bulk_rate(app: Flask, world: data.Base, month: str, workers: int) -> tuple[Rate, list[Any]]:
@@ -240,6 +245,7 @@ def layout_rate(docs: list[Any], processes: int) -> Rate:
             processes,
             len(docs),
             lambda: list(pool.map(_render_all, chunks)),
+            pool=list(pool._processes),  # noqa: SLF001 - the workers' pids, to read their CPU
         )
 
 
@@ -267,6 +273,18 @@ def measure(
     app: Flask, groups: int = GROUPS, days: int = DAYS, say: Any = print
 ) -> CertificatesRun:
     started = time.perf_counter()
+    # Issuing only: no seal started by the issues meanwhile (attendance.sealing.seal_soon, in
+    # whichever process is still up after LEDGER_SEAL_DELAY_S); the ledger benchmark times
+    # the seals.
+    seal_delay = app.config.get("LEDGER_SEAL_DELAY_S")
+    app.config["LEDGER_SEAL_DELAY_S"] = None
+    try:
+        return _measure(app, groups, days, say, started)
+    finally:
+        app.config["LEDGER_SEAL_DELAY_S"] = seal_delay
+
+
+def _measure(app: Flask, groups: int, days: int, say: Any, started: float) -> CertificatesRun:
     data.rebuild_schema(app)
     month, anchor = last_month(datetime.now(UTC))
     first, entries = build(app, groups, days, anchor, 1)
