@@ -1,10 +1,11 @@
 """Billing use cases (R11): a month's group-hours of one order, or of every order the caller
 sees, aggregated in SQL from the chained entries (docs/exports.md, "How it is computed").
 
-One statement reads the month: per session, one pass over its chain's entries with
-conditional aggregates (the last plan's place, the opening, the close, whether the trainer
-signed each half-day, whether any trainee signed), then the facts of that last plan (kind,
-times, participants, site, reason). The session's columns only choose which sessions to read
+One statement reads the month: per session, one pass over its chain's own and trainers'
+entries with conditional aggregates (the last plan's place, the opening, the close, whether
+the trainer signed each half-day), whether any trainee signed, then the facts of that last
+plan (kind, times, participants, site, reason), all from two narrow indexes, never from the
+trainees' entries themselves (chained_statement). The session's columns only choose which sessions to read
 (`starts_at` is indexed); every time and every "held" comes from the chain, and a session
 whose chained start falls outside the month is left out.
 """
