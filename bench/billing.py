@@ -47,7 +47,7 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import text
 
-from bench import settings
+from bench import cpu, settings
 
 YEAR = 2025
 TRAINEES = 20
@@ -550,6 +550,10 @@ class Month:
     lines: int = 0
     billable_minutes: int = 0
     floor_minutes: int = 0
+    # CPU seconds (this process and PostgreSQL) of each step, per round
+    cpu: dict[str, list[float]] = field(
+        default_factory=lambda: {"floor_s": [], "statement_s": [], "use_case_s": []}
+    )
 
 
 @dataclass
@@ -563,6 +567,14 @@ class BillingRun:
     def total(self, name: str) -> float:
         """Seconds for the year: the sum over the months of each month's median."""
         return sum(statistics.median(getattr(m, name)) for m in self.months)
+
+    def cpu_total(self, name: str) -> float:
+        """CPU seconds for the year (this process and PostgreSQL), sum of monthly medians."""
+        return sum(statistics.median(m.cpu[name]) for m in self.months)
+
+    @property
+    def cpu_ratio(self) -> float:
+        return self.cpu_total("use_case_s") / max(1e-9, self.cpu_total("floor_s"))
 
     @property
     def ratio(self) -> float:
@@ -597,16 +609,20 @@ def render(run: BillingRun) -> list[str]:
         "(certificates.billing_services.chained_statement, rows fetched) and the *use case* "
         "(billing_services.month_billings for the Région: every order, group, line and flag).",
         "",
-        "| what | seconds for the year | × the floor |",
-        "| --- | --- | --- |",
+        "| what | seconds for the year | × the floor | CPU seconds (Python + PostgreSQL) "
+        "| × the floor's CPU |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    floor = run.total("floor_s")
+    floor, floor_cpu = run.total("floor_s"), run.cpu_total("floor_s")
     for label, name in (
         ("floor (raw SQL aggregate)", "floor_s"),
         ("billing statement", "statement_s"),
         ("the whole use case", "use_case_s"),
     ):
-        lines.append(f"| {label} | {run.total(name):.1f} | {run.total(name) / floor:.2f} |")
+        lines.append(
+            f"| {label} | {run.total(name):.1f} | {run.total(name) / floor:.2f} | "
+            f"{run.cpu_total(name):.1f} | {run.cpu_total(name) / max(1e-9, floor_cpu):.2f} |"
+        )
     lines += [
         "",
         "| month | sessions | lines | floor s | statement s | use case s |",
@@ -623,7 +639,10 @@ def render(run: BillingRun) -> list[str]:
         f"Targets: the use case ≤ 1.5 × the floor ({run.ratio:.2f} ×: "
         f"{'met' if run.ratio <= 1.5 else 'not met'}), under 10 s for the year "
         f"({run.total('use_case_s'):.1f} s: {'met' if run.total('use_case_s') < 10 else 'not met'}"
-        f"). Billed never more than the floor's sum, every month: {'yes' if run.ok else 'NO'}.",
+        f"); in CPU, {run.cpu_ratio:.2f} × the floor and {run.cpu_total('use_case_s'):.1f} s. "
+        f"Billed never more than the floor's sum, every month: {'yes' if run.ok else 'NO'}. "
+        "Both run without PostgreSQL's parallel workers (all of its CPU in one backend, "
+        "counted).",
     ]
     return lines
 
@@ -662,13 +681,21 @@ def measure_month(app: Flask, year: int, month: int, rounds: int, found: Month) 
         found.billable_minutes = sum(o.totals["billable_minutes"] for o in orders)
 
     steps = {"floor_s": floor, "statement_s": statement, "use_case_s": use_case}
+    database = DATABASE_URL.rsplit("/", 1)[1]
     with app.app_context():
         for r in range(rounds):
             names = list(steps) if (month + r) % 2 else list(reversed(steps))
             for name in names:
-                t0 = time.perf_counter()
+                # One backend does all of PostgreSQL's work (no parallel workers, whose CPU
+                # would be gone before it could be read): CPU is then comparable, whatever
+                # else the machine runs.
+                db.session.execute(text("SET LOCAL max_parallel_workers_per_gather = 0"))
+                start = cpu.snapshot([], database)
                 steps[name]()
-                getattr(found, name).append(time.perf_counter() - t0)
+                end = cpu.snapshot([], database)
+                used = cpu.usage(start, end, []).groups
+                getattr(found, name).append(end.at - start.at)
+                found.cpu[name].append(used["bench"] + used["postgres"])
                 db.session.rollback()
         db.session.remove()
 
@@ -696,15 +723,19 @@ def measure(
         measure_month(app, year, month, rounds, found)
         months.append(found)
         say(
-            f"{year}-{month:02d}: floor {statistics.median(found.floor_s):.2f} s, statement "
-            f"{statistics.median(found.statement_s):.2f} s, use case "
-            f"{statistics.median(found.use_case_s):.2f} s ({found.sessions:,} sessions)"
+            f"{year}-{month:02d}: floor {statistics.median(found.floor_s):.2f} s "
+            f"(CPU {statistics.median(found.cpu['floor_s']):.2f}), statement "
+            f"{statistics.median(found.statement_s):.2f} s "
+            f"(CPU {statistics.median(found.cpu['statement_s']):.2f}), use case "
+            f"{statistics.median(found.use_case_s):.2f} s "
+            f"(CPU {statistics.median(found.cpu['use_case_s']):.2f}; {found.sessions:,} sessions)"
         )
     run = BillingRun(built, months, rounds, seconds=time.perf_counter() - started)
     say(
         f"year: floor {run.total('floor_s'):.1f} s, statement {run.total('statement_s'):.1f} s "
         f"({run.statement_ratio:.2f} ×), use case {run.total('use_case_s'):.1f} s "
-        f"({run.ratio:.2f} ×)"
+        f"({run.ratio:.2f} ×); CPU: floor {run.cpu_total('floor_s'):.1f} s, use case "
+        f"{run.cpu_total('use_case_s'):.1f} s ({run.cpu_ratio:.2f} ×)"
     )
     return run
 

@@ -62,9 +62,11 @@ def test_the_certificates_report_states_each_target_met_or_not() -> None:
 
 def test_the_billing_report_compares_the_year_with_its_floor() -> None:
     months = [billing.Month(m, [1.0], [1.2], [1.4], 10, 10, 50, 60) for m in range(1, 13)]
+    for month in months:
+        month.cpu = {"floor_s": [0.5], "statement_s": [0.6], "use_case_s": [1.0]}
     run = billing.BillingRun(billing.Build(1, 2, 3, 4, 5.0), months, rounds=1)
     text = "\n".join(billing.render(run))
-    assert "| the whole use case | 16.8 | 1.40 |" in text
+    assert "| the whole use case | 16.8 | 1.40 | 12.0 | 2.00 |" in text
     assert "≤ 1.5 × the floor (1.40 ×: met), under 10 s for the year (16.8 s: not met)" in text
     assert run.ok
     months[3].billable_minutes = 61  # billed more than the held sessions' sum: a fault
