@@ -747,8 +747,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings.apply_env()
     os.environ["DATABASE_URL"] = DATABASE_URL
-    measure(args.entries, args.rounds)
-    return 0
+    run = measure(args.entries, args.rounds)
+    print("\n".join(render(run)))  # the section of docs/benchmarks.md
+    return 0 if run.ok else 1
 
 
 if __name__ == "__main__":

@@ -337,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app()
     run = measure(app, args.groups, args.days)
     settings.clean_up()
+    print("\n".join(render(run)))  # the section of docs/benchmarks.md
     return 0 if run.ok else 1
 
 
