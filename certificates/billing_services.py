@@ -5,8 +5,8 @@ One statement reads the month: per session, one pass over its chain's own and tr
 entries with conditional aggregates (the last plan's place, the opening, the close, whether
 the trainer signed each half-day), whether any trainee signed, then the facts of that last
 plan (kind, times, participants, site, reason), all from two narrow indexes, never from the
-trainees' entries themselves (chained_statement). The session's columns only choose which sessions to read
-(`starts_at` is indexed); every time and every "held" comes from the chain, and a session
+trainees' entries themselves (chained_statement). The session's columns only choose which
+sessions to read (`starts_at` is indexed); every time and every "held" comes from the chain, and a session
 whose chained start falls outside the month is left out.
 """
 
