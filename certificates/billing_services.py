@@ -6,8 +6,8 @@ entries with conditional aggregates (the last plan's place, the opening, the clo
 the trainer signed each half-day), whether any trainee signed, then the facts of that last
 plan (kind, times, participants, site, reason), all from two narrow indexes, never from the
 trainees' entries themselves (chained_statement). The session's columns only choose which
-sessions to read (`starts_at` is indexed); every time and every "held" comes from the chain, and a session
-whose chained start falls outside the month is left out.
+sessions to read (`starts_at` is indexed); every time and every "held" comes from the
+chain, and a session whose chained start falls outside the month is left out.
 """
 
 from __future__ import annotations
