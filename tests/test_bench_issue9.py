@@ -26,6 +26,7 @@ def test_a_groups_year_replays_to_its_sessions_and_varies_as_planned() -> None:
         state = projection.replay(
             {"kind": e[KIND], "at": e[AT], "author_id": None, "facts": _facts(e)} for e in chain
         )
+        assert state.starts_at is not None
         assert (state.kind, state.starts_at.replace(tzinfo=None)) == (row[4], row[6])
         assert state.status == row[8]
         assert (state.participants is None) == (not listed)
