@@ -134,6 +134,20 @@ class Signature(Model):
             unique=True,
             sqlite_where=text("kind IN ('sign_in', 'sign_out')"),
             postgresql_where=text("kind IN ('sign_in', 'sign_out')"),
+            # Billing (R11) asks whether any trainee signed a session: answered from this
+            # index alone, no row read (docs/exports.md, "How it is computed").
+            postgresql_include=["signer_kind"],
+        ),
+        # Billing (R11) reads a session's own entries (plan, opening, close) and its
+        # trainers' signatures, never its trainees' (most of its entries): these alone, in
+        # chain order, with what billing needs of them (docs/exports.md).
+        Index(
+            "ix_signature_session_facts",
+            "session_id",
+            "seq",
+            sqlite_where=text("signer_kind <> 'trainee'"),
+            postgresql_where=text("signer_kind <> 'trainee'"),
+            postgresql_include=["kind", "signer_kind", "half_day", "at", "facts"],
         ),
     )
 

@@ -204,6 +204,17 @@ def main() -> int:
 
         run.ledger = ledger_bench.measure(app, say=lambda text: step("ledger", text))
 
+    if settings.CERTIFICATES_GROUPS > 0:  # BENCH_CERTIFICATES_GROUPS=0 leaves it out
+        from bench import certificates as certificates_bench
+
+        run.certificates = certificates_bench.measure(
+            app, settings.CERTIFICATES_GROUPS, say=lambda text: step("certificates", text)
+        )
+    if settings.BILLING_ENTRIES > 0:  # BENCH_BILLING_ENTRIES=0 leaves it out
+        from bench import billing as billing_bench
+
+        run.billing = billing_bench.measure(say=lambda text: step("billing", text))
+
     run.background_after = cpu.background_load()
     run.loadavg_after = _loadavg()
     run.total_s = time.perf_counter() - started

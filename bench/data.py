@@ -84,7 +84,13 @@ class Base:
     day: date
 
 
-def base(app: Flask, groups: int, per_group: int, now: datetime | None = None) -> Base:
+def base(
+    app: Flask,
+    groups: int,
+    per_group: int,
+    now: datetime | None = None,
+    tag: int = 0,
+) -> Base:
     """One organisation, one trainer, one e-formation order (60 days ago to 120 days ahead),
     `groups` groups of `per_group` enrolled trainees with redeemed invitations (bound
     devices); no session. Committed."""
@@ -99,7 +105,7 @@ def base(app: Flask, groups: int, per_group: int, now: datetime | None = None) -
                     "id": org_id,
                     "created_at": now,
                     "name": "Organisme bench",
-                    "siret": "99999999900018",
+                    "siret": f"{99999999900018 + tag:014d}",
                 }
             ],
         )
@@ -109,7 +115,7 @@ def base(app: Flask, groups: int, per_group: int, now: datetime | None = None) -
                 {
                     "id": trainer_id,
                     "created_at": now,
-                    "email": "formateur@bench.invalid",
+                    "email": f"formateur{tag or ''}@bench.invalid",
                     "password_hash": "!bench-no-login",
                     "role": Role.TRAINER,
                     "first_name": "Paul",
@@ -166,7 +172,7 @@ def base(app: Flask, groups: int, per_group: int, now: datetime | None = None) -
                     "organisation_id": org_id,
                     "first_name": f"Stagiaire{g}",
                     "last_name": f"N{t}",
-                    "email": f"s{g}.{t}@bench.invalid",
+                    "email": f"s{g}.{t}{f'.{tag}' if tag else ''}@bench.invalid",
                 }
                 for g, tids in enumerate(trainee_ids)
                 for t, tid in enumerate(tids)

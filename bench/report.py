@@ -12,6 +12,10 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 from bench import settings
+from bench.billing import BillingRun
+from bench.billing import render as render_billing
+from bench.certificates import CertificatesRun
+from bench.certificates import render as render_certificates
 from bench.cpu import Usage
 from bench.data import LedgerCheck
 from bench.ledger import LedgerRun, Step
@@ -154,6 +158,8 @@ class Run:
     loadavg_after: str = ""
     ledger: LedgerRun | None = None
     paired: list[PairedRound] = field(default_factory=list)
+    certificates: CertificatesRun | None = None  # issue 9
+    billing: BillingRun | None = None  # issue 9
 
     @property
     def best(self) -> ClosedLoop:
@@ -166,6 +172,7 @@ class Run:
             checks.append(self.fixed.rows_match and self.fixed.ledger.ok)
         if self.ledger:
             checks.append(self.ledger.ok)
+        checks += [part.ok for part in (self.certificates, self.billing) if part is not None]
         checks += [r.rows_match for r in self.paired]
         return all(checks)
 
@@ -258,6 +265,10 @@ def render(run: Run) -> str:
     lines += _fixed(run) + _probe(run) + _qr(run)
     if run.ledger:
         lines += render_ledger(run.ledger)
+    if run.certificates:
+        lines += render_certificates(run.certificates)
+    if run.billing:
+        lines += render_billing(run.billing)
     lines += _method(run)
     logs = [log for log in run.server_logs if log]
     if logs:

@@ -53,6 +53,13 @@ LEDGER_CHANGED_SESSIONS = int(os.environ.get("BENCH_LEDGER_SESSIONS", "10000"))
 LEDGER_ENTRIES = int(os.environ.get("BENCH_LEDGER_ENTRIES", "1000000"))
 
 
+# Issue 9's benchmarks: certificates in bulk (bench/certificates.py: two orders of this many
+# groups of 20 trainees, a month of full days; 0 leaves it out) and the Région-wide billing of
+# a year (bench/billing.py: this many entries in its own database, kept between runs).
+CERTIFICATES_GROUPS = int(os.environ.get("BENCH_CERTIFICATES_GROUPS", "10"))
+BILLING_ENTRIES = int(os.environ.get("BENCH_BILLING_ENTRIES", "20000000"))
+
+
 CREATED: list[str] = []  # temporary folders this process made (removed by `clean_up`)
 
 

@@ -185,8 +185,15 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return first.astimezone(UTC), after.astimezone(UTC)
 
 
+@lru_cache(maxsize=8192)
+def day_of(moment: datetime) -> date:
+    """The Paris day of a moment (local_day): a month's sessions start at few distinct
+    moments, shared by every group; each is converted once."""
+    return local_day(moment)
+
+
 def in_month(moment: datetime, year: int, month: int) -> bool:
-    day = local_day(moment)
+    day = day_of(moment)
     return (day.year, day.month) == (year, month)
 
 
@@ -218,7 +225,7 @@ def session_flags(session: ChainedSession, participants: int, context: Context) 
         flags.append(
             Flag("trainer_signature_missing", f"Émargement du formateur manquant ({names}).")
         )
-    if local_day(session.starts_at) in context.holidays:
+    if day_of(session.starts_at) in context.holidays:
         flags.append(Flag("public_holiday", "Séance un jour férié : émargement contestable."))
     seats = context.seats.get(session.site_id) if session.site_id else None
     if seats is not None and participants > seats:
@@ -233,7 +240,7 @@ def _regroupement_flags(session: ChainedSession, context: Context) -> list[Flag]
         check_regroupement(
             context.modality,
             session.regroupement_reason,
-            local_day(session.starts_at),
+            day_of(session.starts_at),
             context.group_first_day,
             context.authorised_days,
         )

@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cache
+from typing import Any
 from xml.sax.saxutils import escape
 
 import reportlab
@@ -22,8 +23,8 @@ from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfbase import pdfdoc, pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.platypus import (
     Flowable,
     Image,
@@ -99,13 +100,68 @@ class Document:
     replaces: str | None = None
 
 
+class _MemoFlate(pdfdoc.PDFStreamFilterZCompress):
+    """Flate, answering the same bytes again without compressing them again."""
+
+    SIZE = 16
+
+    def __init__(self) -> None:
+        self.memo: dict[bytes, bytes] = {}
+
+    def encode(self, text: str | bytes) -> bytes:
+        raw = text.encode("utf8") if isinstance(text, str) else text
+        found = self.memo.get(raw)
+        if found is None:
+            found = super().encode(raw)
+            if len(self.memo) >= self.SIZE:
+                self.memo.clear()
+            self.memo[raw] = found
+        return found
+
+
+class _Face(TTFontFace):
+    """A font whose subsets are made and compressed once per distinct subset in a process.
+
+    Every certificate embeds the subset of the fonts it uses (PDF/A); reportlab subsets and
+    compresses it again for each document, which was a third of drawing a certificate. With
+    ASCII always in the first subset (reportlab's `ttfAsciiReadable`), the certificates of
+    one kind use the same subset unless a name brings a new letter: the same bytes, made
+    once (docs/benchmarks.md, "Certificates")."""
+
+    FLATE = _MemoFlate()
+
+    def __init__(self, filename: str) -> None:
+        super().__init__(filename)
+        self.subsets: dict[tuple[int, ...], bytes] = {}
+
+    def makeSubset(self, subset: list[int]) -> bytes:  # noqa: N802 - reportlab's name
+        key = tuple(subset)
+        found = self.subsets.get(key)
+        if found is None:
+            found = self.subsets[key] = super().makeSubset(subset)
+        return found
+
+    def addSubsetObjects(self, doc: Any, fontname: str, subset: list[int]) -> Any:  # noqa: N802
+        descriptor = super().addSubsetObjects(doc, fontname, subset)
+        stream = doc.idToObject.get(f"fontFile:{self.filename}({fontname})")
+        if stream is not None and stream.filters:
+            stream.filters = [self.FLATE]
+        return descriptor
+
+
+def _font(name: str, path: str) -> TTFont:
+    font = TTFont(name, path)
+    font.face = _Face(path)
+    return font
+
+
 @cache
 def fonts() -> tuple[str, str]:
     """Register the embedded fonts once per process: (regular, bold)."""
     for regular, bold in FONT_FILES:
         if os.path.exists(regular) and os.path.exists(bold):
-            pdfmetrics.registerFont(TTFont("CertSans", regular))
-            pdfmetrics.registerFont(TTFont("CertSans-Bold", bold))
+            pdfmetrics.registerFont(_font("CertSans", regular))
+            pdfmetrics.registerFont(_font("CertSans-Bold", bold))
             pdfmetrics.registerFontFamily("CertSans", normal="CertSans", bold="CertSans-Bold")
             return "CertSans", "CertSans-Bold"
     raise RuntimeError("No TrueType font to embed: install fonts-dejavu-core.")
@@ -361,13 +417,40 @@ def signature_block(doc: Document) -> Flowable:
     return KeepTogether(parts)
 
 
+class QrCode(Flowable):
+    """A QR code drawn as filled squares (segno's matrix, quiet zone of 2 modules included in
+    `size`): the same code as an image of it, without a PNG to encode, decode, compress and
+    embed in every certificate (docs/benchmarks.md, "Certificates")."""
+
+    BORDER = 2
+
+    def __init__(self, data: str, size: float) -> None:
+        super().__init__()
+        self.matrix = segno.make_qr(data, error="m", mask=3, boost_error=False).matrix
+        self.width = self.height = size
+
+    def draw(self) -> None:
+        canvas = self.canv
+        unit = self.width / (len(self.matrix) + 2 * self.BORDER)
+        path = canvas.beginPath()
+        for r, row in enumerate(self.matrix):
+            y = self.height - (r + self.BORDER + 1) * unit
+            c = 0
+            while c < len(row):  # each run of dark modules of a row: one rectangle
+                if not row[c]:
+                    c += 1
+                    continue
+                start = c
+                while c < len(row) and row[c]:
+                    c += 1
+                path.rect((start + self.BORDER) * unit, y, (c - start) * unit, unit)
+        canvas.setFillColor(colors.black)
+        canvas.drawPath(path, stroke=0, fill=1)
+
+
 def verification_block(doc: Document) -> Flowable:
     """The QR code of the public verification page, with the short id beside it."""
-    code = segno.make_qr(doc.verify_url, error="m", mask=3, boost_error=False)
-    png = io.BytesIO()
-    code.save(png, kind="png", scale=4, border=2)
-    png.seek(0)
-    qr = Image(png, width=26 * mm, height=26 * mm)
+    qr = QrCode(doc.verify_url, 26 * mm)
     words = [
         p(f"<b>Certificat n° {doc.short_id}</b>"),
         p(

@@ -13,12 +13,15 @@ import io
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 
 from PIL import Image
-from sqlalchemy import Select, select, update
+from sqlalchemy import Select, and_, or_, select, update
 
 from attendance import journal, ledger, projection, register, retention
+from attendance import rules as attendance_rules
 from attendance.models import Signature, TrainingSession
+from attendance.presence import fold
 from attendance.rules import local_day
 from attendance.signals import order_purged
 from certificates import pdf, rules
@@ -81,23 +84,94 @@ def read_facts(
 ) -> Facts:
     """The trainee's sessions of the enrolment's group as their chains tell them: every one
     that took place (realisation), or those of one Paris month (attendance); `only` these
-    sessions when given (a certificate's, read again to see whether it is outdated)."""
+    sessions when given (a certificate's, read again to see whether it is outdated).
+
+    Three statements whatever the number of sessions: the group's sessions (with their
+    chains' lengths), the entries of their chains that the trainee's hours depend on (in chain
+    order), the trainee's paths in the group (who takes part in a whole-group session:
+    attendance.participants.enrolled_on, evaluated here)."""
     first, last = rules.parse_month(month) if kind == rules.ATTENDANCE else (None, None)
     facts = Facts(enrolment, kind, month)
     query = select(TrainingSession).where(TrainingSession.group_id == enrolment.group_id)
     if only is not None:
         query = query.where(TrainingSession.id.in_(list(only)))
-    for session in db.session.scalars(query.order_by(TrainingSession.starts_at)):
-        state, entries = register.chained_state(session)
+    sessions = list(
+        db.session.scalars(
+            query.order_by(TrainingSession.starts_at).execution_options(populate_existing=True)
+        )
+    )
+    # The chains' lengths are read before the entries: an entry chained in between makes
+    # the facts look stale (issued again), never fresh.
+    lengths = {session.id: session.chain_length for session in sessions}
+    chains = _chains(list(lengths), enrolment.trainee_id)
+    paths = _paths(enrolment.group_id, enrolment.trainee_id)
+    for session in sessions:
+        entries = chains[session.id]
+        state = projection.replay(entries)
         if not is_counted(state, now) or not _in_month(state, first, last):
             continue
-        line = _line(session, state, enrolment.trainee_id, now)
+        line = _line(session, state, entries, enrolment.trainee_id, paths)
         if line is not None:
             facts.lines.append(line)
             facts.sessions[session.id] = session
-            facts.read_lengths[session.id] = len(entries)
+            facts.read_lengths[session.id] = lengths[session.id]
     facts.lines.sort(key=lambda line: (line.starts_at, line.session_id))
     return facts
+
+
+# What a session's state (projection.step) and one trainee's presence (presence.fold) are
+# replayed from: the session's own entries that move its state, and the trainee's entries.
+STATE_KINDS = ("planned", "edited", "opened", "closed")
+ENTRY_COLUMNS = [
+    journal.SIGNATURES.c[name]
+    for name in (
+        "session_id",
+        "seq",
+        "kind",
+        "signer_kind",
+        "signer_id",
+        "half_day",
+        "at",
+        "method",
+        "channel",
+        "author_id",
+        "action",
+        "reason",
+        "justified",
+        "facts",
+    )
+]
+
+
+def _chains(session_ids: list[str], trainee_id: str) -> dict[str, list[Any]]:
+    """Per session, in chain order, the entries the trainee's line depends on (one
+    statement): those that move the session's state, and the trainee's own."""
+    chains: dict[str, list[Any]] = {session_id: [] for session_id in session_ids}
+    if not session_ids:
+        return chains
+    entry = journal.SIGNATURES
+    query = (
+        select(*ENTRY_COLUMNS)
+        .where(
+            entry.c.session_id.in_(session_ids),
+            or_(
+                entry.c.kind.in_(STATE_KINDS),
+                and_(entry.c.signer_kind == "trainee", entry.c.signer_id == trainee_id),
+            ),
+        )
+        .order_by(entry.c.session_id, entry.c.seq)
+    )
+    for row in db.session.execute(query).mappings():
+        chains[row["session_id"]].append(row)
+    return chains
+
+
+def _paths(group_id: str, trainee_id: str) -> list[tuple[date, date | None]]:
+    """The trainee's paths in the group: (entry, exit) dates."""
+    query = select(Enrolment.entry_date, Enrolment.exit_date).where(
+        Enrolment.group_id == group_id, Enrolment.trainee_id == trainee_id
+    )
+    return [(entry, exit_) for entry, exit_ in db.session.execute(query)]
 
 
 def _in_month(state: projection.SessionState, first: date | None, last: date | None) -> bool:
@@ -107,16 +181,34 @@ def _in_month(state: projection.SessionState, first: date | None, last: date | N
 
 
 def _line(
-    session: TrainingSession, state: projection.SessionState, trainee_id: str, now: datetime
+    session: TrainingSession,
+    state: projection.SessionState,
+    entries: list[Any],
+    trainee_id: str,
+    paths: list[tuple[date, date | None]],
 ) -> rules.Line | None:
-    people = register.roster(session, now, [trainee_id])
-    if not people or state.starts_at is None or state.ends_at is None or state.kind is None:
-        return None  # not a participant of this session
-    person = people[0]
+    """The trainee's line of one session, replayed as attendance.register.roster does; None
+    when not a participant."""
+    if state.starts_at is None or state.ends_at is None or state.kind is None:
+        return None  # no plan in the chain: nothing counts (ledger verify says why)
+    day = local_day(state.starts_at)
+    if state.participants is None:
+        taking_part = any(
+            entry <= day and (exit_ is None or exit_ >= day) for entry, exit_ in paths
+        )
+    else:
+        taking_part = trainee_id in state.participants
+    if not taking_part:
+        return None
+    people = (dict(e) for e in entries if e["signer_kind"] == "trainee")
+    halves = attendance_rules.half_days(state.starts_at, state.ends_at)
+    (person,) = fold(
+        [trainee_id], halves, people, synchronous=state.synchronous, closed_at=state.closed_at
+    )
     missed = tuple((h.reason, h.justified) for h in person.halves if h.status != "present")
     return rules.Line(
         session_id=session.id,
-        day=local_day(state.starts_at),
+        day=day,
         starts_at=state.starts_at,
         ends_at=state.ends_at,
         kind=state.kind,
@@ -234,19 +326,20 @@ def record(
     author_id: str,
     now: datetime,
 ) -> list:
-    """One `certificate` entry in the chain of each session counted (in session id order, so
-    that concurrent issues lock the chains in one order). Any entry that sets hours chained
-    since the facts were read makes them stale."""
-    places = []
+    """One `certificate` entry in the chain of each session counted (journal.append_all:
+    the sessions locked in id order, so that concurrent issues never deadlock). Any entry
+    that sets hours chained since the facts were read makes them stale."""
     stated = entry_facts(certificate, previous)
-    for session_id in sorted(facts.sessions):
-        entry = journal.session_entry(
+    entries = {
+        session_id: journal.session_entry(
             facts.sessions[session_id], author_id, ENTRY_KIND, now, facts=dict(stated)
         )
-        journal.append(session_id, entry)
-        _check_fresh(session_id, facts.read_lengths[session_id], entry.seq)
-        places.append([session_id, entry.seq])
-    return places
+        for session_id in facts.sessions
+    }
+    places = journal.append_all(entries)
+    for session_id, seq in places.items():
+        _check_fresh(session_id, facts.read_lengths[session_id], seq)
+    return [[session_id, places[session_id]] for session_id in sorted(places)]
 
 
 def _check_fresh(session_id: str, read_length: int, seq: int) -> None:

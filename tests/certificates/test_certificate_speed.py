@@ -1,0 +1,60 @@
+"""What was made faster for the benchmark (issue 9, item 10) still says the same: the QR code
+drawn as squares is the verification URL's code, a font subset made once is the one
+reportlab makes, and a bulk issue spreads its groups (the hours themselves are checked by
+test_certificates.py, reading the PDFs back)."""
+
+from __future__ import annotations
+
+import io
+import re
+
+import segno
+from reportlab.lib.units import mm
+from reportlab.pdfgen.canvas import Canvas
+
+from certificates import bulk, pdf, rules
+
+URL = "https://emargement.competences-plus.fr/verifier/ABCDEFGHJK"
+
+
+def test_the_qr_code_drawn_is_the_verify_urls_code_module_for_module() -> None:
+    """Item 3: the squares drawn are exactly segno's dark modules, in a 2-module quiet zone."""
+    out = io.BytesIO()
+    canvas = Canvas(out, pageCompression=0)
+    code = pdf.QrCode(URL, 26 * mm)
+    code.drawOn(canvas, 0, 0)
+    canvas.save()
+    matrix = segno.make_qr(URL, error="m", mask=3, boost_error=False).matrix
+    unit = 26 * mm / (len(matrix) + 4)
+    drawn = set()
+    for x, y, w, _ in re.findall(rb"([-\d.]+) ([-\d.]+) ([-\d.]+) ([-\d.]+) re", out.getvalue()):
+        row = round((26 * mm - float(y)) / unit) - 2 - 1
+        first = round(float(x) / unit) - 2
+        drawn |= {(row, first + k) for k in range(round(float(w) / unit))}
+    dark = {(r, c) for r, line in enumerate(matrix) for c, on in enumerate(line) if on}
+    assert drawn == dark
+
+
+def test_a_font_subset_is_made_and_compressed_once_and_is_reportlabs_own() -> None:
+    regular, _ = pdf.fonts()
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFontFace
+
+    face = pdfmetrics.getFont(regular).face
+    subset = [0, *range(32, 128), ord("é")]
+    made = face.makeSubset(subset)
+    assert face.makeSubset(list(subset)) is made  # once
+    assert made == TTFontFace(face.filename).makeSubset(subset)  # the same bytes
+    assert pdf._Face.FLATE.encode(made) is pdf._Face.FLATE.encode(bytes(made))
+
+
+def test_bulk_workers_take_the_groups_in_turn() -> None:
+    planned = [
+        bulk.Target(f"{g}{t}", kind, "2026-11" if kind == rules.ATTENDANCE else "", g)
+        for g in "ab"
+        for t in range(2)
+        for kind in (rules.ATTENDANCE, rules.REALISATION)
+    ]
+    spread = bulk.spread(planned)
+    assert sorted(spread, key=planned.index) == planned  # every target, once
+    assert [t.group_id for t in spread] == ["a", "b"] * 4
