@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, select, update
 
-from attendance import journal, ledger, projection, register
+from attendance import company, journal, ledger, projection, register
 from attendance.models import Signature, TrainingSession
 from attendance.rules import local_day
 from attendance.signals import order_purged
@@ -50,14 +50,16 @@ class Facts:
     lines: list[rules.Line] = field(default_factory=list)
     sessions: dict[str, TrainingSession] = field(default_factory=dict)
     read_lengths: dict[str, int] = field(default_factory=dict)
+    company: list[rules.CompanyLine] = field(default_factory=list)  # signed by both (R2)
+    company_lengths: dict[str, int] = field(default_factory=dict)  # period → chain length read
 
     @property
     def fingerprint(self) -> str:
-        return rules.fingerprint(self.kind, self.month, self.lines)
+        return rules.fingerprint(self.kind, self.month, self.lines, self.company)
 
     @property
     def minutes(self) -> int:
-        return rules.totals(self.lines).total
+        return rules.totals(self.lines, rules.company_minutes(self.company)).total
 
 
 def is_counted(state: projection.SessionState, now: datetime) -> bool:
@@ -83,7 +85,16 @@ def read_facts(enrolment: Enrolment, kind: str, month: str, now: datetime) -> Fa
             facts.sessions[session.id] = session
             facts.read_lengths[session.id] = len(entries)
     facts.lines.sort(key=lambda line: (line.starts_at, line.session_id))
+    _read_company(facts, first, last)
     return facts
+
+
+def _read_company(facts: Facts, first: date | None, last: date | None) -> None:
+    """The company hours (R2) of the path, of the month for an attendance certificate, that
+    both the trainee and the tutor signed, from the periods' chains."""
+    found = company.counted_for([facts.enrolment.id], first, last)[facts.enrolment.id]
+    facts.company = [rules.CompanyLine(**vars(line)) for line in found.lines]
+    facts.company_lengths = found.read_lengths
 
 
 def _in_month(state: projection.SessionState, first: date | None, last: date | None) -> bool:
@@ -154,7 +165,7 @@ def issue(
     one supersedes the previous one (a correction since). Raises StaleFacts, or the database's
     IntegrityError when a concurrent issue won: the caller rolls back and calls again."""
     facts = read_facts(enrolment, kind, month if kind == rules.ATTENDANCE else "", now)
-    if not facts.lines:
+    if not facts.lines and not facts.company:
         raise Conflict(
             "Aucune séance tenue pour ce parcours sur cette période : rien à certifier.",
             code="nothing_to_certify",
@@ -199,16 +210,26 @@ def record(certificate: Certificate, facts: Facts, author_id: str, now: datetime
             author_id,
             ENTRY_KIND,
             now,
-            facts={
-                "certificate_id": certificate.id,
-                "sha256": certificate.sha256,
-                "trainee_id": certificate.trainee_id,
-            },
+            facts=_entry_facts(certificate),
         )
         journal.append(session_id, entry)
         _check_fresh(session_id, facts.read_lengths[session_id], entry.seq)
         places.append([session_id, entry.seq])
+    for period_id in sorted(facts.company_lengths):  # the company periods' chains alike
+        seq = company.record_certificate(period_id, author_id, now, _entry_facts(certificate))
+        read = facts.company_lengths[period_id]
+        if any(kind != ENTRY_KIND for kind in company.kinds_between(period_id, read, seq)):
+            raise StaleFacts(period_id)
+        places.append([period_id, seq])
     return places
+
+
+def _entry_facts(certificate: Certificate) -> dict[str, str]:
+    return {
+        "certificate_id": certificate.id,
+        "sha256": certificate.sha256,
+        "trainee_id": certificate.trainee_id,
+    }
 
 
 def _check_fresh(session_id: str, read_length: int, seq: int) -> None:
@@ -253,6 +274,7 @@ def document(
         exit_date=enrolment.exit_date,
         lines=tuple(facts.lines),
         replaces=previous.short_id if previous else None,
+        company=tuple(facts.company),
     )
 
 

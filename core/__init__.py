@@ -109,6 +109,8 @@ def _register_feature_commands(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from attendance.company_pages import bp as company_pages
+    from attendance.company_routes import blp as company_api
     from attendance.pages import bp as attendance_pages
     from attendance.routes import blp as attendance_api
     from attendance.signin_pages import bp as signin_pages
@@ -129,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
         attendance_api,
         certificates_api,
         billing_api,
+        company_api,
     ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
@@ -138,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(attendance_pages)
     app.register_blueprint(certificate_pages)
     app.register_blueprint(finance_pages)
+    app.register_blueprint(company_pages)
 
 
 @event.listens_for(Engine, "connect")
