@@ -333,21 +333,9 @@ def _fresh(period: CompanyPeriod) -> CompanyPeriod:
 # --- What the periods count (read by certificates) ---
 
 
-@dataclass(frozen=True)
-class CompanyLine:
-    """Signed hours of a company period, as its chain tells them."""
-
-    period_id: str
-    hours_id: str
-    company_name: str
-    first_day: date
-    last_day: date
-    minutes: int
-
-
 @dataclass
 class CompanyFacts:
-    lines: list[CompanyLine]
+    lines: list[company_rules.CompanyLine]
     read_lengths: dict[str, int]  # period → chain length read
 
     @property
@@ -373,7 +361,7 @@ def counted_for(
         facts = found[period.enrolment_id]
         for line in state.counted(first, last):
             facts.lines.append(
-                CompanyLine(
+                company_rules.CompanyLine(
                     period.id, line.hours_id, company, line.first_day, line.last_day, line.minutes
                 )
             )

@@ -135,6 +135,19 @@ def check_realised(
 
 
 @dataclass(frozen=True)
+class CompanyLine:
+    """Hours of a company period that count (signed by the trainee and the tutor), as the
+    exports and the certificates state them."""
+
+    period_id: str
+    hours_id: str
+    company: str
+    first_day: date
+    last_day: date
+    minutes: int
+
+
+@dataclass(frozen=True)
 class LineState:
     """A line of hours as the chain tells it, and who signed it (when)."""
 

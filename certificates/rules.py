@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
+from attendance.company_rules import CompanyLine
 from core.errors import InvalidInput
 
 REALISATION = "realisation"
@@ -65,18 +66,6 @@ class Line:
     status: str  # present | absent
     minutes: int
     absences: tuple[tuple[str | None, bool | None], ...] = ()  # (reason, justified) per half
-
-
-@dataclass(frozen=True)
-class CompanyLine:
-    """Hours of a company period (R2) on a certificate: signed by the trainee and the tutor."""
-
-    period_id: str
-    hours_id: str
-    company: str
-    first_day: date
-    last_day: date
-    minutes: int
 
 
 def company_minutes(lines: Iterable[CompanyLine]) -> int:

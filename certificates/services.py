@@ -93,7 +93,7 @@ def _read_company(facts: Facts, first: date | None, last: date | None) -> None:
     """The company hours (R2) of the path, of the month for an attendance certificate, that
     both the trainee and the tutor signed, from the periods' chains."""
     found = company.counted_for([facts.enrolment.id], first, last)[facts.enrolment.id]
-    facts.company = [rules.CompanyLine(**vars(line)) for line in found.lines]
+    facts.company = found.lines
     facts.company_lengths = found.read_lengths
 
 
