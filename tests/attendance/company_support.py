@@ -56,6 +56,13 @@ class Company:
 
 
 COMPANY_STATES = ("planned", "pending", "trainee_signed", "tutor_signed", "both_signed")
+COMPANY_STATE_TEXT = {  # what the period's page says of its hours, state by state
+    "planned": "Aucune heure déclarée pour l'instant : la période est prévue.",
+    "pending": "en attente des signatures du stagiaire et du tuteur",
+    "trainee_signed": "en attente du tuteur",
+    "tutor_signed": "en attente du stagiaire",
+    "both_signed": "Comptées",
+}
 
 
 def company_state(
