@@ -4,12 +4,13 @@ refusals change nothing; another organisation sees none of it."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
 
 import pytest
 from sqlalchemy import Table, func, select, update
 
+from attendance import retention
 from attendance.models import CompanyEntry, CompanyHours, CompanyPeriod, TutorCode
 from core.extensions import db
 from tests.attendance.company_support import (
@@ -22,6 +23,7 @@ from tests.attendance.company_support import (
 )
 from tests.attendance.support import DAY, at, run_sql
 from tests.conftest import ORDER_START, THIS_YEAR, api_error, bearer, make_trainee
+from training.models import Order
 
 ENTRIES = cast(Table, CompanyEntry.__table__)
 VERIFY = "/api/v1/ledger/verify"
@@ -330,3 +332,28 @@ def test_tutor_codes_are_stored_as_digests_only(app, client, tenant_a, monkeypat
     assert found.tutor_code.replace("-", "") not in record.code_digest
     assert record.expires_at.date() == (at(DAY, 17) + timedelta(days=30)).date()
     assert date.fromisoformat(WEEK["last_day"]) < DAY
+
+
+def test_a_purge_erases_the_company_personal_data_and_the_chains_still_verify(
+    app, client, runner, tenant_a, region, monkeypatch
+):
+    found = company_state(app, client, tenant_a, monkeypatch, "both_signed")
+    assert runner.invoke(args=["ledger", "seal"]).exit_code == 0
+    signed = [e for e in entries(found.period_id) if e["kind"] == "company_sign"]
+    assert all(e["device"] and e["salt"] for e in signed)  # the signing devices, committed
+    order = db.session.get(Order, tenant_a.order_id)
+    after = datetime.combine(retention.retention_ends(order), datetime.min.time(), tzinfo=UTC)
+    monkeypatch.setattr("attendance.cli.utcnow", lambda: after)
+    done = runner.invoke(args=["ledger", "purge", "--order-id", tenant_a.order_id])
+    assert done.exit_code == 0, done.output
+    db.session.expire_all()
+    assert all((e["device"], e["salt"]) == ({}, None) for e in entries(found.period_id))
+    period = db.session.get(CompanyPeriod, found.period_id)
+    assert (period.tutor_name, period.tutor_email, period.tutor_phone) == (
+        retention.PURGED,
+        "purge@invalid",
+        None,
+    )
+    answer = ok(client.get(VERIFY, headers=bearer(app, region)), 200)
+    assert (answer["ok"], answer["unsealed"]) == (True, 0)
+    assert db.session.get(CompanyHours, found.hours_id).is_counted  # the hours stand
