@@ -7,7 +7,8 @@ trainees' names and contact details, the device and network facts and the reason
 the ledger's entries (and their salts), the devices named on invitations, the company tutors'
 names and contacts (R2). The chains and the seals still verify afterwards: entries hold these
 facts only as salted commitments, and identities only as opaque ids (attendance/ledger.py).
-The packages above erase what they hold of the same people (`attendance.signals.order_purged`: certificates, their stored PDFs).
+The packages above erase what they hold of the same people
+(`attendance.signals.order_purged`: certificates, their stored PDFs).
 """
 
 from __future__ import annotations
