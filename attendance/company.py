@@ -25,7 +25,7 @@ from core.extensions import db
 from core.models import Role
 from core.services import CODE_ALPHABET, CODE_LENGTH, code_digest, format_code
 from training import access
-from training.models import Enrolment, Group
+from training.models import Enrolment
 
 
 def visible_periods(actor: Principal) -> Select:
@@ -396,10 +396,6 @@ def trainee_periods(actor: Principal) -> list[CompanyPeriod]:
     """The trainee's own periods, newest first."""
     query = visible_periods(actor).order_by(CompanyPeriod.start_date.desc())
     return list(db.session.scalars(query))
-
-
-def group_of(period: CompanyPeriod) -> Group:
-    return period.enrolment.group
 
 
 def tutor_summary(period: CompanyPeriod) -> dict[str, Any]:

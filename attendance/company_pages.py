@@ -10,6 +10,7 @@ from markupsafe import Markup
 
 from attendance import company
 from attendance.company_schemas import HoursInSchema, PeriodInSchema
+from attendance.models import CompanyPeriod
 from attendance.web import device, failed_tutor_codes, settings
 from core.auth import Principal, roles_required
 from core.db import utcnow
@@ -149,7 +150,7 @@ def tutor_submit() -> Any:
             ids = request.form.getlist("hours_id")
             signed = company.sign_as_tutor(code, ids, utcnow(), device(), settings())
             db.session.commit()
-            period = db.session.get_one(company.CompanyPeriod, signed.lines[0].period_id)
+            period = db.session.get_one(CompanyPeriod, signed.lines[0].period_id)
             summary = company.tutor_summary(period)
             return render_template("company/tutor.html", signed=signed, summary=summary)
         found, _ = company.tutor_view(code, utcnow(), settings())

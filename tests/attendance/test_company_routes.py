@@ -34,7 +34,7 @@ def periods_url(enrolment_id: str) -> str:
 
 
 def count(model: Any) -> int:
-    return db.session.scalar(select(func.count()).select_from(model))
+    return int(db.session.scalar(select(func.count()).select_from(model)) or 0)
 
 
 def entries(period_id: str) -> list[dict[str, Any]]:
