@@ -41,7 +41,7 @@ def verify_command(organisation_id: str | None) -> None:
         sys.exit(1)
     click.echo(
         f"Registre intègre : {result.length} entrées dans {result.sessions} séances"
-        f" et {result.company_periods} périodes en entreprise."
+        f" et {result.company_periods} période(s) en entreprise."
     )
     click.echo(f"Empreinte : {result.head}")
     if not result.seals_checked:

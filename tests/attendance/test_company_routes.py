@@ -280,7 +280,7 @@ def test_the_ledger_verifies_and_seals_the_company_chains(
     ]
     result = runner.invoke(args=["ledger", "verify"])
     assert result.exit_code == 0, result.output
-    assert "1 périodes en entreprise" in result.output
+    assert "1 période(s) en entreprise" in result.output
     sealed = runner.invoke(args=["ledger", "seal"])
     assert sealed.exit_code == 0, sealed.output
     answer = ok(client.get(VERIFY, headers=found.admin_h), 200)
