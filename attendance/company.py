@@ -253,8 +253,13 @@ def find_tutor_code(code: str, now: datetime, cfg: Settings) -> TutorCode:
 
 
 def tutor_view(code: str, now: datetime, cfg: Settings) -> tuple[CompanyPeriod, TutorCode]:
-    """What a tutor's code shows: its period and the hours recorded (nothing is signed)."""
+    """What a tutor's code shows: its period and the hours recorded (nothing is signed). A
+    code that served already shows nothing more (409): the organisation issues a new one."""
     record = find_tutor_code(code, now, cfg)
+    if record.used_at is not None:
+        raise Conflict(
+            "Ce code a déjà servi : demandez-en un nouveau à l'organisme.", code="code_used"
+        )
     return db.session.get_one(CompanyPeriod, record.period_id), record
 
 

@@ -100,6 +100,7 @@ def trainee_signature(hours_id: str, principal: Principal) -> Any:
 @blp.arguments(TutorCodeInSchema)
 @blp.response(200, TutorPeriodSchema)
 @blp.alt_response(400, schema=ErrorSchema, description="invalid_code")
+@blp.alt_response(409, schema=ErrorSchema, description="code_used")
 @blp.alt_response(410, schema=ErrorSchema, description="code_expired, code_revoked")
 @blp.alt_response(429, schema=ErrorSchema, description="too_many_attempts")
 def tutor_period(data: dict[str, Any]) -> Any:

@@ -186,6 +186,11 @@ def test_the_tutor_code_is_single_use_and_the_latest_only(app, client, tenant_a,
     )
     spent = {"code": found.tutor_code, "hours_ids": [line["id"]]}
     api_error(client.post("/api/v1/company-tutor/signatures", json=spent), 409, "code_used")
+    api_error(
+        client.post("/api/v1/company-tutor/period", json={"code": found.tutor_code}),
+        409,
+        "code_used",
+    )
     codes = f"/api/v1/company-periods/{found.period_id}/tutor-codes"
     older = ok(client.post(codes, headers=found.admin_h))["code"]
     newer = ok(client.post(codes, headers=found.admin_h))["code"]
