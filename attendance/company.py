@@ -25,7 +25,8 @@ from core.extensions import db
 from core.models import Role
 from core.services import CODE_ALPHABET, CODE_LENGTH, code_digest, format_code
 from training import access
-from training.models import Enrolment
+from training.models import Enrolment, Group, Order
+from training.signals import order_replanned
 
 
 def visible_periods(actor: Principal) -> Select:
@@ -207,6 +208,22 @@ def issue_tutor_code(actor: Principal, period_id: str, now: datetime, cfg: Setti
     )
     db.session.flush()
     return IssuedCode(format_code(code), expires_at, f"{cfg.base_url.rstrip('/')}/tuteur")
+
+
+@order_replanned.connect
+def check_order_periods(order: Order) -> None:
+    """An order's dates changed (already set on `order`): its company periods still lie inside
+    them, or the change is refused (training.signals.order_replanned)."""
+    enrolments = select(Enrolment.id).join(Group).where(Group.order_id == order.id)
+    first, last = db.session.execute(
+        select(func.min(CompanyPeriod.start_date), func.max(CompanyPeriod.end_date)).where(
+            CompanyPeriod.enrolment_id.in_(enrolments)
+        )
+    ).one()
+    if first is not None:
+        company_rules.check_period_dates(
+            Span(first, last), Span(order.start_date, order.end_date), first, None
+        )
 
 
 # --- Signatures ---

@@ -88,6 +88,7 @@ def _trust_proxies(app: Flask) -> None:
 def import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables, and the
     modules that subscribe to the signals of the layers below them (docs/architecture.md)."""
+    import attendance.company  # noqa: F401 - keeps company periods inside their order's dates
     import attendance.models  # noqa: F401
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
     import certificates.models  # noqa: F401

@@ -362,3 +362,15 @@ def test_a_purge_erases_the_company_personal_data_and_the_chains_still_verify(
     answer = ok(client.get(VERIFY, headers=bearer(app, region)), 200)
     assert (answer["ok"], answer["unsealed"]) == (True, 0)
     assert db.session.get(CompanyHours, found.hours_id).is_counted  # the hours stand
+
+
+def test_an_order_cannot_end_before_its_company_periods(app, client, tenant_a, monkeypatch):
+    found = company_state(app, client, tenant_a, monkeypatch, "planned")  # 2 to 27 March
+    order_url = f"/api/v1/orders/{tenant_a.order_id}"
+    shorter = {"end_date": f"{THIS_YEAR}-03-20"}
+    api_error(
+        client.patch(order_url, json=shorter, headers=found.admin_h), 400, "period_outside_order"
+    )
+    db.session.expire_all()
+    assert db.session.get(Order, tenant_a.order_id).end_date.isoformat() == f"{THIS_YEAR}-11-30"
+    ok(client.patch(order_url, json={"end_date": f"{THIS_YEAR}-03-27"}, headers=found.admin_h), 200)
