@@ -139,13 +139,16 @@ def record_hours(
     company_rules.check_line(
         span, minutes, Span(period.start_date, period.end_date), local_day(now)
     )
-    company_rules.check_line_free(span, (Span(x.first_day, x.last_day) for x in period.lines))
+    standing = [line for line in period.lines if not line.is_cancelled]
+    company_rules.check_line_free(span, (Span(x.first_day, x.last_day) for x in standing))
     path_minutes = db.session.scalar(
         select(func.coalesce(func.sum(CompanyHours.minutes), 0))
         .join(CompanyPeriod, CompanyPeriod.id == CompanyHours.period_id)
-        .where(CompanyPeriod.enrolment_id == period.enrolment_id)
+        .where(
+            CompanyPeriod.enrolment_id == period.enrolment_id, CompanyHours.cancelled_at.is_(None)
+        )
     )
-    period_minutes = sum(line.minutes for line in period.lines)
+    period_minutes = sum(line.minutes for line in standing)
     company_rules.check_realised(
         period_minutes, period.planned_hours, int(path_minutes or 0), minutes
     )
@@ -169,6 +172,37 @@ def record_hours(
         period, company_rules.HOURS, ("period", actor.id), now, facts, author_id=actor.id
     )
     company_journal.append(period.id, entry)
+    db.session.expire(period, ["lines", "chain_length", "chain_head"])
+    return line
+
+
+def withdraw_hours(actor: Principal, hours_id: str, now: datetime) -> CompanyHours:
+    """Withdraw a line declared by mistake, until both signed it: a new entry of the chain,
+    never an edit; the days and the hours are free again (R2)."""
+    _require_admin(actor)
+    line = db.session.scalar(
+        select(CompanyHours).where(
+            CompanyHours.id == hours_id,
+            CompanyHours.period_id.in_(visible_periods(actor).with_only_columns(CompanyPeriod.id)),
+        )
+    )
+    if line is None:
+        raise NotFound("Heures introuvables.")
+    period = get_period(actor, line.period_id, lock=True)
+    db.session.refresh(line)  # read again under the period's lock
+    company_rules.check_can_withdraw(line.is_counted, line.is_cancelled)
+    line.cancelled_at = now
+    entry = company_journal.new_entry(
+        period,
+        company_rules.CANCEL,
+        ("period", actor.id),
+        now,
+        {"hours_id": line.id},
+        hours_id=line.id,
+        author_id=actor.id,
+    )
+    company_journal.append(period.id, entry)
+    db.session.flush()
     db.session.expire(period, ["lines", "chain_length", "chain_head"])
     return line
 
@@ -249,6 +283,7 @@ def sign_as_trainee(actor: Principal, hours_id: str, now: datetime, device: Devi
     if line is None:
         raise NotFound("Heures introuvables.")
     period = db.session.get_one(CompanyPeriod, line.period_id)
+    _check_standing([line])
     created = _sign(period, [line], "trainee", actor.id, now, device, "session")
     return Signed([line], created)
 
@@ -291,6 +326,7 @@ def sign_as_tutor(
     if not hours_ids or any(hours_id not in by_id for hours_id in hours_ids):
         raise NotFound("Heures introuvables dans cette période.")
     lines = [by_id[hours_id] for hours_id in dict.fromkeys(hours_ids)]
+    _check_standing(lines)
     claimed = db.session.execute(
         update(TutorCode)
         .where(TutorCode.id == record.id, TutorCode.used_at.is_(None))
@@ -305,6 +341,11 @@ def sign_as_tutor(
         )
     created = _sign(period, lines, "tutor", record.id, now, device, "tutor_code")
     return Signed(lines, created)
+
+
+def _check_standing(lines: list[CompanyHours]) -> None:
+    if any(line.is_cancelled for line in lines):
+        raise Conflict("Ces heures ont été retirées par l'organisme.", code="hours_cancelled")
 
 
 def _sign(
@@ -323,7 +364,9 @@ def _sign(
     for line in lines:
         claimed = db.session.execute(
             update(CompanyHours)
-            .where(CompanyHours.id == line.id, column.is_(None))
+            .where(
+                CompanyHours.id == line.id, column.is_(None), CompanyHours.cancelled_at.is_(None)
+            )
             .values({column.key: now})
             .execution_options(synchronize_session=False)
         )

@@ -201,6 +201,7 @@ def _told(state: company_rules.PeriodState) -> dict[str, Any]:
             line.last_day.isoformat(),
             line.minutes,
             *(_moment(line.signed.get(signer)) for signer in company_rules.SIGNERS),
+            _moment(line.cancelled_at),
         )
     return facts
 
@@ -216,6 +217,7 @@ def _held(period: CompanyPeriod, lines: list[CompanyHours]) -> dict[str, Any]:
             line.minutes,
             _moment(line.trainee_signed_at),
             _moment(line.tutor_signed_at),
+            _moment(line.cancelled_at),
         )
     return facts
 

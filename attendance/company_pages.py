@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from attendance import company
 from attendance.company_schemas import HoursInSchema, PeriodInSchema
-from attendance.models import CompanyPeriod
+from attendance.models import CompanyHours, CompanyPeriod
 from attendance.web import device, failed_tutor_codes, settings
 from core.auth import Principal, roles_required
 from core.db import utcnow
@@ -98,6 +98,23 @@ def record_hours(period_id: str, principal: Principal) -> Any:
         "success",
     )
     return redirect(url_for("company_pages.period", period_id=period_id, _anchor="heures"))
+
+
+@bp.route("/entreprise/heures/<hours_id>/retirer", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+def withdraw_hours(hours_id: str, principal: Principal) -> Any:
+    """Withdraw a line declared by mistake (until both signed it)."""
+    try:
+        line = company.withdraw_hours(principal, hours_id, utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        if exc.status == 404:
+            raise
+        period_id = db.session.get_one(CompanyHours, hours_id).period_id
+        return _period_page(principal, period_id, exc.status, error=exc)
+    flash(f"Heures du {line.first_day:%d/%m/%Y} au {line.last_day:%d/%m/%Y} retirées.", "success")
+    return redirect(url_for("company_pages.period", period_id=line.period_id, _anchor="heures"))
 
 
 @bp.route("/entreprise/<period_id>/code-tuteur", methods=["POST"])

@@ -74,6 +74,18 @@ def record_hours(data: dict[str, Any], period_id: str, principal: Principal) -> 
     return line
 
 
+@blp.route("/company-hours/<hours_id>/cancellation", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+@blp.response(200, HoursSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="hours_counted, hours_cancelled")
+def withdraw_hours(hours_id: str, principal: Principal) -> Any:
+    """Withdraw hours declared by mistake, until both the trainee and the tutor signed them
+    (a new entry of the period's chain, never an edit)."""
+    line = company.withdraw_hours(principal, hours_id, utcnow())
+    db.session.commit()
+    return line
+
+
 @blp.route("/company-periods/<period_id>/tutor-codes", methods=["POST"])
 @roles_required(Role.ORG_ADMIN)
 @blp.response(201, TutorCodeSchema)
@@ -88,6 +100,7 @@ def tutor_code(period_id: str, principal: Principal) -> Any:
 @roles_required(Role.TRAINEE)
 @blp.response(201, SignedSchema)
 @blp.alt_response(200, schema=SignedSchema, success=True, description="Already signed")
+@blp.alt_response(409, schema=ErrorSchema, description="hours_cancelled")
 def trainee_signature(hours_id: str, principal: Principal) -> Any:
     """The trainee signs their hours in the company (once: signing again answers 200)."""
     signed = company.sign_as_trainee(principal, hours_id, utcnow(), device())
@@ -115,7 +128,7 @@ def tutor_period(data: dict[str, Any]) -> Any:
 @blp.response(201, SignedSchema)
 @blp.alt_response(200, schema=SignedSchema, success=True, description="Already signed")
 @blp.alt_response(400, schema=ErrorSchema, description="invalid_code")
-@blp.alt_response(409, schema=ErrorSchema, description="code_used")
+@blp.alt_response(409, schema=ErrorSchema, description="code_used, hours_cancelled")
 @blp.alt_response(410, schema=ErrorSchema, description="code_expired, code_revoked")
 @blp.alt_response(429, schema=ErrorSchema, description="too_many_attempts")
 def tutor_signature(data: dict[str, Any]) -> Any:

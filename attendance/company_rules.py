@@ -21,6 +21,7 @@ MAX_MINUTES_PER_DAY = 10 * 60  # the legal maximum of a working day (Code du tra
 TUTOR_CODE_DAYS = 30  # a tutor's code stays valid this long after it is issued
 SIGNERS = ("trainee", "tutor")
 PLAN, HOURS, SIGN = "company_plan", "company_hours", "company_sign"
+CANCEL = "company_cancel"  # a line declared by mistake, withdrawn before it counted
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,18 @@ def check_line(line: Span, minutes: int, period: Span, today: date) -> None:
         )
 
 
+def check_can_withdraw(counted: bool, cancelled: bool) -> None:
+    """A line declared by mistake is withdrawn (a new entry, never an edit) until it counts;
+    once the trainee and the tutor both signed it, it is proof and stays."""
+    if cancelled:
+        raise Conflict("Ces heures sont déjà retirées.", code="hours_cancelled")
+    if counted:
+        raise Conflict(
+            "Ces heures sont signées par le stagiaire et le tuteur : elles ne se retirent plus.",
+            code="hours_counted",
+        )
+
+
 def check_line_free(line: Span, others: Iterable[Span]) -> None:
     """Two lines of one period never cover the same day: a day's hours are declared once."""
     for other in others:
@@ -156,11 +169,14 @@ class LineState:
     last_day: date
     minutes: int
     signed: Mapping[str, datetime] = field(default_factory=dict)  # signer kind → time
+    cancelled_at: datetime | None = None
 
     @property
     def is_counted(self) -> bool:
-        """Both the trainee and the tutor signed: the hours count (once)."""
-        return all(signer in self.signed for signer in SIGNERS)
+        """Both the trainee and the tutor signed, and it was not withdrawn before: the hours
+        count (once)."""
+        both = all(signer in self.signed for signer in SIGNERS)
+        return both and self.cancelled_at is None
 
 
 @dataclass(frozen=True)
@@ -195,8 +211,16 @@ def out_of_turn(state: PeriodState, entry: Mapping[str, Any]) -> str | None:
         return "an entry before the period's plan"
     if kind == SIGN and entry.get("hours_id") not in state.lines:
         return "a signature of hours the chain does not hold"
-    if kind == SIGN and (entry.get("facts") or {}).get("hours_id") != entry.get("hours_id"):
+    if kind in (SIGN, CANCEL) and (entry.get("facts") or {}).get("hours_id") != entry.get(
+        "hours_id"
+    ):
         return "the signed hours differ from the entry's facts"
+    if kind == CANCEL:
+        line = state.lines.get(entry.get("hours_id") or "")
+        if line is None or line.cancelled_at is not None:
+            return "a withdrawal of hours the chain does not hold"
+        if line.is_counted:
+            return "a withdrawal of hours that count already"
     if kind == HOURS and (entry.get("facts") or {}).get("hours_id") in state.lines:
         return "the same hours recorded twice"
     return None
@@ -215,9 +239,15 @@ def step(state: PeriodState, entry: Mapping[str, Any]) -> PeriodState:
             int(facts["minutes"]),
         )
         return replace(state, lines={**state.lines, line.hours_id: line})
+    if kind == CANCEL and entry.get("hours_id") in state.lines:
+        line = state.lines[entry["hours_id"]]
+        if line.cancelled_at is not None or line.is_counted:
+            return state
+        cancelled = replace(line, cancelled_at=entry["at"])
+        return replace(state, lines={**state.lines, line.hours_id: cancelled})
     if kind == SIGN and entry.get("hours_id") in state.lines:
         line = state.lines[entry["hours_id"]]
-        if entry["signer_kind"] in line.signed:
+        if entry["signer_kind"] in line.signed or line.cancelled_at is not None:
             return state
         signed = {**line.signed, entry["signer_kind"]: entry["at"]}
         return replace(state, lines={**state.lines, line.hours_id: replace(line, signed=signed)})

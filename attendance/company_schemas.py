@@ -46,6 +46,9 @@ class HoursSchema(ma.Schema):
     minutes = ma.fields.Integer()
     trainee_signed_at = ParisDateTime(allow_none=True)
     tutor_signed_at = ParisDateTime(allow_none=True)
+    cancelled_at = ParisDateTime(
+        allow_none=True, metadata={"description": "Withdrawn by the organisation: never counts"}
+    )
     counted = ma.fields.Boolean(
         attribute="is_counted",
         metadata={"description": "Signed by the trainee and the tutor: the hours count"},

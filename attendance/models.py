@@ -222,10 +222,16 @@ class CompanyHours(IdMixin, Model):
     recorded_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
     trainee_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     tutor_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
 
     @property
     def is_counted(self) -> bool:
-        return self.trainee_signed_at is not None and self.tutor_signed_at is not None
+        signed = self.trainee_signed_at is not None and self.tutor_signed_at is not None
+        return signed and self.cancelled_at is None
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
 
 
 class CompanyEntry(Model):

@@ -147,3 +147,23 @@ def test_the_tutor_signs_with_the_code_without_an_account(app, client, monkeypat
     assert "Comptées" in text
     again = tutor.post("/tuteur", data=form)
     assert "Ces heures étaient déjà signées." in again.get_data(as_text=True)
+
+
+def test_the_admin_withdraws_hours_declared_by_mistake(app, client, monkeypatch, world):
+    found = company_state(app, client, world.tenant, monkeypatch, "pending", clock=world.clock)
+    browser = staff_browser(app, world.users["org_admin"])
+    page = browser.get(f"/entreprise/{found.period_id}").get_data(as_text=True)
+    assert "Retirer ces heures (déclarées par erreur)" in page
+    done = browser.post(
+        f"/entreprise/heures/{found.hours_id}/retirer",
+        data={"csrf_token": csrf(page)},
+        follow_redirects=True,
+    )
+    text = plain(done.get_data(as_text=True))
+    assert "retirées." in text
+    assert "Retirées par l'organisme le" in text
+    assert "Retirer ces heures" not in text
+    phone = phone_browser(app, world.tenant.admin, world.tenant.trainee)
+    mine = plain(phone.get("/mes-heures-entreprise").get_data(as_text=True))
+    assert "Retirées par l'organisme" in mine
+    assert "Je signe ces heures" not in mine

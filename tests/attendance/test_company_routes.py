@@ -374,3 +374,56 @@ def test_an_order_cannot_end_before_its_company_periods(app, client, tenant_a, m
     db.session.expire_all()
     assert db.session.get(Order, tenant_a.order_id).end_date.isoformat() == f"{THIS_YEAR}-11-30"
     ok(client.patch(order_url, json={"end_date": f"{THIS_YEAR}-03-27"}, headers=found.admin_h), 200)
+
+
+def test_hours_declared_by_mistake_are_withdrawn_until_they_count(
+    app, client, tenant_a, monkeypatch
+):
+    found = company_state(app, client, tenant_a, monkeypatch, "trainee_signed")
+    url = f"/api/v1/company-hours/{found.hours_id}/cancellation"
+    api_error(client.post(url, headers=bearer(app, tenant_a.finance)), 403)
+    withdrawn = ok(client.post(url, headers=found.admin_h), 200)
+    assert withdrawn["cancelled_at"] is not None
+    assert withdrawn["counted"] is False
+    api_error(client.post(url, headers=found.admin_h), 409, "hours_cancelled")
+    # the tutor cannot sign it any more, and it never counts
+    api_error(
+        client.post(
+            "/api/v1/company-tutor/signatures",
+            json={"code": found.tutor_code, "hours_ids": [found.hours_id]},
+        ),
+        409,
+        "hours_cancelled",
+    )
+    period = ok(
+        client.get(f"/api/v1/company-periods/{found.period_id}", headers=found.admin_h), 200
+    )
+    assert period["realised_hours"] == 0
+    # the days and the hours are free again (R2): the right line is declared
+    again = ok(
+        client.post(
+            f"/api/v1/company-periods/{found.period_id}/hours",
+            json=WEEK | {"hours": 12},
+            headers=found.admin_h,
+        )
+    )
+    assert again["id"] != found.hours_id
+    kinds = [e["kind"] for e in entries(found.period_id)]
+    assert kinds == [
+        "company_plan",
+        "company_hours",
+        "company_sign",
+        "company_cancel",
+        "company_hours",
+    ]
+    answer = ok(client.get(VERIFY, headers=found.admin_h), 200)
+    assert answer["ok"], answer
+
+
+def test_hours_that_count_are_never_withdrawn(app, client, tenant_a, tenant_b, monkeypatch):
+    found = company_state(app, client, tenant_a, monkeypatch, "both_signed")
+    url = f"/api/v1/company-hours/{found.hours_id}/cancellation"
+    api_error(client.post(url, headers=bearer(app, tenant_b.admin)), 404)
+    api_error(client.post(url, headers=found.admin_h), 409, "hours_counted")
+    assert db.session.get(CompanyHours, found.hours_id).cancelled_at is None
+    assert [e["kind"] for e in entries(found.period_id)][-1] == "company_sign"

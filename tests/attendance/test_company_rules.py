@@ -205,3 +205,34 @@ def test_entries_out_of_turn_are_named():
     forged = sign("a", "tutor") | {"facts": {"hours_id": "other"}}
     assert rules.out_of_turn(state, forged) == "the signed hours differ from the entry's facts"
     assert rules.out_of_turn(state, sign("a", "tutor")) is None
+
+
+def cancel(hours_id: str, minute: int = 0) -> dict:
+    return {
+        "kind": rules.CANCEL,
+        "hours_id": hours_id,
+        "facts": {"hours_id": hours_id},
+        "signer_kind": "period",
+        "at": START + timedelta(minutes=minute),
+    }
+
+
+def test_a_withdrawn_line_never_counts_even_signed_afterwards():
+    chain = [plan(), hours("a", 420), sign("a", "trainee"), cancel("a", 1), sign("a", "tutor", 2)]
+    state = rules.replay(chain)
+    assert state.counted_minutes() == 0
+    assert state.lines["a"].cancelled_at == START + timedelta(minutes=1)
+
+
+def test_a_line_that_counts_cannot_be_withdrawn():
+    chain = [plan(), hours("a", 60), sign("a", "trainee"), sign("a", "tutor")]
+    state = rules.replay(chain)
+    assert rules.out_of_turn(state, cancel("a")) == "a withdrawal of hours that count already"
+    assert rules.replay([*chain, cancel("a")]).counted_minutes() == 60
+    assert rules.out_of_turn(rules.replay([plan()]), cancel("zz")) is not None
+    with pytest.raises(Conflict) as refused:
+        rules.check_can_withdraw(counted=True, cancelled=False)
+    assert refused.value.code == "hours_counted"
+    with pytest.raises(Conflict) as twice:
+        rules.check_can_withdraw(counted=False, cancelled=True)
+    assert twice.value.code == "hours_cancelled"

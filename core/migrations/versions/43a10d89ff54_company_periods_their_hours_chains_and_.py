@@ -85,6 +85,7 @@ def upgrade():
     sa.Column('recorded_by_id', sa.String(length=24), nullable=False),
     sa.Column('trainee_signed_at', core.db.UTCDateTime(), nullable=True),
     sa.Column('tutor_signed_at', core.db.UTCDateTime(), nullable=True),
+    sa.Column('cancelled_at', core.db.UTCDateTime(), nullable=True),
     sa.Column('id', sa.String(length=24), nullable=False),
     sa.Column('created_at', core.db.UTCDateTime(), nullable=False),
     sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_company_hours_organisation_id_organisation')),
