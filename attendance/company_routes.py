@@ -128,6 +128,7 @@ def tutor_period(data: dict[str, Any]) -> Any:
 @blp.response(201, SignedSchema)
 @blp.alt_response(200, schema=SignedSchema, success=True, description="Already signed")
 @blp.alt_response(400, schema=ErrorSchema, description="invalid_code")
+@blp.alt_response(404, schema=ErrorSchema, description="hours not of the code's period")
 @blp.alt_response(409, schema=ErrorSchema, description="code_used, hours_cancelled")
 @blp.alt_response(410, schema=ErrorSchema, description="code_expired, code_revoked")
 @blp.alt_response(429, schema=ErrorSchema, description="too_many_attempts")
