@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, false, func, select, update
@@ -393,68 +393,6 @@ def _fresh(period: CompanyPeriod) -> CompanyPeriod:
     db.session.flush()
     db.session.refresh(period)
     return period
-
-
-# --- What the periods count (read by certificates) ---
-
-
-@dataclass
-class CompanyFacts:
-    lines: list[company_rules.CompanyLine]
-    read_lengths: dict[str, int]  # period → chain length read
-
-    @property
-    def minutes(self) -> int:
-        return sum(line.minutes for line in self.lines)
-
-
-def counted_for(
-    enrolment_ids: list[str], first: date | None = None, last: date | None = None
-) -> dict[str, CompanyFacts]:
-    """Per path, the company hours both signed (within [first, last] when given), from the
-    periods' chains only."""
-    periods = list(
-        db.session.scalars(
-            select(CompanyPeriod).where(CompanyPeriod.enrolment_id.in_(enrolment_ids))
-        )
-    )
-    chains = company_journal.entries_of(p.id for p in periods)
-    found = {enrolment_id: CompanyFacts([], {}) for enrolment_id in enrolment_ids}
-    for period in periods:
-        state = company_rules.replay(chains[period.id])
-        company = str((state.plan or {}).get("company_name", ""))
-        facts = found[period.enrolment_id]
-        for line in state.counted(first, last):
-            facts.lines.append(
-                company_rules.CompanyLine(
-                    period.id, line.hours_id, company, line.first_day, line.last_day, line.minutes
-                )
-            )
-        if state.counted(first, last):
-            facts.read_lengths[period.id] = len(chains[period.id])
-    for facts in found.values():
-        facts.lines.sort(key=lambda line: (line.first_day, line.hours_id))
-    return found
-
-
-def record_certificate(period_id: str, author_id: str, now: datetime, facts: dict[str, Any]) -> int:
-    """A certificate counting the period's hours: a `certificate` entry in its chain (the next
-    seal covers the PDF's hash). Answers the entry's place."""
-    period = db.session.get_one(CompanyPeriod, period_id)
-    entry = company_journal.new_entry(
-        period, "certificate", ("period", author_id), now, facts, author_id=author_id
-    )
-    return company_journal.append(period_id, entry).seq
-
-
-def kinds_between(period_id: str, after: int, before: int) -> list[str]:
-    """The kinds of the entries chained between two places of a period's chain."""
-    query = select(company_journal.ENTRIES.c.kind).where(
-        company_journal.ENTRIES.c.period_id == period_id,
-        company_journal.ENTRIES.c.seq > after,
-        company_journal.ENTRIES.c.seq < before,
-    )
-    return list(db.session.scalars(query))
 
 
 def trainee_periods(actor: Principal) -> list[CompanyPeriod]:

@@ -1,4 +1,5 @@
-"""The chains of the company periods (R2): appending, replaying, verifying.
+"""The chains of the company periods (R2): appending, replaying, verifying, and the hours they
+count (read by the certificates and the realisation export).
 
 Each company period holds one chain of the ledger, exactly as a session does
 (docs/ledger.md): its entries are hashed by `attendance.ledger` with the period in the place
@@ -12,7 +13,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from itertools import groupby
 from operator import itemgetter
 from typing import Any, cast
@@ -117,6 +118,66 @@ def states(period_ids: Iterable[str]) -> dict[str, company_rules.PeriodState]:
         period_id: company_rules.replay(chain)
         for period_id, chain in entries_of(period_ids).items()
     }
+
+
+# --- What the periods count (read by certificates) ---
+
+
+@dataclass
+class CompanyFacts:
+    lines: list[company_rules.CompanyLine]
+    read_lengths: dict[str, int]  # period → chain length read
+
+    @property
+    def minutes(self) -> int:
+        return sum(line.minutes for line in self.lines)
+
+
+def counted_for(
+    enrolment_ids: list[str], first: date | None = None, last: date | None = None
+) -> dict[str, CompanyFacts]:
+    """Per path, the company hours both signed (within [first, last] when given), from the
+    periods' chains only."""
+    periods = list(
+        db.session.scalars(
+            select(CompanyPeriod).where(CompanyPeriod.enrolment_id.in_(enrolment_ids))
+        )
+    )
+    chains = entries_of(p.id for p in periods)
+    found = {enrolment_id: CompanyFacts([], {}) for enrolment_id in enrolment_ids}
+    for period in periods:
+        state = company_rules.replay(chains[period.id])
+        company = str((state.plan or {}).get("company_name", ""))
+        facts = found[period.enrolment_id]
+        for line in state.counted(first, last):
+            facts.lines.append(
+                company_rules.CompanyLine(
+                    period.id, line.hours_id, company, line.first_day, line.last_day, line.minutes
+                )
+            )
+        if state.counted(first, last):
+            facts.read_lengths[period.id] = len(chains[period.id])
+    for facts in found.values():
+        facts.lines.sort(key=lambda line: (line.first_day, line.hours_id))
+    return found
+
+
+def record_certificate(period_id: str, author_id: str, now: datetime, facts: dict[str, Any]) -> int:
+    """A certificate counting the period's hours: a `certificate` entry in its chain (the next
+    seal covers the PDF's hash). Answers the entry's place."""
+    period = db.session.get_one(CompanyPeriod, period_id)
+    entry = new_entry(period, "certificate", ("period", author_id), now, facts, author_id=author_id)
+    return append(period_id, entry).seq
+
+
+def kinds_between(period_id: str, after: int, before: int) -> list[str]:
+    """The kinds of the entries chained between two places of a period's chain."""
+    query = select(ENTRIES.c.kind).where(
+        ENTRIES.c.period_id == period_id,
+        ENTRIES.c.seq > after,
+        ENTRIES.c.seq < before,
+    )
+    return list(db.session.scalars(query))
 
 
 # --- Verification ---

@@ -20,7 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from attendance import company, journal, projection, rules
+from attendance import company_journal, journal, projection, rules
 from attendance.presence import fold
 from certificates import billing
 from certificates.billing_services import (
@@ -134,7 +134,8 @@ def _count_company(
     """Company hours (R2) of the month's days, signed by the trainee and the tutor, from the
     periods' chains (attendance.company)."""
     by_enrolment = {line.enrolment_id: key for key, line in paths.lines.items()}
-    for enrolment_id, found in company.counted_for(list(by_enrolment), first, last).items():
+    counted = company_journal.counted_for(list(by_enrolment), first, last)
+    for enrolment_id, found in counted.items():
         if found.minutes:
             minutes[by_enrolment[enrolment_id]]["company"] += found.minutes
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from sqlalchemy import Select, select, update
 
-from attendance import company, journal, ledger, projection, register
+from attendance import company_journal, journal, ledger, projection, register
 from attendance.models import Signature, TrainingSession
 from attendance.rules import local_day
 from attendance.signals import order_purged
@@ -92,7 +92,7 @@ def read_facts(enrolment: Enrolment, kind: str, month: str, now: datetime) -> Fa
 def _read_company(facts: Facts, first: date | None, last: date | None) -> None:
     """The company hours (R2) of the path, of the month for an attendance certificate, that
     both the trainee and the tutor signed, from the periods' chains."""
-    found = company.counted_for([facts.enrolment.id], first, last)[facts.enrolment.id]
+    found = company_journal.counted_for([facts.enrolment.id], first, last)[facts.enrolment.id]
     facts.company = found.lines
     facts.company_lengths = found.read_lengths
 
@@ -216,9 +216,10 @@ def record(certificate: Certificate, facts: Facts, author_id: str, now: datetime
         _check_fresh(session_id, facts.read_lengths[session_id], entry.seq)
         places.append([session_id, entry.seq])
     for period_id in sorted(facts.company_lengths):  # the company periods' chains alike
-        seq = company.record_certificate(period_id, author_id, now, _entry_facts(certificate))
-        read = facts.company_lengths[period_id]
-        if any(kind != ENTRY_KIND for kind in company.kinds_between(period_id, read, seq)):
+        facts_of = _entry_facts(certificate)
+        seq = company_journal.record_certificate(period_id, author_id, now, facts_of)
+        since = company_journal.kinds_between(period_id, facts.company_lengths[period_id], seq)
+        if any(kind != ENTRY_KIND for kind in since):
             raise StaleFacts(period_id)
         places.append([period_id, seq])
     return places
