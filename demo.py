@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from sqlalchemy import select
 
+from attendance import company
 from attendance import services as sessions
 from core import services as accounts
 from core.auth import Principal
@@ -208,7 +209,7 @@ def _load_training(admin: Principal, trainer: Principal, site_id: str) -> list[t
                 ),
             },
         )
-        training.enrol(
+        enrolment = training.enrol(
             admin,
             group.id,
             {
@@ -220,8 +221,29 @@ def _load_training(admin: Principal, trainer: Principal, site_id: str) -> list[t
         )
         if index < INVITED:
             codes.append(_invite(admin, trainee))
+        if index == 0:
+            _plan_company_period(admin, enrolment.id, monday)
     _plan_week(trainer, group.id, monday, today, site_id)
     return codes
+
+
+def _plan_company_period(admin: Principal, enrolment_id: str, monday: date) -> None:
+    """The first trainee's period in a company (R2), weeks 8 to 10 of the order."""
+    company.create_period(
+        admin,
+        enrolment_id,
+        {
+            "company_name": "Hôtel du Lot",
+            "siret": "41234567800018",
+            "tutor_name": "Claire Roques",
+            "tutor_email": "claire.roques@exemple.fr",
+            "tutor_phone": "05 65 00 00 00",
+            "start_date": monday + timedelta(weeks=7),
+            "end_date": monday + timedelta(weeks=9, days=4),
+            "planned_hours": 35.0,
+        },
+        utcnow(),
+    )
 
 
 def _plan_week(

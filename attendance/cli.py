@@ -11,7 +11,7 @@ from flask.cli import AppGroup
 from sqlalchemy import select
 
 from attendance import journal, ledger, retention, sealing, seals
-from attendance.models import TrainingSession
+from attendance.models import CompanyPeriod, TrainingSession
 from core.db import utcnow
 from core.errors import DomainError
 from core.extensions import db
@@ -24,10 +24,11 @@ ledger_cli = AppGroup("ledger", help="The signature ledger (hash chains and thei
 def verify_command(organisation_id: str | None) -> None:
     """Recompute every chain and check it against the seals; exit 1 naming the first bad
     entry or seal."""
-    query = select(TrainingSession)
+    query, periods = select(TrainingSession), select(CompanyPeriod)
     if organisation_id:
         query = query.where(TrainingSession.organisation_id == organisation_id)
-    result = sealing.audit(query, whole_region=organisation_id is None)
+        periods = periods.where(CompanyPeriod.organisation_id == organisation_id)
+    result = sealing.audit(query, whole_region=organisation_id is None, periods=periods)
     if not result.ok:
         fault = result.fault
         assert fault is not None  # noqa: S101 - not ok implies a fault
@@ -38,7 +39,10 @@ def verify_command(organisation_id: str | None) -> None:
         )
         click.echo(f"Registre ALTÉRÉ : {where} : {fault.reason}.", err=True)
         sys.exit(1)
-    click.echo(f"Registre intègre : {result.length} entrées dans {result.sessions} séances.")
+    click.echo(
+        f"Registre intègre : {result.length} entrées dans {result.sessions} séances"
+        f" et {result.company_periods} période(s) en entreprise."
+    )
     click.echo(f"Empreinte : {result.head}")
     if not result.seals_checked:
         click.echo("Sceaux non vérifiés : aucune clé publique (LEDGER_PUBLIC_KEY).")

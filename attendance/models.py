@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint, text, true
+from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint, text, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import IdMixin, UTCDateTime, new_id
 from core.extensions import Model
-from training.models import Group
+from training.models import Enrolment, Group
 
 
 class SessionKind(StrEnum):
@@ -192,3 +192,111 @@ class SealedState(Model):
     length: Mapped[int]
     head: Mapped[str] = mapped_column(String(64))
     seal_seq: Mapped[int]
+
+
+class CompanyPeriod(IdMixin, Model):
+    """A trainee's period in a company (R2), part of one enrolment: the company, its tutor,
+    the dates and the planned hours. Its facts and every hour recorded and signed in it are
+    entries of its own hash chain (CompanyEntry), like a session's (docs/ledger.md)."""
+
+    __tablename__ = "company_period"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"), index=True)
+    company_name: Mapped[str] = mapped_column(String(200))
+    siret: Mapped[str | None] = mapped_column(String(14), default=None)
+    tutor_name: Mapped[str] = mapped_column(String(200))
+    tutor_email: Mapped[str] = mapped_column(String(254))
+    tutor_phone: Mapped[str | None] = mapped_column(String(30), default=None)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    planned_hours: Mapped[float]
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    # Head of this period's chain (as TrainingSession's).
+    chain_length: Mapped[int] = mapped_column(default=0, server_default="0")
+    chain_head: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+    enrolment: Mapped[Enrolment] = relationship(lazy="joined")
+    lines: Mapped[list[CompanyHours]] = relationship(
+        order_by="CompanyHours.first_day", viewonly=True
+    )
+
+
+class CompanyHours(IdMixin, Model):
+    """Hours realised in a company period over some days (a day or a week, inside one month).
+    They count once both the trainee and the tutor signed them; the signature columns are a
+    projection of the period's chain, which alone sets the hours."""
+
+    __tablename__ = "company_hours"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    period_id: Mapped[str] = mapped_column(ForeignKey("company_period.id"), index=True)
+    first_day: Mapped[date] = mapped_column(Date)
+    last_day: Mapped[date] = mapped_column(Date)
+    minutes: Mapped[int]
+    recorded_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    trainee_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    tutor_signed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+
+    @property
+    def is_counted(self) -> bool:
+        signed = self.trainee_signed_at is not None and self.tutor_signed_at is not None
+        return signed and self.cancelled_at is None
+
+    @property
+    def is_cancelled(self) -> bool:
+        return self.cancelled_at is not None
+
+
+class CompanyEntry(Model):
+    """One entry of a company period's chain: its plan, a line of hours, a signature of the
+    trainee or of the tutor, a certificate counting it. Hashed as the ledger's entries are
+    (attendance/ledger.py, with `period_id` in the place of the session), only inserted."""
+
+    __tablename__ = "company_entry"
+    id: Mapped[str] = mapped_column(String(24), primary_key=True, default=new_id)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    period_id: Mapped[str] = mapped_column(ForeignKey("company_period.id"))
+    seq: Mapped[int]
+    v: Mapped[int] = mapped_column(default=2)
+    kind: Mapped[str] = mapped_column(String(20))  # company_plan, company_hours, company_sign…
+    signer_kind: Mapped[str] = mapped_column(String(10))  # period, trainee or tutor
+    signer_id: Mapped[str] = mapped_column(String(24))
+    # The line a signature is for: with `signer_kind`, the once-only key of a signature.
+    hours_id: Mapped[str | None] = mapped_column(String(24), default=None)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    method: Mapped[str] = mapped_column(String(20))
+    author_id: Mapped[str | None] = mapped_column(String(24), default=None)
+    facts: Mapped[dict | None] = mapped_column(JSON, default=None)
+    device: Mapped[dict] = mapped_column(JSON, default=dict)
+    salt: Mapped[str | None] = mapped_column(String(32), default=None)  # erased by a purge
+    commitment: Mapped[str | None] = mapped_column(String(64), default=None)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (
+        UniqueConstraint("period_id", "seq"),
+        # Exactly once: one signature of the trainee and one of the tutor per line.
+        Index(
+            "uq_company_entry_once",
+            "hours_id",
+            "signer_kind",
+            unique=True,
+            sqlite_where=text("kind = 'company_sign'"),
+            postgresql_where=text("kind = 'company_sign'"),
+        ),
+    )
+
+
+class TutorCode(IdMixin, Model):
+    """A personal code for a company tutor (who has no account): it signs, once, the hours of
+    its period that wait for the tutor's signature. Only its keyed digest is stored."""
+
+    __tablename__ = "company_tutor_code"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    period_id: Mapped[str] = mapped_column(ForeignKey("company_period.id"), index=True)
+    code_digest: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)

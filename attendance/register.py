@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from attendance import journal, participants, projection, rules, sealing, seals
 from attendance.credentials import channel_of
-from attendance.models import Signature, TrainingSession
+from attendance.models import CompanyPeriod, Signature, TrainingSession
 from attendance.presence import TraineePresence, fold
 from attendance.services import get_session
 from attendance.signing import require_trainer
@@ -226,12 +226,13 @@ def trainer_signed_halves(session_id: str) -> set[str]:
 def verify_ledger(actor: Principal) -> sealing.Audit:
     """Recompute the ledger and check it against its seals: the whole region's for the Région,
     an organisation's for its admin."""
-    query = select(TrainingSession)
+    query, periods = select(TrainingSession), select(CompanyPeriod)
     if not actor.has_role(Role.REGION):
         if not actor.has_role(Role.ORG_ADMIN):
             raise Forbidden()
         query = query.where(TrainingSession.organisation_id == actor.organisation_id)
-    return sealing.audit(query, whole_region=actor.has_role(Role.REGION))
+        periods = periods.where(CompanyPeriod.organisation_id == actor.organisation_id)
+    return sealing.audit(query, whole_region=actor.has_role(Role.REGION), periods=periods)
 
 
 def list_seals(actor: Principal) -> dict[str, Any]:

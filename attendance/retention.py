@@ -4,10 +4,11 @@ The supporting records are kept 3 years from the end of the year of the last pay
 (SPEC.md, "Legal artefacts"; the certificate's commitment). Until payments are recorded, the
 last payment is taken as the order's end. A purge erases what identifies a person: the
 trainees' names and contact details, the device and network facts and the reasons typed in
-the ledger's entries (and their salts), the devices named on invitations. The chains and the
-seals still verify afterwards: entries hold these facts only as salted commitments, and
-identities only as opaque ids (attendance/ledger.py). The packages above erase what they hold
-of the same people (`attendance.signals.order_purged`: certificates, their stored PDFs).
+the ledger's entries (and their salts), the devices named on invitations, the company tutors'
+names and contacts (R2). The chains and the seals still verify afterwards: entries hold these
+facts only as salted commitments, and identities only as opaque ids (attendance/ledger.py).
+The packages above erase what they hold of the same people
+(`attendance.signals.order_purged`: certificates, their stored PDFs).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Select, select, update
 
-from attendance.models import Signature, TrainingSession
+from attendance.models import CompanyEntry, CompanyPeriod, Signature, TrainingSession
 from attendance.signals import order_purged
 from core.clock import local_day
 from core.errors import Conflict
@@ -70,6 +71,7 @@ def purge_order(order_id: str, now: datetime) -> Purge:
         .values(device={}, reason=None, salt=None)
         .execution_options(synchronize_session=False)
     ).rowcount  # type: ignore[attr-defined]
+    entries = (entries or 0) + _purge_company(groups)
     for trainee in db.session.scalars(select(Trainee).where(Trainee.id.in_(erased))):
         trainee.first_name, trainee.last_name, trainee.phone = PURGED, PURGED, None
         trainee.email = f"purge-{trainee.id}@invalid"
@@ -82,6 +84,26 @@ def purge_order(order_id: str, now: datetime) -> Purge:
     order_purged.send(order.id, trainee_ids=erased)  # certificates erase their stored PDFs
     db.session.flush()
     return Purge(order.id, len(erased), int(entries or 0), int(invitations or 0))
+
+
+def _purge_company(groups: Select) -> int:
+    """The company periods' personal data (R2): the signing devices in their chains' entries
+    (committed, so the chains still verify) and the tutors' names and contact details."""
+    enrolments = select(Enrolment.id).where(Enrolment.group_id.in_(groups))
+    periods = select(CompanyPeriod.id).where(CompanyPeriod.enrolment_id.in_(enrolments))
+    entries = db.session.execute(
+        update(CompanyEntry)
+        .where(CompanyEntry.period_id.in_(periods), CompanyEntry.salt.is_not(None))
+        .values(device={}, salt=None)
+        .execution_options(synchronize_session=False)
+    ).rowcount  # type: ignore[attr-defined]
+    db.session.execute(
+        update(CompanyPeriod)
+        .where(CompanyPeriod.id.in_(periods))
+        .values(tutor_name=PURGED, tutor_email="purge@invalid", tutor_phone=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(entries or 0)
 
 
 def _still_kept(trainee_ids: set[str], order_id: str, today: date) -> set[str]:

@@ -187,6 +187,9 @@ class LedgerSchema(ma.Schema):
     length = ma.fields.Integer()
     head = ma.fields.String()
     sessions = ma.fields.Integer()
+    company_periods = ma.fields.Integer(
+        metadata={"description": "Company periods (R2) whose chains were checked too"}
+    )
     sealed = ma.fields.Integer(metadata={"description": "Entries covered by a seal"})
     unsealed = ma.fields.Integer(metadata={"description": "Entries after the last seal"})
     seals = ma.fields.Integer()

@@ -14,6 +14,7 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -23,8 +24,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from flask import Flask, current_app
 from sqlalchemy import Select, Table, delete, func, insert, or_, select, text
 
-from attendance import journal, ledger, seals
-from attendance.models import LedgerSeal, SealedState, TrainingSession
+from attendance import company_journal, journal, ledger, seals
+from attendance.models import CompanyPeriod, LedgerSeal, SealedState, TrainingSession
 from core.config import LOCAL_ENVS
 from core.db import utcnow
 from core.extensions import db
@@ -117,6 +118,11 @@ def seal(now: datetime) -> Outcome:
     _one_sealer_at_a_time()
     last = db.session.scalar(select(LedgerSeal).order_by(LedgerSeal.seq.desc()).limit(1))
     chains, refused = _changed_chains()
+    periods, refused_periods = _changed_periods()
+    chains, refused = (
+        sorted(chains + periods, key=lambda c: c.session_id),
+        refused + refused_periods,
+    )
     if not chains:
         return Outcome(None, refused)
     made = seals.make_seal(
@@ -169,10 +175,43 @@ def _changed_chains() -> tuple[list[seals.SealedChain], list[ledger.Fault]]:
         )
         .order_by(TrainingSession.id)
     ).all()
+    return _checked(changed, _tails)
+
+
+def _changed_periods() -> tuple[list[seals.SealedChain], list[ledger.Fault]]:
+    """The company periods' chains (attendance.company_journal) moved since their last seal:
+    sealed beside the sessions', in the same index (ids never collide)."""
+    periods = company_journal.PERIODS
+    changed = db.session.execute(
+        select(
+            periods.c.id,
+            periods.c.chain_length,
+            periods.c.chain_head,
+            SealedState.length,
+            SealedState.head,
+        )
+        .outerjoin(SealedState, SealedState.session_id == periods.c.id)
+        .where(
+            periods.c.chain_length > 0,
+            or_(
+                SealedState.session_id.is_(None),
+                SealedState.length != periods.c.chain_length,
+                SealedState.head != periods.c.chain_head,
+            ),
+        )
+        .order_by(periods.c.id)
+    ).all()
+    return _checked(changed, _period_tails)
+
+
+def _checked(
+    changed: Sequence[Any], tails_of: Callable[[list[str]], dict[str, list[Any]]]
+) -> tuple[list[seals.SealedChain], list[ledger.Fault]]:
+    """Each changed chain checked from its last sealed head: sealed, or refused and named."""
     chains, refused = [], []
     for start in range(0, len(changed), CHUNK):
         rows = changed[start : start + CHUNK]
-        tails = _tails([row[0] for row in rows])
+        tails = tails_of([row[0] for row in rows])
         for session_id, length, head, sealed_length, sealed_head in rows:
             begin = (sealed_length, sealed_head) if sealed_length else None
             entries = tails.get(session_id, [])
@@ -203,6 +242,24 @@ def _tails(session_ids: list[str]) -> dict[str, list[Any]]:
     tails: dict[str, list[Any]] = {}
     for row in db.session.execute(query).mappings():
         tails.setdefault(row["session_id"], []).append(row)
+    return tails
+
+
+def _period_tails(period_ids: list[str]) -> dict[str, list[Any]]:
+    """The entries after each company period's last sealed head, as the ledger hashes them."""
+    entries = company_journal.ENTRIES
+    query = (
+        select(entries)
+        .outerjoin(SealedState, SealedState.session_id == entries.c.period_id)
+        .where(
+            entries.c.period_id.in_(period_ids),
+            entries.c.seq > func.coalesce(SealedState.length, 0),
+        )
+        .order_by(entries.c.period_id, entries.c.seq)
+    )
+    tails: dict[str, list[Any]] = {}
+    for row in db.session.execute(query).mappings():
+        tails.setdefault(row["period_id"], []).append(company_journal.hashed(row))
     return tails
 
 
@@ -335,33 +392,52 @@ class Audit:
     last_seal_at: datetime | None
     seals_checked: bool  # False without a public key to check them with
     fault: ledger.Fault | None
+    company_periods: int = 0  # company periods' chains checked (attendance.company_journal)
 
 
-def audit(sessions: Select, *, whole_region: bool) -> Audit:
+def audit(sessions: Select, *, whole_region: bool, periods: Select | None = None) -> Audit:
     """Recompute every selected chain and check it against the seals: the seals' signatures
     and their chain, the database's seals against the export outside it, and each sealed
-    (length, head) still a prefix of the live chain. Names the first bad seal or entry."""
+    (length, head) still a prefix of the live chain. Names the first bad seal or entry.
+    `periods`: the company periods' chains to check too (by default those of the sessions'
+    organisations, every one for the whole region)."""
     public = keys().public
     stored, exported = stored_seals(), exported_seals()
     fault, reference = _check_sources(stored, exported, public)
     latest = seals.latest_sealed(reference)
-    chains = journal.verify(sessions, seals.checkpoints(reference))
-    fault = fault or chains.fault
+    checkpoints = seals.checkpoints(reference)
+    chains = journal.verify(sessions, checkpoints)
+    if periods is None:
+        periods = _periods_of(sessions, whole_region)
+    company = company_journal.verify(periods, checkpoints)
+    fault = fault or chains.fault or company.fault
     if fault is None and whole_region:
         fault = _sealed_but_gone(latest)
-    sealed = _sealed_entries(sessions, latest)
+    sealed = _sealed_entries(sessions, latest) + _sealed_entries(periods, latest, CompanyPeriod)
+    length = chains.length + company.length
+    head = chains.head
+    if company.heads:  # the sessions' combined head and each period's, in one digest
+        head = ledger.combined_head([("sessions", chains.head), *company.heads])
     return Audit(
         ok=fault is None,
-        length=chains.length,
-        head=chains.head,
+        length=length,
+        head=head,
         sessions=chains.sessions,
         sealed=sealed,
-        unsealed=max(0, chains.length - sealed),
+        unsealed=max(0, length - sealed),
         seals=len(reference),
         last_seal_at=reference[-1].at if reference else None,
         seals_checked=public is not None,
         fault=fault,
+        company_periods=company.periods,
     )
+
+
+def _periods_of(sessions: Select, whole_region: bool) -> Select:
+    if whole_region:
+        return select(CompanyPeriod)
+    organisations = sessions.with_only_columns(TrainingSession.organisation_id)
+    return select(CompanyPeriod).where(CompanyPeriod.organisation_id.in_(organisations))
 
 
 def _check_sources(
@@ -399,6 +475,7 @@ def _seal_fault(seq: int, reason: str) -> ledger.Fault:
 def _sealed_but_gone(latest: dict[str, seals.SealedChain]) -> ledger.Fault | None:
     """A sealed session whose row is gone (deleted with its entries)."""
     present = set(db.session.scalars(select(TrainingSession.id)))
+    present |= set(db.session.scalars(select(CompanyPeriod.id)))
     for session_id, chain in sorted(latest.items()):
         if session_id not in present:
             return ledger.Fault(
@@ -407,6 +484,8 @@ def _sealed_but_gone(latest: dict[str, seals.SealedChain]) -> ledger.Fault | Non
     return None
 
 
-def _sealed_entries(sessions: Select, latest: dict[str, seals.SealedChain]) -> int:
-    ids = db.session.scalars(sessions.with_only_columns(TrainingSession.id))
+def _sealed_entries(
+    chains: Select, latest: dict[str, seals.SealedChain], model: Any = TrainingSession
+) -> int:
+    ids = db.session.scalars(chains.with_only_columns(model.id))
     return sum(latest[i].length for i in ids if i in latest)

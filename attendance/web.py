@@ -126,3 +126,7 @@ def announce(signature: Signature, event: str, by: Principal | None = None, name
 def announce_closed(session_id: str) -> None:
     """Tell the live pages that the session was closed (they reload)."""
     socketio.emit("closed", {"session_id": session_id}, namespace="/live", to=room(session_id))
+
+
+# A company tutor's code (attendance.company) can be guessed: wrong ones are limited alike.
+failed_tutor_codes = FailureLimit("10/minute", scope="tutor-code")

@@ -98,6 +98,7 @@ class Document:
     exit_date: date | None
     lines: tuple[rules.Line, ...]
     replaces: str | None = None
+    company: tuple[rules.CompanyLine, ...] = ()  # hours in a company (R2), signed by both
 
 
 class _MemoFlate(pdfdoc.PDFStreamFilterZCompress):
@@ -233,9 +234,8 @@ def day_text(day: date | None) -> str:
 
 
 def realisation_story(doc: Document) -> list[Flowable]:
-    totals = rules.totals(doc.lines)
-    first = min(line.day for line in doc.lines)
-    last = max(line.day for line in doc.lines)
+    totals = rules.totals(doc.lines, rules.company_minutes(doc.company))
+    first, last = rules.first_and_last_days(doc.lines, doc.company)
     bold = fonts()[1]
     return [
         p("CERTIFICAT DE RÉALISATION", "title"),
@@ -321,7 +321,7 @@ def grid(bold: str, *, last_bold: bool = False) -> TableStyle:
 
 
 def attendance_story(doc: Document) -> list[Flowable]:
-    totals = rules.totals(doc.lines)
+    totals = rules.totals(doc.lines, rules.company_minutes(doc.company))
     bold = fonts()[1]
     return [
         p("ATTESTATION D'ASSIDUITÉ", "title"),
@@ -335,6 +335,7 @@ def attendance_story(doc: Document) -> list[Flowable]:
         ),
         Spacer(1, 3 * mm),
         sessions_table(doc.lines, bold),
+        *company_part(doc.company, bold),
         Spacer(1, 3 * mm),
         p("Heures réalisées par modalité", "heading"),
         totals_table(totals, bold),
@@ -378,6 +379,29 @@ def sessions_table(lines: tuple[rules.Line, ...], bold: str) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(grid(bold))
     return table
+
+
+def company_part(company: tuple[rules.CompanyLine, ...], bold: str) -> list[Flowable]:
+    """The hours in a company (R2), each signed by the trainee and the tutor."""
+    if not company:
+        return []
+    rows: list[list[object]] = [["Du", "Au", "Entreprise", "Durée"]]
+    for line in company:
+        rows.append(
+            [
+                day_text(line.first_day),
+                day_text(line.last_day),
+                p(e(line.company), "cell"),
+                rules.hours_text(line.minutes),
+            ]
+        )
+    table = Table(rows, colWidths=[22 * mm, 22 * mm, 100 * mm, 20 * mm], repeatRows=1)
+    table.setStyle(grid(bold))
+    return [
+        Spacer(1, 2 * mm),
+        p("En entreprise, heures signées par le stagiaire et son tuteur :"),
+        table,
+    ]
 
 
 def clock(moment: datetime) -> str:

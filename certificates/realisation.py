@@ -5,7 +5,8 @@ Each session of the month is replayed from its chain exactly as the attendance s
 (`attendance.register.roster`): its plan, close and participants as chained, each trainee's
 signatures, sign-outs, absences and corrections folded per half-day, autoformation counting
 only when signed out (R7). A correction marking a trainee present counts once, like a
-signature. Company hours are 0 until company periods (R2) are recorded.
+signature. Company hours are those of the company periods (R2) whose lines fall in the month
+and that both the trainee and the tutor signed, read from the periods' chains.
 """
 
 from __future__ import annotations
@@ -13,13 +14,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import groupby
 from typing import Any
 
 from sqlalchemy import select
 
-from attendance import journal, projection, rules
+from attendance import company_journal, journal, projection, rules
 from attendance.presence import fold
 from certificates import billing
 from certificates.billing_services import (
@@ -52,7 +53,7 @@ class RealisationLine:
     group_id: str
     group_name: str
     centre: int = 0
-    company: int = 0  # company periods (R2) are not recorded yet
+    company: int = 0  # company periods (R2): hours signed by the trainee and the tutor
     fad: int = 0
     autoformation: int = 0
 
@@ -84,6 +85,7 @@ def order_realisation(actor: Principal, order_id: str, year: int, month: int) ->
     entries = _entries(order.id, first, after)
     for (_, group_id), chain in groupby(entries, key=lambda e: (e["session_id"], e["group_id"])):
         _count_session(group_id, list(chain), (year, month), paths, minutes)
+    _count_company(paths, local_day(first), local_day(after) - timedelta(days=1), minutes)
     lines = []
     for key, line in paths.lines.items():
         realised = minutes.get(key)
@@ -124,6 +126,18 @@ def _count_session(
     ):
         if person.minutes:
             minutes[(group_id, person.trainee_id)][column] += person.minutes
+
+
+def _count_company(
+    paths: _Paths, first: date, last: date, minutes: dict[tuple[str, str], dict[str, int]]
+) -> None:
+    """Company hours (R2) of the month's days, signed by the trainee and the tutor, from the
+    periods' chains (attendance.company)."""
+    by_enrolment = {line.enrolment_id: key for key, line in paths.lines.items()}
+    counted = company_journal.counted_for(list(by_enrolment), first, last)
+    for enrolment_id, found in counted.items():
+        if found.minutes:
+            minutes[by_enrolment[enrolment_id]]["company"] += found.minutes
 
 
 def _entries(order_id: str, first: datetime, after: datetime) -> Iterable[dict[str, Any]]:

@@ -13,13 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 
+from attendance.company_rules import CompanyLine
 from core.errors import InvalidInput
 
 REALISATION = "realisation"
 ATTENDANCE = "attendance"
 KINDS = (REALISATION, ATTENDANCE)
 MODALITIES = ("tutorat", "autoformation", "regroupement")
-COMPANY = "entreprise"  # company periods (R2): none recorded yet, so always 0 h
+COMPANY = "entreprise"  # company periods (R2): hours signed by the trainee and the tutor
 DISTANCE = ("tutorat", "autoformation")  # FAD: hours followed at distance
 
 # The public id printed on the PDF and in its QR code: 10 characters of an alphabet without
@@ -67,6 +68,17 @@ class Line:
     absences: tuple[tuple[str | None, bool | None], ...] = ()  # (reason, justified) per half
 
 
+def company_minutes(lines: Iterable[CompanyLine]) -> int:
+    return sum(line.minutes for line in lines)
+
+
+def first_and_last_days(lines: Sequence[Line], company: Sequence[CompanyLine]) -> tuple[date, date]:
+    """The first and last days a certificate covers: its sessions' and its company hours'."""
+    days = [line.day for line in lines]
+    days += [day for line in company for day in (line.first_day, line.last_day)]
+    return min(days), max(days)
+
+
 @dataclass(frozen=True)
 class Totals:
     """Minutes per modality, company included, and their sum."""
@@ -107,15 +119,19 @@ def hours_text(minutes: int) -> str:
     return f"{whole} h {rest:02d}" if rest else f"{whole} h"
 
 
-def fingerprint(kind: str, month: str, lines: Sequence[Line], company_minutes: int = 0) -> str:
+def fingerprint(
+    kind: str, month: str, lines: Sequence[Line], company: Sequence[CompanyLine] = ()
+) -> str:
     """SHA-256 of the facts a certificate states: the same facts, the same certificate (issued
     again, it is answered as it is); other facts (a correction since), a new one."""
     facts = {
         "kind": kind,
         "month": month,
-        "company": company_minutes,
+        "company": company_minutes(company),
         "lines": [_canonical(asdict(line)) for line in lines],
     }
+    if company:  # company hours (R2) signed since change the facts
+        facts["company_lines"] = [_canonical(asdict(line)) for line in company]
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
 
 

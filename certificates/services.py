@@ -18,9 +18,9 @@ from typing import Any
 from PIL import Image
 from sqlalchemy import Select, and_, or_, select, update
 
-from attendance import journal, ledger, projection, register, retention
+from attendance import company_journal, journal, ledger, projection, register, retention
 from attendance import rules as attendance_rules
-from attendance.models import Signature, TrainingSession
+from attendance.models import CompanyPeriod, Signature, TrainingSession
 from attendance.presence import fold
 from attendance.rules import local_day
 from attendance.signals import order_purged
@@ -58,14 +58,16 @@ class Facts:
     lines: list[rules.Line] = field(default_factory=list)
     sessions: dict[str, TrainingSession] = field(default_factory=dict)
     read_lengths: dict[str, int] = field(default_factory=dict)
+    company: list[rules.CompanyLine] = field(default_factory=list)  # signed by both (R2)
+    company_lengths: dict[str, int] = field(default_factory=dict)  # period → chain length read
 
     @property
     def fingerprint(self) -> str:
-        return rules.fingerprint(self.kind, self.month, self.lines)
+        return rules.fingerprint(self.kind, self.month, self.lines, self.company)
 
     @property
     def minutes(self) -> int:
-        return rules.totals(self.lines).total
+        return rules.totals(self.lines, rules.company_minutes(self.company)).total
 
 
 def is_counted(state: projection.SessionState, now: datetime) -> bool:
@@ -116,6 +118,7 @@ def read_facts(
             facts.sessions[session.id] = session
             facts.read_lengths[session.id] = lengths[session.id]
     facts.lines.sort(key=lambda line: (line.starts_at, line.session_id))
+    _read_company(facts, first, last)
     return facts
 
 
@@ -172,6 +175,14 @@ def _paths(group_id: str, trainee_id: str) -> list[tuple[date, date | None]]:
         Enrolment.group_id == group_id, Enrolment.trainee_id == trainee_id
     )
     return [(entry, exit_) for entry, exit_ in db.session.execute(query)]
+
+
+def _read_company(facts: Facts, first: date | None, last: date | None) -> None:
+    """The company hours (R2) of the path, of the month for an attendance certificate, that
+    both the trainee and the tutor signed, from the periods' chains."""
+    found = company_journal.counted_for([facts.enrolment.id], first, last)[facts.enrolment.id]
+    facts.company = found.lines
+    facts.company_lengths = found.read_lengths
 
 
 def _in_month(state: projection.SessionState, first: date | None, last: date | None) -> bool:
@@ -267,7 +278,7 @@ def issue(
             return Issued(kept, created=False)
         raise purged_error()
     facts = read_facts(enrolment, kind, month if kind == rules.ATTENDANCE else "", now)
-    if not facts.lines:
+    if not facts.lines and not facts.company:
         raise Conflict(
             "Aucune séance tenue pour ce parcours sur cette période : rien à certifier.",
             code="nothing_to_certify",
@@ -339,7 +350,14 @@ def record(
     places = journal.append_all(entries)
     for session_id, seq in places.items():
         _check_fresh(session_id, facts.read_lengths[session_id], seq)
-    return [[session_id, places[session_id]] for session_id in sorted(places)]
+    recorded = [[session_id, places[session_id]] for session_id in sorted(places)]
+    for period_id in sorted(facts.company_lengths):  # the company periods' chains alike
+        seq = company_journal.record_certificate(period_id, author_id, now, dict(stated))
+        since = company_journal.kinds_between(period_id, facts.company_lengths[period_id], seq)
+        if any(kind != ENTRY_KIND for kind in since):
+            raise StaleFacts(period_id)
+        recorded.append([period_id, seq])
+    return recorded
 
 
 def _check_fresh(session_id: str, read_length: int, seq: int) -> None:
@@ -384,6 +402,7 @@ def document(
         exit_date=enrolment.exit_date,
         lines=tuple(facts.lines),
         replaces=previous.short_id if previous else None,
+        company=tuple(facts.company),
     )
 
 
@@ -452,11 +471,11 @@ def read_record(certificate: Certificate, now: datetime) -> Reading:
     later: dict[str, list] = {}
     stated: dict = {}
     for session_id, seq in certificate.entries:
-        session = db.session.get(TrainingSession, session_id)
-        if session is None:
+        chain = _chain(session_id)
+        if chain is None:
             return Reading(False, certificate.superseded_by_id)
-        _, entries = register.chained_state(session)
-        report = ledger.verify_chain(session_id, entries, session.chain_length, session.chain_head)
+        entries, length, head = chain
+        report = ledger.verify_chain(session_id, entries, length, head)
         mine = [e for e in entries if e["seq"] == seq]
         if report.fault is not None or not mine or not _names(mine[0], certificate):
             return Reading(False, certificate.superseded_by_id)
@@ -468,6 +487,20 @@ def read_record(certificate: Certificate, now: datetime) -> Reading:
         _successor(certificate, later),
         _outdated(certificate, fingerprint, later, now),
     )
+
+
+def _chain(chain_id: str) -> tuple[list[Any], int, str] | None:
+    """A chain a certificate entry sits in: a session's, or a company period's (R2), with its
+    recorded length and head; None when there is no such chain."""
+    session = db.session.get(TrainingSession, chain_id)
+    if session is not None:
+        _, entries = register.chained_state(session)
+        return entries, session.chain_length, session.chain_head
+    period = db.session.get(CompanyPeriod, chain_id)
+    if period is None:
+        return None
+    entries = [company_journal.hashed(e) for e in company_journal.entries_of([chain_id])[chain_id]]
+    return entries, period.chain_length, period.chain_head
 
 
 def _names(entry: dict, certificate: Certificate) -> bool:

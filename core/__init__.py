@@ -88,6 +88,7 @@ def _trust_proxies(app: Flask) -> None:
 def import_models() -> None:
     """Import every model module so that metadata (and Alembic) sees all tables, and the
     modules that subscribe to the signals of the layers below them (docs/architecture.md)."""
+    import attendance.company  # noqa: F401 - keeps company periods inside their order's dates
     import attendance.models  # noqa: F401
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
     import certificates.models  # noqa: F401
@@ -109,6 +110,8 @@ def _register_feature_commands(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
+    from attendance.company_pages import bp as company_pages
+    from attendance.company_routes import blp as company_api
     from attendance.pages import bp as attendance_pages
     from attendance.routes import blp as attendance_api
     from attendance.signin_pages import bp as signin_pages
@@ -129,6 +132,7 @@ def _register_blueprints(app: Flask) -> None:
         attendance_api,
         certificates_api,
         billing_api,
+        company_api,
     ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
@@ -138,6 +142,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(attendance_pages)
     app.register_blueprint(certificate_pages)
     app.register_blueprint(finance_pages)
+    app.register_blueprint(company_pages)
 
 
 @event.listens_for(Engine, "connect")

@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from core.extensions import db
 from core.models import Role, Trainee, User
 from sites.models import Site
+from tests.attendance.company_support import COMPANY_STATE_TEXT, COMPANY_STATES, company_state
 from tests.attendance.support import DAY, Clock, Learner, at, enrol, plan, qr_token
 from tests.conftest import Tenant, bearer, make_tenant, make_user
 from tests.page_support import install_clock, phone_browser, staff_browser
@@ -324,3 +325,46 @@ def test_every_certificate_page_renders_in_every_state_of_a_certificate(
     assert not failures, f"Certificat « {state} » :\n" + "\n".join(failures)
     page = re.sub(r"\s+", " ", public.pages[f"/verifier/{short_id}"]).replace("&#39;", "'")
     assert VERIFY_NOTICE[state] in page
+
+
+# Company periods (R2): every role's pages in every state of a period's hours.
+
+
+def company_text(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+@pytest.mark.parametrize("state", COMPANY_STATES)
+def test_every_role_reaches_the_company_pages_in_every_state(app, client, monkeypatch, state):
+    world = build_world(app, client, monkeypatch)
+    found = company_state(app, client, world.tenant, monkeypatch, state, clock=world.clock)
+    period_page = f"/entreprise/{found.period_id}"
+    path_page = f"/parcours/{world.tenant.enrolment_id}/entreprise"
+    failures = []
+    for role in ("org_admin", "finance", "region", "trainer"):
+        browser = staff_browser(app, world.users[role])
+        seen = walk(browser, role, ["/"])
+        failures += seen.failures()
+        assert seen.statuses.get(path_page) == 200, (role, state)
+        assert seen.statuses.get(period_page) == 200, (role, state)
+        text = company_text(seen.pages[period_page])
+        assert COMPANY_STATE_TEXT[state] in text, (role, state)
+        assert "Menuiserie Durand" in text
+        forms = "Déclarer des heures réalisées" in text, "Créer un code pour le tuteur" in text
+        assert forms == ((True, True) if role == "org_admin" else (False, False)), role
+    phone = phone_browser(app, world.tenant.admin, world.tenant.trainee)
+    seen = walk(phone, "trainee", ["/"])
+    failures += seen.failures()
+    assert not failures, "\n".join(failures)
+    mine = company_text(seen.pages["/mes-heures-entreprise"])
+    assert "Menuiserie Durand" in mine
+    signing = "Je signe ces heures" in mine
+    assert signing == (state in ("pending", "tutor_signed")), state
+    if state == "planned":
+        assert "Aucune heure déclarée pour l'instant." in mine
+    else:
+        assert "14 h du lundi 2 mars" in mine
+        assert COMPANY_STATE_TEXT[state] in mine
+    tutor = app.test_client().get("/tuteur")
+    assert tutor.status_code == 200
+    assert "Votre code" in tutor.get_data(as_text=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -35,6 +35,8 @@ PUBLIC_API = {
     ("GET", f"{API}/health"),  # what works: the database and Redis, nothing of a tenant
     ("POST", f"{API}/sign-ins"),  # "anyone with {code}" (API.md, Attendance)
     ("POST", f"{API}/sign-outs"),
+    ("POST", f"{API}/company-tutor/period"),  # a company tutor has no account: a code (R2)
+    ("POST", f"{API}/company-tutor/signatures"),
 }
 # What an anonymous caller gets from a public route with the walk's body (no valid code, no QR,
 # at most tenant_b's session id): the liveness probe answers; signing refuses with 400.
@@ -46,6 +48,8 @@ PUBLIC_ANSWERS = {
     ("GET", f"{API}/docs/assets/<filename>"): {404},  # the walk's ids are no asset's name
     ("POST", f"{API}/sign-ins"): {400},
     ("POST", f"{API}/sign-outs"): {400},
+    ("POST", f"{API}/company-tutor/period"): {400},  # the walk's code is no tutor's code
+    ("POST", f"{API}/company-tutor/signatures"): {400},
 }
 # The public certificate check (API.md: GET /certificates/{id}/verify); not /ledger/verify.
 PUBLIC_VERIFY = re.compile(rf"^{API}/certificates/<[^<>]+>/verify$")
@@ -59,6 +63,7 @@ PUBLIC_PAGES = {
     "/code",
     "/verifier",
     "/verifier/<short_id>",
+    "/tuteur",  # a company tutor types their code there (the page twin of /company-tutor/*)
 }
 REFUSALS = {400, 401, 403, 404, 405, 409, 410, 422, 429}
 B_DAY = ORDER_START + timedelta(days=3)  # the day of tenant_b's session (see conftest)
@@ -245,7 +250,31 @@ def target(app, client, tenant_a, tenant_b, region) -> Target:
         headers=bearer(app, region),
     )
     assert answer.status_code == 201, answer.get_json()
+    _company_period(app, client, tenant_b)
     return Target.of(tenant_b, answer.get_json()["id"])
+
+
+def _company_period(app, client, tenant: Tenant) -> None:  # noqa: ANN001
+    """A company period of tenant_b's trainee (R2), with hours when their days are past."""
+    h = bearer(app, tenant.admin)
+    first = ORDER_START + timedelta(days=7)
+    period = {
+        "company_name": "Scierie du Bêta",
+        "tutor_name": "Tuteur Bêta",
+        "tutor_email": "tuteur.beta@example.fr",
+        "start_date": first.isoformat(),
+        "end_date": (first + timedelta(days=13)).isoformat(),
+        "planned_hours": 20,
+    }
+    url = f"{API}/enrolments/{tenant.enrolment_id}/company-periods"
+    answer = client.post(url, json=period, headers=h)
+    assert answer.status_code == 201, answer.get_json()
+    if first < date.today():
+        line = {"first_day": first.isoformat(), "last_day": first.isoformat(), "hours": 7}
+        hours = client.post(
+            f"{API}/company-periods/{answer.get_json()['id']}/hours", json=line, headers=h
+        )
+        assert hours.status_code == 201, hours.get_json()
 
 
 def snapshot(app, client, tenant: Tenant) -> dict[str, Any]:
