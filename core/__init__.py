@@ -92,6 +92,8 @@ def import_models() -> None:
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
     import certificates.models  # noqa: F401
     import certificates.services  # noqa: F401 - erases its PDFs when an order is purged
+    import compliance.models  # noqa: F401
+    import compliance.pages  # noqa: F401 - adds the plan's section to the group's page
     import core.models  # noqa: F401
     import sites.models  # noqa: F401
     import sites.services  # noqa: F401 - tells core which sites exist
@@ -116,6 +118,8 @@ def _register_blueprints(app: Flask) -> None:
     from certificates.finance_pages import bp as finance_pages
     from certificates.pages import bp as certificate_pages
     from certificates.routes import blp as certificates_api
+    from compliance.pages import bp as compliance_pages
+    from compliance.routes import blp as compliance_api
     from core.api import api
     from core.extensions import csrf
     from core.pages import bp as core_pages
@@ -129,6 +133,7 @@ def _register_blueprints(app: Flask) -> None:
         attendance_api,
         certificates_api,
         billing_api,
+        compliance_api,
     ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
@@ -138,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(attendance_pages)
     app.register_blueprint(certificate_pages)
     app.register_blueprint(finance_pages)
+    app.register_blueprint(compliance_pages)
 
 
 @event.listens_for(Engine, "connect")

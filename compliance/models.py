@@ -1,0 +1,42 @@
+"""A group's plan as submitted to the Région, its checks and the Région's decision."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from core.db import IdMixin, UTCDateTime
+from core.extensions import Model
+from training.models import Group
+
+SUBMITTED, VALIDATED, POSTPONED, REPLACED = "submitted", "validated", "postponed", "replaced"
+
+
+class PlanSubmission(IdMixin, Model):
+    """One submission of a group's plan (CCTP §3.3). Never edited but for its decision: a new
+    submission of the same group replaces an undecided one (`status: replaced`)."""
+
+    __tablename__ = "plan_submission"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("training_order.id"), index=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("training_group.id"), index=True)
+    number: Mapped[int]  # 1, 2, … within the group
+    submitted_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    status: Mapped[str] = mapped_column(String(10), default=SUBMITTED, index=True)
+    late: Mapped[bool] = mapped_column(default=False)
+    component_kind: Mapped[str] = mapped_column(String(20))
+    component_hours: Mapped[float]
+    typical_week: Mapped[dict] = mapped_column(JSON)  # {tutorat, autoformation, regroupement}
+    closures: Mapped[list] = mapped_column(JSON, default=list)  # [{start, end}]
+    sessions: Mapped[list] = mapped_column(JSON, default=list)  # the plan as submitted
+    flags: Mapped[list] = mapped_column(JSON, default=list)  # [{rule, code, message, level}]
+    decided_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    decision_reason: Mapped[str | None] = mapped_column(String(1000), default=None)
+
+    group: Mapped[Group] = relationship(lazy="joined")
+
+    __table_args__ = (UniqueConstraint("group_id", "number"),)

@@ -1,0 +1,106 @@
+"""Plan submissions (CCTP §3.3): the organisation submits, the Région decides, both read the
+checks (R5, R9, R12, R13, R20–R22, the trainee's week) and the changes since validation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from compliance import services
+from compliance.models import PlanSubmission
+from compliance.schemas import (
+    ChecksSchema,
+    DecisionInSchema,
+    SubmissionDetailSchema,
+    SubmissionInSchema,
+    SubmissionListArgs,
+    SubmissionSchema,
+)
+from core.api import Blueprint, ErrorSchema, page_schema
+from core.auth import Principal, roles_required
+from core.db import utcnow
+from core.extensions import db
+from core.models import Role
+from core.pagination import paginate
+
+COLUMNS = list(PlanSubmission.__table__.columns)
+blp = Blueprint("compliance", __name__, url_prefix="/api/v1", description="Plans et conformité")
+
+
+def detail(submission: PlanSubmission) -> dict[str, Any]:
+    """The submission's columns and its changes since, for SubmissionDetailSchema to dump."""
+    answer = {column.key: getattr(submission, column.key) for column in COLUMNS}
+    answer["changes"] = services.changes_since(submission)
+    return answer
+
+
+@blp.route("/groups/<group_id>/plan-submissions", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+@blp.arguments(SubmissionInSchema)
+@blp.response(201, SubmissionSchema)
+def submit_plan(data: dict[str, Any], group_id: str, principal: Principal) -> Any:
+    """Submit the group's plan to the Région, at least 15 days before its start (CCTP §3.3).
+
+    The checks flag (each with its rule) and never refuse; `late` when the deadline passed.
+    """
+    submission = services.submit(principal, group_id, data, utcnow())
+    db.session.commit()
+    return submission
+
+
+@blp.route("/groups/<group_id>/plan-submissions", methods=["GET"])
+@roles_required(*services.READERS)
+@blp.response(200, page_schema(SubmissionSchema, "PlanSubmissionList"))
+def group_plan_submissions(group_id: str, principal: Principal) -> Any:
+    """The group's submissions, the latest first."""
+    group = services.readable_group(principal, group_id)
+    return {"items": services.group_submissions(group.id), "next_cursor": None}
+
+
+@blp.route("/groups/<group_id>/plan-checks", methods=["GET"])
+@roles_required(*services.READERS)
+@blp.response(200, ChecksSchema)
+def plan_checks(group_id: str, principal: Principal) -> Any:
+    """The group's plan checked as it stands now, against what its last submission declared,
+    and its changes since the validated plan."""
+    checks = services.current_checks(principal, group_id)
+    return {
+        "group_id": checks.group.id,
+        "deadline": checks.deadline,
+        "flags": [f.as_dict() for f in checks.flags],
+        "latest_submission_id": checks.latest.id if checks.latest else None,
+        "validated_submission_id": checks.validated.id if checks.validated else None,
+        "changes": checks.changes,
+    }
+
+
+@blp.route("/plan-submissions", methods=["GET"])
+@roles_required(*services.READERS)
+@blp.arguments(SubmissionListArgs, location="query")
+@blp.response(200, page_schema(SubmissionSchema, "PlanSubmissionPage"))
+def list_plan_submissions(args: dict[str, Any], principal: Principal) -> Any:
+    """Submissions the caller may see (the Région: every organisation's), oldest first."""
+    query = services.list_submissions(principal, args["status"])
+    items, cursor = paginate(
+        query, PlanSubmission.submitted_at, PlanSubmission.id, args["limit"], args["cursor"]
+    )
+    return {"items": items, "next_cursor": cursor}
+
+
+@blp.route("/plan-submissions/<submission_id>", methods=["GET"])
+@roles_required(*services.READERS)
+@blp.response(200, SubmissionDetailSchema)
+def get_plan_submission(submission_id: str, principal: Principal) -> Any:
+    """One submission, with the sessions changed since, when it is the validated plan."""
+    return detail(services.get_submission(principal, submission_id))
+
+
+@blp.route("/plan-submissions/<submission_id>/decision", methods=["POST"])
+@roles_required(Role.REGION)
+@blp.arguments(DecisionInSchema)
+@blp.response(200, SubmissionDetailSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="plan_already_decided")
+def decide_plan(data: dict[str, Any], submission_id: str, principal: Principal) -> Any:
+    """The Région validates the plan, or asks for a postponement with its reason."""
+    submission = services.decide(principal, submission_id, data, utcnow())
+    db.session.commit()
+    return detail(submission)

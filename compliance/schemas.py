@@ -1,0 +1,120 @@
+"""Request and response schemas of plan submissions and their checks."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+from marshmallow import validate
+
+from compliance.models import POSTPONED, REPLACED, SUBMITTED, VALIDATED
+from compliance.rules import COMPONENT_KINDS
+from core.api import Day, ParisDateTime
+
+WeekHours = validate.Range(min=0, max=168)
+
+
+class TypicalWeekSchema(ma.Schema):
+    tutorat = ma.fields.Float(required=True, validate=WeekHours)
+    autoformation = ma.fields.Float(required=True, validate=WeekHours)
+    regroupement = ma.fields.Float(required=True, validate=WeekHours)
+
+
+class ClosureSchema(ma.Schema):
+    start = Day(required=True)
+    end = Day(required=True)
+
+
+class ClosureOutSchema(ma.Schema):
+    start = ma.fields.String(metadata={"format": "date"})
+    end = ma.fields.String(metadata={"format": "date"})
+
+
+class SubmissionInSchema(ma.Schema):
+    typical_week = ma.fields.Nested(TypicalWeekSchema, required=True)
+    component_kind = ma.fields.String(
+        required=True,
+        validate=validate.OneOf(COMPONENT_KINDS),
+        metadata={"description": "positionnement (R20), tre: job search (R21), formation"},
+    )
+    component_hours = ma.fields.Float(
+        required=True,
+        validate=validate.Range(min=0, max=2000),
+        metadata={"description": "hours planned on the group's component (R5)"},
+    )
+    closures = ma.fields.List(
+        ma.fields.Nested(ClosureSchema), load_default=list, validate=validate.Length(max=50)
+    )
+
+
+class FlagSchema(ma.Schema):
+    rule = ma.fields.String(allow_none=True)
+    code = ma.fields.String()
+    message = ma.fields.String()
+    level = ma.fields.String(metadata={"description": "warning (recommended rule) or flag"})
+
+
+class PlannedSessionSchema(ma.Schema):
+    id = ma.fields.String()
+    kind = ma.fields.String()
+    title = ma.fields.String()
+    starts_at = ma.fields.String()
+    ends_at = ma.fields.String()
+    participant_ids = ma.fields.List(ma.fields.String(), allow_none=True)
+
+
+class ChangeSchema(ma.Schema):
+    change = ma.fields.String(metadata={"description": "added, removed or changed"})
+    session = ma.fields.Nested(PlannedSessionSchema)
+    changed = ma.fields.List(ma.fields.String(), data_key="fields", attribute="fields")
+    before = ma.fields.Dict()
+
+
+class SubmissionSchema(ma.Schema):
+    id = ma.fields.String()
+    group_id = ma.fields.String()
+    order_id = ma.fields.String()
+    organisation_id = ma.fields.String()
+    number = ma.fields.Integer()
+    status = ma.fields.String(
+        metadata={"enum": [SUBMITTED, VALIDATED, POSTPONED, REPLACED]},
+    )
+    late = ma.fields.Boolean()
+    submitted_at = ParisDateTime()
+    submitted_by_id = ma.fields.String()
+    typical_week = ma.fields.Nested(TypicalWeekSchema)
+    component_kind = ma.fields.String()
+    component_hours = ma.fields.Float()
+    closures = ma.fields.List(ma.fields.Nested(ClosureOutSchema))
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema))
+    sessions = ma.fields.List(ma.fields.Nested(PlannedSessionSchema))
+    decided_at = ParisDateTime(allow_none=True)
+    decided_by_id = ma.fields.String(allow_none=True)
+    decision_reason = ma.fields.String(allow_none=True)
+
+
+class SubmissionDetailSchema(SubmissionSchema):
+    changes = ma.fields.List(
+        ma.fields.Nested(ChangeSchema),
+        metadata={"description": "sessions added, removed or changed since this validated plan"},
+    )
+
+
+class DecisionInSchema(ma.Schema):
+    decision = ma.fields.String(required=True, validate=validate.OneOf([VALIDATED, POSTPONED]))
+    reason = ma.fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class ChecksSchema(ma.Schema):
+    group_id = ma.fields.String()
+    deadline = ma.fields.Date(metadata={"description": "last day to submit (CCTP §3.3)"})
+    flags = ma.fields.List(ma.fields.Nested(FlagSchema))
+    latest_submission_id = ma.fields.String(allow_none=True)
+    validated_submission_id = ma.fields.String(allow_none=True)
+    changes = ma.fields.List(ma.fields.Nested(ChangeSchema))
+
+
+class SubmissionListArgs(ma.Schema):
+    status = ma.fields.String(
+        load_default=None, validate=validate.OneOf([SUBMITTED, VALIDATED, POSTPONED, REPLACED])
+    )
+    limit = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=200))
+    cursor = ma.fields.String(load_default=None)
