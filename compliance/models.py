@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import IdMixin, UTCDateTime
@@ -40,3 +41,35 @@ class PlanSubmission(IdMixin, Model):
     group: Mapped[Group] = relationship(lazy="joined")
 
     __table_args__ = (UniqueConstraint("group_id", "number"),)
+
+
+class Outcome(IdMixin, Model):
+    """R23: a trainee's situation at exit, at 3 months or at 6 months, for one path. Recorded
+    again, it replaces the answer and keeps the earlier ones in `history`."""
+
+    __tablename__ = "outcome"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolment.id"), index=True)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"), index=True)
+    milestone: Mapped[str] = mapped_column(String(10))  # exit, 3_months, 6_months
+    situation: Mapped[str] = mapped_column(String(20))
+    employment_kind: Mapped[str | None] = mapped_column(String(20), default=None)
+    detail: Mapped[str | None] = mapped_column(String(500), default=None)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    history: Mapped[list] = mapped_column(JSON, default=list)
+
+    __table_args__ = (UniqueConstraint("enrolment_id", "milestone"),)
+
+
+class EquipmentLoan(IdMixin, Model):
+    """R24: equipment lent to a trainee, against a deposit of at most 200 € (never a payment)."""
+
+    __tablename__ = "equipment_loan"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"), index=True)
+    item: Mapped[str] = mapped_column(String(200))
+    deposit_eur: Mapped[Decimal] = mapped_column(Numeric(7, 2))
+    lent_on: Mapped[date] = mapped_column(Date)
+    returned_on: Mapped[date | None] = mapped_column(Date, default=None)
+    recorded_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))

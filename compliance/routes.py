@@ -5,11 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance import services
+from compliance import followup, services
 from compliance.models import PlanSubmission
 from compliance.schemas import (
     ChecksSchema,
     DecisionInSchema,
+    DueSchema,
+    LoanInSchema,
+    LoanSchema,
+    OutcomeInSchema,
+    OutcomeSchema,
+    ReturnInSchema,
     SubmissionDetailSchema,
     SubmissionInSchema,
     SubmissionListArgs,
@@ -17,6 +23,7 @@ from compliance.schemas import (
 )
 from core.api import Blueprint, ErrorSchema, page_schema
 from core.auth import Principal, roles_required
+from core.clock import local_day
 from core.db import utcnow
 from core.extensions import db
 from core.models import Role
@@ -104,3 +111,69 @@ def decide_plan(data: dict[str, Any], submission_id: str, principal: Principal) 
     submission = services.decide(principal, submission_id, data, utcnow())
     db.session.commit()
     return detail(submission)
+
+
+# --- outcomes (R23) and lent equipment (R24) ----------------------------------------------------
+
+
+@blp.route("/enrolments/<enrolment_id>/outcomes", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+@blp.arguments(OutcomeInSchema)
+@blp.response(201, OutcomeSchema)
+@blp.alt_response(200, schema=OutcomeSchema, description="an earlier answer replaced")
+@blp.alt_response(422, schema=ErrorSchema, description="R23: outcome_not_due")
+def record_outcome(data: dict[str, Any], enrolment_id: str, principal: Principal) -> Any:
+    """Record the trainee's situation at exit, at 3 months or at 6 months (R23)."""
+    now = utcnow()
+    outcome, new = followup.record_outcome(principal, enrolment_id, data, now, local_day(now))
+    db.session.commit()
+    return outcome, 201 if new else 200
+
+
+@blp.route("/enrolments/<enrolment_id>/outcomes", methods=["GET"])
+@roles_required(*followup.READERS)
+@blp.response(200, page_schema(OutcomeSchema, "OutcomeList"))
+def list_outcomes(enrolment_id: str, principal: Principal) -> Any:
+    """The situations recorded for a path, exit first."""
+    _, outcomes = followup.enrolment_outcomes(principal, enrolment_id)
+    return {"items": outcomes, "next_cursor": None}
+
+
+@blp.route("/outcomes/due", methods=["GET"])
+@roles_required(*followup.READERS)
+@blp.response(200, page_schema(DueSchema, "OutcomesDue"))
+def outcomes_due(principal: Principal) -> Any:
+    """R23's reminders: situations due and not recorded, the oldest first (500 at most)."""
+    return {"items": followup.outcomes_due(principal, local_day(utcnow())), "next_cursor": None}
+
+
+@blp.route("/trainees/<trainee_id>/equipment-loans", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+@blp.arguments(LoanInSchema)
+@blp.response(201, LoanSchema)
+@blp.alt_response(422, schema=ErrorSchema, description="R24: deposit_over_cap")
+def lend_equipment(data: dict[str, Any], trainee_id: str, principal: Principal) -> Any:
+    """Record equipment lent to a trainee against a deposit (R24: 200 € at most in all)."""
+    loan = followup.lend(principal, trainee_id, data)
+    db.session.commit()
+    return loan
+
+
+@blp.route("/trainees/<trainee_id>/equipment-loans", methods=["GET"])
+@roles_required(*followup.READERS)
+@blp.response(200, page_schema(LoanSchema, "LoanList"))
+def list_loans(trainee_id: str, principal: Principal) -> Any:
+    """Equipment lent to the trainee, the latest first."""
+    return {"items": followup.trainee_loans(principal, trainee_id), "next_cursor": None}
+
+
+@blp.route("/equipment-loans/<loan_id>/return", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+@blp.arguments(ReturnInSchema)
+@blp.response(200, LoanSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="already_returned")
+def return_equipment(data: dict[str, Any], loan_id: str, principal: Principal) -> Any:
+    """The equipment came back: the deposit is returned."""
+    loan = followup.give_back(principal, loan_id, data["returned_on"])
+    db.session.commit()
+    return loan

@@ -12,9 +12,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 
 from core.clock import local_day, union_minutes
-from core.errors import InvalidInput
+from core.errors import InvalidInput, RuleViolation
 
 TUTORAT, AUTOFORMATION, REGROUPEMENT = "tutorat", "autoformation", "regroupement"
 KINDS = (TUTORAT, AUTOFORMATION, REGROUPEMENT)
@@ -470,3 +471,81 @@ def plan_changes(
             changes.append({"change": "removed", "session": dict(session), "fields": []})
     changes.sort(key=lambda c: str(c["session"]["starts_at"]))  # type: ignore[index]
     return changes
+
+
+# --- outcomes (R23) and lent equipment (R24) ----------------------------------------------------
+
+EXIT, THREE_MONTHS, SIX_MONTHS = "exit", "3_months", "6_months"
+MILESTONES = (EXIT, THREE_MONTHS, SIX_MONTHS)
+MILESTONE_MONTHS = {EXIT: 0, THREE_MONTHS: 3, SIX_MONTHS: 6}
+SITUATIONS = ("employment", "training", "job_search", "other")
+EMPLOYMENT_KINDS = ("cdi", "cdd_6_months_plus", "cdd_short", "interim", "work_study", "business")
+MAX_DEPOSIT_EUR = 200  # R24
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day `months` later, or the month's last day (31 March + 3 months → 30 June)."""
+    month0 = day.month - 1 + months
+    year, month = day.year + month0 // 12, month0 % 12 + 1
+    last = date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)
+    return min(date(year, month, min(day.day, 28)) + timedelta(days=max(0, day.day - 28)), last)
+
+
+def milestone_due(exit_day: date, milestone: str) -> date:
+    """R23: the day the situation at exit, at 3 months or at 6 months is due."""
+    return add_months(exit_day, MILESTONE_MONTHS[milestone])
+
+
+def check_outcome(
+    milestone: str, situation: str, employment_kind: str | None, exit_day: date, today: date
+) -> None:
+    """R23: a situation is recorded once its milestone has come; employment says its kind."""
+    due = milestone_due(exit_day, milestone)
+    if milestone != EXIT and today < due:
+        raise RuleViolation(
+            f"La situation à {MILESTONE_LABELS[milestone]} se relève à partir du {due:%d/%m/%Y}.",
+            code="outcome_not_due",
+            rule="R23",
+        )
+    if situation == "employment" and not employment_kind:
+        raise InvalidInput(
+            "Précisez la nature de l'emploi (CDI, CDD, intérim…).", code="employment_kind_required"
+        )
+    if situation != "employment" and employment_kind:
+        raise InvalidInput(
+            "La nature de l'emploi ne se renseigne que pour une situation d'emploi.",
+            code="employment_kind_unexpected",
+        )
+
+
+MILESTONE_LABELS = {EXIT: "la sortie", THREE_MONTHS: "3 mois", SIX_MONTHS: "6 mois"}
+
+
+def outcomes_due(exit_day: date, recorded: Iterable[str], today: date) -> list[tuple[str, date]]:
+    """R23: the milestones whose day has come and that nobody recorded yet, with their day."""
+    done = set(recorded)
+    return [
+        (m, milestone_due(exit_day, m))
+        for m in MILESTONES
+        if m not in done and milestone_due(exit_day, m) <= today
+    ]
+
+
+def check_deposit(amount_eur: Decimal, outstanding_eur: Decimal) -> None:
+    """R24: no payment is ever asked of a trainee; a deposit for lent equipment, at most 200 €
+    in all for the equipment a trainee holds at once."""
+    if amount_eur < 0:
+        raise InvalidInput("Un dépôt de garantie ne peut être négatif.", code="invalid_deposit")
+    if amount_eur + outstanding_eur > MAX_DEPOSIT_EUR:
+        raise RuleViolation(
+            "Aucun paiement n'est demandé au stagiaire : le dépôt de garantie du matériel "
+            f"prêté est plafonné à {MAX_DEPOSIT_EUR} € ({euros(amount_eur + outstanding_eur)} "
+            "demandés en tout pour le matériel qu'il détient).",
+            code="deposit_over_cap",
+            rule="R24",
+        )
+
+
+def euros(amount: Decimal) -> str:
+    """150.5 → "150,50 €"."""
+    return f"{amount:.2f} €".replace(".", ",")

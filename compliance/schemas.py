@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from compliance.models import POSTPONED, REPLACED, SUBMITTED, VALIDATED
-from compliance.rules import COMPONENT_KINDS
+from compliance.rules import COMPONENT_KINDS, EMPLOYMENT_KINDS, MILESTONES, SITUATIONS
 from core.api import Day, ParisDateTime
 
 WeekHours = validate.Range(min=0, max=168)
@@ -118,3 +118,50 @@ class SubmissionListArgs(ma.Schema):
     )
     limit = ma.fields.Integer(load_default=None, validate=validate.Range(min=1, max=200))
     cursor = ma.fields.String(load_default=None)
+
+
+# --- outcomes (R23) and lent equipment (R24) ----------------------------------------------------
+
+
+class OutcomeInSchema(ma.Schema):
+    milestone = ma.fields.String(required=True, validate=validate.OneOf(MILESTONES))
+    situation = ma.fields.String(required=True, validate=validate.OneOf(SITUATIONS))
+    employment_kind = ma.fields.String(
+        load_default=None, allow_none=True, validate=validate.OneOf(EMPLOYMENT_KINDS)
+    )
+    detail = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
+
+
+class OutcomeSchema(OutcomeInSchema):
+    id = ma.fields.String()
+    enrolment_id = ma.fields.String()
+    trainee_id = ma.fields.String()
+    recorded_at = ParisDateTime()
+    recorded_by_id = ma.fields.String()
+    history = ma.fields.List(ma.fields.Dict(), metadata={"description": "earlier answers"})
+
+
+class DueSchema(ma.Schema):
+    enrolment_id = ma.fields.String(attribute="enrolment.id")
+    trainee_id = ma.fields.String(attribute="enrolment.trainee_id")
+    group_id = ma.fields.String(attribute="enrolment.group_id")
+    milestone = ma.fields.String()
+    due_on = ma.fields.Date()
+
+
+class LoanInSchema(ma.Schema):
+    item = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
+    deposit_eur = ma.fields.Decimal(
+        required=True, places=2, as_string=True, validate=validate.Range(min=0, max=10000)
+    )
+    lent_on = Day(required=True)
+
+
+class LoanSchema(LoanInSchema):
+    id = ma.fields.String()
+    trainee_id = ma.fields.String()
+    returned_on = ma.fields.Date(allow_none=True)
+
+
+class ReturnInSchema(ma.Schema):
+    returned_on = Day(required=True)

@@ -24,7 +24,7 @@ from core.templating import template_constants
 from training import services
 from training.models import Group, Order
 from training.schemas import EnrolmentInSchema, GroupInSchema, OrderInSchema, TraineeInSchema
-from training.signals import group_page, sections
+from training.signals import group_page, sections, trainee_page
 
 bp = Blueprint("training_pages", __name__, template_folder="templates")
 
@@ -254,6 +254,7 @@ def trainee(trainee_id: str, principal: Principal) -> Any:
         invitations=services.list_invitations(principal, record.id) if admin else [],
         can_edit=admin,
         now=utcnow(),
+        sections=sections(trainee_page, record, principal=principal),
     )
 
 
