@@ -85,7 +85,7 @@ def correct(
 ) -> list[Signature]:
     """A motivated correction by the trainer or the org admin: a new entry, never an edit."""
     session = get_session(actor, session_id)
-    allowed = actor.has_role(Role.ORG_ADMIN) or session.group.has_trainer(actor.id)
+    allowed = actor.has_role(Role.ORG_ADMIN) or session.is_run_by(actor.id)
     if not allowed or actor.organisation_id != session.organisation_id:
         raise Forbidden("Seuls le formateur du groupe et le référent corrigent l'émargement.")
     if session.status == "planned":
