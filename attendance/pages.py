@@ -15,6 +15,7 @@ from attendance import services, substitutes
 from attendance.models import KIND_LABELS, TrainingSession
 from attendance.rules import PARIS, local_day
 from attendance.schemas import PeriodSubstituteInSchema, SessionInSchema
+from attendance.signals import session_page
 from attendance.signin_pages import signing_window
 from core.auth import Principal, roles_required
 from core.db import utcnow
@@ -25,7 +26,7 @@ from core.models import Role, User
 from core.templating import template_constants
 from training import services as training
 from training.models import Group
-from training.signals import group_page
+from training.signals import group_page, sections
 
 bp = Blueprint("attendance_pages", __name__, template_folder="templates")
 
@@ -140,6 +141,7 @@ def _session_page(
         trainers=[(t.id, t.full_name) for t in trainers],
         error=error,
         window=signing_window(record, utcnow()),
+        sections=sections(session_page, record, principal=principal),
     )
 
 
@@ -209,7 +211,12 @@ def my_sessions(principal: Principal) -> Any:
 @bp.route("/mes-seances/<session_id>")
 @roles_required(Role.TRAINEE)
 def my_session(session_id: str, principal: Principal) -> Any:
-    return render_template("my_session.html", session=services.get_session(principal, session_id))
+    record = services.get_session(principal, session_id)
+    return render_template(
+        "my_session.html",
+        session=record,
+        sections=sections(session_page, record, principal=principal),
+    )
 
 
 def session_form() -> dict[str, Any]:

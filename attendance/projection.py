@@ -129,6 +129,8 @@ def out_of_turn(state: SessionState, entry: Mapping[Any, Any]) -> str | None:
         return "a substitute named after the close"
     if kind == "sign_in" and state.status != "open":
         return "a signature while the session was not open"
+    if kind == "help_requested" and state.status != "open":
+        return "a help request while the session was not open"
     return None
 
 

@@ -11,3 +11,9 @@ order_purged = _signals.signal(
     doc="An order's personal data is being erased (sender: the order's id; `trainee_ids`: "
     "the trainees erased). Receivers erase what they hold of them (flush, no commit).",
 )
+
+session_page = _signals.signal(
+    "session-page",
+    doc="A session's page is shown (sender: the session; `principal`: who looks, a trainee on "
+    "their own page or staff). Receivers answer a section of the page (HTML markup) or None.",
+)

@@ -4,7 +4,7 @@ request's device facts, the record-once retry, the failed-attempt limit, live an
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import current_app, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -126,3 +126,8 @@ def announce(signature: Signature, event: str, by: Principal | None = None, name
 def announce_closed(session_id: str) -> None:
     """Tell the live pages that the session was closed (they reload)."""
     socketio.emit("closed", {"session_id": session_id}, namespace="/live", to=room(session_id))
+
+
+def announce_help(session_id: str, payload: dict[str, Any]) -> None:
+    """Tell the session's live page that a trainee asks for help (R8)."""
+    socketio.emit("help", payload, namespace="/live", to=room(session_id))

@@ -73,3 +73,21 @@ class EquipmentLoan(IdMixin, Model):
     lent_on: Mapped[date] = mapped_column(Date)
     returned_on: Mapped[date | None] = mapped_column(Date, default=None)
     recorded_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+
+
+class HelpRequest(IdMixin, Model):
+    """R8: a trainee's request for help during an autoformation session, and its answer. Both
+    are entries of the session's chain (`help_requested`, `help_answered`), their text
+    committed to like a reason; the text here is erased with the order's personal data."""
+
+    __tablename__ = "help_request"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("training_session.id"), index=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("training_group.id"), index=True)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"), index=True)
+    text: Mapped[str | None] = mapped_column(String(500))
+    asked_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    answer: Mapped[str | None] = mapped_column(String(1000), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    answered_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    answered_late: Mapped[bool] = mapped_column(default=False)  # R8: after 2 h

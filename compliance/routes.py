@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from compliance import followup, services
+from compliance import followup, help_web, services
+from compliance import help as help_requests
 from compliance.models import PlanSubmission
 from compliance.schemas import (
+    AnswerInSchema,
     ChecksSchema,
     DecisionInSchema,
     DueSchema,
+    HelpCreatedSchema,
+    HelpInSchema,
+    HelpListArgs,
+    HelpSchema,
     LoanInSchema,
     LoanSchema,
     OutcomeInSchema,
@@ -177,3 +183,49 @@ def return_equipment(data: dict[str, Any], loan_id: str, principal: Principal) -
     loan = followup.give_back(principal, loan_id, data["returned_on"])
     db.session.commit()
     return loan
+
+
+# --- help during autoformation (R8) -------------------------------------------------------------
+
+
+@blp.route("/sessions/<session_id>/help-requests", methods=["POST"])
+@roles_required(Role.TRAINEE)
+@blp.arguments(HelpInSchema)
+@blp.response(201, HelpCreatedSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="session_not_open, not_autoformation")
+def ask_help(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
+    """A trainee of an open autoformation asks for help (R8); the trainers are told live."""
+    request = help_requests.ask(principal, session_id, data["text"], utcnow())
+    db.session.commit()
+    help_web.tell_trainers(request)
+    return request
+
+
+@blp.route("/sessions/<session_id>/help-requests", methods=["GET"])
+@roles_required(Role.TRAINEE, Role.TRAINER, Role.ORG_ADMIN, Role.REGION)
+@blp.response(200, page_schema(HelpSchema, "HelpRequestList"))
+def session_help(session_id: str, principal: Principal) -> Any:
+    """A session's help requests (a trainee: their own), oldest first."""
+    return {"items": help_requests.session_requests(principal, session_id), "next_cursor": None}
+
+
+@blp.route("/help-requests/<request_id>/answer", methods=["POST"])
+@roles_required(Role.TRAINER)
+@blp.arguments(AnswerInSchema)
+@blp.response(200, HelpSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="help_answered")
+def answer_help(data: dict[str, Any], request_id: str, principal: Principal) -> Any:
+    """The session's trainer answers; the answer is chained and its delay measured (R8)."""
+    request = help_requests.answer(principal, request_id, data["text"], utcnow())
+    db.session.commit()
+    return request
+
+
+@blp.route("/help-requests", methods=["GET"])
+@roles_required(Role.ORG_ADMIN, Role.REGION)
+@blp.arguments(HelpListArgs, location="query")
+@blp.response(200, page_schema(HelpSchema, "HelpRequestPage"))
+def list_help(args: dict[str, Any], principal: Principal) -> Any:
+    """Help requests the caller sees, newest first (200 at most); `overdue=true`: R8's flags."""
+    found = help_requests.requests_of(principal, overdue_only=args["overdue"], now=utcnow())
+    return {"items": found, "next_cursor": None}

@@ -549,3 +549,24 @@ def check_deposit(amount_eur: Decimal, outstanding_eur: Decimal) -> None:
 def euros(amount: Decimal) -> str:
     """150.5 → "150,50 €"."""
     return f"{amount:.2f} €".replace(".", ",")
+
+
+# --- help during autoformation (R8) -------------------------------------------------------------
+
+HELP_ANSWER_WITHIN = timedelta(hours=2)  # R8
+
+
+def answer_delay(asked_at: datetime, answered_at: datetime | None, now: datetime) -> timedelta:
+    """How long the trainee waited: until the answer, or until now when none came yet."""
+    return (answered_at or now) - asked_at
+
+
+def help_overdue(asked_at: datetime, answered_at: datetime | None, now: datetime) -> bool:
+    """R8: a request answered after 2 h, or still waiting after 2 h, is flagged."""
+    return answer_delay(asked_at, answered_at, now) > HELP_ANSWER_WITHIN
+
+
+def delay_text(delay: timedelta) -> str:
+    """1 h 05, 35 min."""
+    minutes = int(delay.total_seconds() // 60)
+    return f"{minutes // 60} h {minutes % 60:02d}" if minutes >= 60 else f"{minutes} min"

@@ -165,3 +165,37 @@ class LoanSchema(LoanInSchema):
 
 class ReturnInSchema(ma.Schema):
     returned_on = Day(required=True)
+
+
+# --- help during autoformation (R8) -------------------------------------------------------------
+
+
+class HelpInSchema(ma.Schema):
+    text = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class AnswerInSchema(ma.Schema):
+    text = ma.fields.String(required=True, validate=validate.Length(min=1, max=1000))
+
+
+class HelpCreatedSchema(ma.Schema):
+    id = ma.fields.String()
+    asked_at = ParisDateTime()
+
+
+class HelpSchema(HelpCreatedSchema):
+    session_id = ma.fields.String()
+    group_id = ma.fields.String()
+    trainee_id = ma.fields.String()
+    text = ma.fields.String(allow_none=True)
+    answer = ma.fields.String(allow_none=True)
+    answered_at = ParisDateTime(allow_none=True)
+    answered_by_id = ma.fields.String(allow_none=True)
+    answered_late = ma.fields.Boolean(metadata={"description": "R8: answered after 2 h"})
+
+
+class HelpListArgs(ma.Schema):
+    overdue = ma.fields.Boolean(
+        load_default=False,
+        metadata={"description": "R8: only those answered after 2 h or waiting for 2 h"},
+    )

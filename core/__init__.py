@@ -93,6 +93,7 @@ def import_models() -> None:
     import certificates.models  # noqa: F401
     import certificates.services  # noqa: F401 - erases its PDFs when an order is purged
     import compliance.followup_pages  # noqa: F401 - adds its link to the trainee's page
+    import compliance.help_pages  # noqa: F401 - adds the help requests to the session's page
     import compliance.models  # noqa: F401
     import compliance.pages  # noqa: F401 - adds the plan's section to the group's page
     import core.models  # noqa: F401
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     from certificates.pages import bp as certificate_pages
     from certificates.routes import blp as certificates_api
     from compliance.followup_pages import bp as followup_pages
+    from compliance.help_pages import bp as help_pages
     from compliance.pages import bp as compliance_pages
     from compliance.routes import blp as compliance_api
     from core.api import api
@@ -147,6 +149,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(finance_pages)
     app.register_blueprint(compliance_pages)
     app.register_blueprint(followup_pages)
+    app.register_blueprint(help_pages)
 
 
 @event.listens_for(Engine, "connect")
