@@ -9,7 +9,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from compliance import followup, rules
-from compliance.schemas import LoanInSchema, OutcomeInSchema, ReturnInSchema
+from compliance.schemas import LoanInSchema, OutcomeFormSchema, ReturnInSchema
 from core.auth import Principal, roles_required
 from core.clock import local_day
 from core.db import utcnow
@@ -91,7 +91,7 @@ def trainee_followup(trainee_id: str, principal: Principal) -> Any:
 def record_outcome(enrolment_id: str, principal: Principal) -> Any:
     enrolment = training.get_enrolment(principal, enrolment_id)
     try:
-        data = read_form(OutcomeInSchema(), request.form)
+        data = read_form(OutcomeFormSchema(), request.form)
         now = utcnow()
         followup.record_outcome(principal, enrolment.id, data, now, local_day(now))
         db.session.commit()

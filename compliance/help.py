@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, false, select, update
 
-from attendance import journal, participants
+from attendance import journal, participants, services
 from attendance.models import TrainingSession
 from attendance.services import get_session
 from attendance.signals import order_purged
@@ -130,19 +130,30 @@ def session_requests(actor: Principal, session_id: str) -> list[HelpRequest]:
 
 
 def requests_of(
-    actor: Principal, *, overdue_only: bool, now: datetime, limit: int = 200
+    actor: Principal, *, status: str | None, now: datetime, limit: int = 200
 ) -> list[HelpRequest]:
-    """The requests the caller sees, newest first; `overdue_only`: those R8 flags."""
-    if not actor.has_role(Role.REGION, Role.ORG_ADMIN):
-        raise Forbidden("Seuls l'organisme et la Région suivent les demandes d'aide.")
+    """The requests the caller sees, newest first. `status`: open (waiting), late (waiting for
+    more than 2 h, R8), answered; `flagged` (the pages'): late, or answered after 2 h."""
     query = visible_requests(actor)
-    if overdue_only:
-        waiting = HelpRequest.answered_at.is_(None) & (
-            HelpRequest.asked_at < now - rules.HELP_ANSWER_WITHIN
+    if actor.has_role(Role.TRAINER):  # their own sessions' (a group's trainer or substitute)
+        query = query.where(
+            HelpRequest.session_id.in_(
+                services.visible_sessions(actor).with_only_columns(TrainingSession.id)
+            )
         )
-        query = query.where(waiting | HelpRequest.answered_late)
-    found = list(db.session.scalars(query.order_by(HelpRequest.asked_at.desc()).limit(limit)))
-    return found[:limit]
+    elif not actor.has_role(Role.REGION, Role.ORG_ADMIN):
+        raise Forbidden("Seuls les formateurs, l'organisme et la Région suivent les demandes.")
+    waiting = HelpRequest.answered_at.is_(None)
+    late = waiting & (HelpRequest.asked_at < now - rules.HELP_ANSWER_WITHIN)
+    if status == "open":
+        query = query.where(waiting)
+    elif status == "late":
+        query = query.where(late)
+    elif status == "answered":
+        query = query.where(HelpRequest.answered_at.is_not(None))
+    elif status == "flagged":
+        query = query.where(late | HelpRequest.answered_late)
+    return list(db.session.scalars(query.order_by(HelpRequest.asked_at.desc()).limit(limit)))
 
 
 def payload(request: HelpRequest, name: str, url: str) -> dict[str, Any]:

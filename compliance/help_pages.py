@@ -89,7 +89,7 @@ def follow(principal: Principal) -> Any:
     now = utcnow()
     return render_template(
         "help_requests.html",
-        overdue=help_requests.requests_of(principal, overdue_only=True, now=now),
-        latest=help_requests.requests_of(principal, overdue_only=False, now=now, limit=50),
+        overdue=help_requests.requests_of(principal, status="flagged", now=now),
+        latest=help_requests.requests_of(principal, status=None, now=now, limit=50),
         now=now,
     )

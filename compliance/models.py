@@ -51,7 +51,7 @@ class Outcome(IdMixin, Model):
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
     enrolment_id: Mapped[str] = mapped_column(ForeignKey("enrolment.id"), index=True)
     trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"), index=True)
-    milestone: Mapped[str] = mapped_column(String(10))  # exit, 3_months, 6_months
+    milestone: Mapped[str] = mapped_column(String(10))  # exit, 3m, 6m
     situation: Mapped[str] = mapped_column(String(20))
     employment_kind: Mapped[str | None] = mapped_column(String(20), default=None)
     detail: Mapped[str | None] = mapped_column(String(500), default=None)
@@ -91,3 +91,32 @@ class HelpRequest(IdMixin, Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     answered_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
     answered_late: Mapped[bool] = mapped_column(default=False)  # R8: after 2 h
+
+
+class RecordAccess(IdMixin, Model):
+    """Who read a trainee's record, when and what (for the organisation's data protection
+    officer). Written on its own connection: a read leaves its line even if nothing commits."""
+
+    __tablename__ = "record_access"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"), index=True)
+    reader_id: Mapped[str] = mapped_column(String(24))  # a user (or a trainee's id)
+    reader_role: Mapped[str] = mapped_column(String(20))
+    what: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+
+
+class DataRequest(IdMixin, Model):
+    """A trainee's access or erasure request (GDPR) and the organisation's answer."""
+
+    __tablename__ = "data_request"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    trainee_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # access, erasure
+    received_on: Mapped[date] = mapped_column(Date)
+    recorded_by_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))
+    note: Mapped[str | None] = mapped_column(String(1000), default=None)
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    answered_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    answer: Mapped[str | None] = mapped_column(String(1000), default=None)
+    erasure_scheduled_on: Mapped[date | None] = mapped_column(Date, default=None)

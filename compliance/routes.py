@@ -8,6 +8,7 @@ from typing import Any
 from compliance import followup, help_web, services
 from compliance import help as help_requests
 from compliance.models import PlanSubmission
+from compliance.rules import MILESTONES
 from compliance.schemas import (
     AnswerInSchema,
     ChecksSchema,
@@ -31,6 +32,7 @@ from core.api import Blueprint, ErrorSchema, page_schema
 from core.auth import Principal, roles_required
 from core.clock import local_day
 from core.db import utcnow
+from core.errors import NotFound
 from core.extensions import db
 from core.models import Role
 from core.pagination import paginate
@@ -122,18 +124,21 @@ def decide_plan(data: dict[str, Any], submission_id: str, principal: Principal) 
 # --- outcomes (R23) and lent equipment (R24) ----------------------------------------------------
 
 
-@blp.route("/enrolments/<enrolment_id>/outcomes", methods=["POST"])
+@blp.route("/enrolments/<enrolment_id>/outcomes/<at>", methods=["PUT"])
 @roles_required(Role.ORG_ADMIN)
 @blp.arguments(OutcomeInSchema)
-@blp.response(201, OutcomeSchema)
-@blp.alt_response(200, schema=OutcomeSchema, description="an earlier answer replaced")
+@blp.response(200, OutcomeSchema)
 @blp.alt_response(422, schema=ErrorSchema, description="R23: outcome_not_due")
-def record_outcome(data: dict[str, Any], enrolment_id: str, principal: Principal) -> Any:
-    """Record the trainee's situation at exit, at 3 months or at 6 months (R23)."""
+def record_outcome(data: dict[str, Any], enrolment_id: str, at: str, principal: Principal) -> Any:
+    """Record the trainee's situation at exit (`exit`), at 3 months (`3m`) or at 6 months
+    (`6m`) (R23); recorded again, it replaces the answer and keeps the earlier one."""
+    if at not in MILESTONES:
+        raise NotFound("Échéance inconnue : exit, 3m ou 6m.", code="unknown_milestone")
     now = utcnow()
-    outcome, new = followup.record_outcome(principal, enrolment_id, data, now, local_day(now))
+    data = {**data, "milestone": at}
+    outcome, _ = followup.record_outcome(principal, enrolment_id, data, now, local_day(now))
     db.session.commit()
-    return outcome, 201 if new else 200
+    return outcome
 
 
 @blp.route("/enrolments/<enrolment_id>/outcomes", methods=["GET"])
@@ -222,10 +227,11 @@ def answer_help(data: dict[str, Any], request_id: str, principal: Principal) -> 
 
 
 @blp.route("/help-requests", methods=["GET"])
-@roles_required(Role.ORG_ADMIN, Role.REGION)
+@roles_required(Role.TRAINER, Role.ORG_ADMIN, Role.REGION)
 @blp.arguments(HelpListArgs, location="query")
 @blp.response(200, page_schema(HelpSchema, "HelpRequestPage"))
 def list_help(args: dict[str, Any], principal: Principal) -> Any:
-    """Help requests the caller sees, newest first (200 at most); `overdue=true`: R8's flags."""
-    found = help_requests.requests_of(principal, overdue_only=args["overdue"], now=utcnow())
+    """Help requests the caller sees (a trainer: their sessions'), newest first, 200 at most;
+    `status=late`: waiting for more than 2 h (R8)."""
+    found = help_requests.requests_of(principal, status=args["status"], now=utcnow())
     return {"items": found, "next_cursor": None}

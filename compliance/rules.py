@@ -475,7 +475,7 @@ def plan_changes(
 
 # --- outcomes (R23) and lent equipment (R24) ----------------------------------------------------
 
-EXIT, THREE_MONTHS, SIX_MONTHS = "exit", "3_months", "6_months"
+EXIT, THREE_MONTHS, SIX_MONTHS = "exit", "3m", "6m"  # API.md: `at`
 MILESTONES = (EXIT, THREE_MONTHS, SIX_MONTHS)
 MILESTONE_MONTHS = {EXIT: 0, THREE_MONTHS: 3, SIX_MONTHS: 6}
 SITUATIONS = ("employment", "training", "job_search", "other")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import marshmallow as ma
 from marshmallow import validate
 
@@ -124,7 +126,6 @@ class SubmissionListArgs(ma.Schema):
 
 
 class OutcomeInSchema(ma.Schema):
-    milestone = ma.fields.String(required=True, validate=validate.OneOf(MILESTONES))
     situation = ma.fields.String(required=True, validate=validate.OneOf(SITUATIONS))
     employment_kind = ma.fields.String(
         load_default=None, allow_none=True, validate=validate.OneOf(EMPLOYMENT_KINDS)
@@ -132,8 +133,15 @@ class OutcomeInSchema(ma.Schema):
     detail = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=500))
 
 
+class OutcomeFormSchema(OutcomeInSchema):
+    """The follow-up page's form: the milestone is a field (the API has it in the path)."""
+
+    milestone = ma.fields.String(required=True, validate=validate.OneOf(MILESTONES))
+
+
 class OutcomeSchema(OutcomeInSchema):
     id = ma.fields.String()
+    milestone = ma.fields.String(metadata={"enum": list(MILESTONES)})
     enrolment_id = ma.fields.String()
     trainee_id = ma.fields.String()
     recorded_at = ParisDateTime()
@@ -152,7 +160,11 @@ class DueSchema(ma.Schema):
 class LoanInSchema(ma.Schema):
     item = ma.fields.String(required=True, validate=validate.Length(min=1, max=200))
     deposit_eur = ma.fields.Decimal(
-        required=True, places=2, as_string=True, validate=validate.Range(min=0, max=10000)
+        required=True,
+        places=2,
+        as_string=True,
+        allow_nan=False,
+        metadata={"description": "euros; R24: 200 € at most in all (422 deposit_over_cap)"},
     )
     lent_on = Day(required=True)
 
@@ -192,10 +204,59 @@ class HelpSchema(HelpCreatedSchema):
     answered_at = ParisDateTime(allow_none=True)
     answered_by_id = ma.fields.String(allow_none=True)
     answered_late = ma.fields.Boolean(metadata={"description": "R8: answered after 2 h"})
+    minutes_to_answer = ma.fields.Function(
+        lambda r: (
+            int((r.answered_at - r.asked_at).total_seconds() // 60) if r.answered_at else None
+        ),
+        metadata={"description": "R8: from the request to its answer"},
+    )
 
 
 class HelpListArgs(ma.Schema):
-    overdue = ma.fields.Boolean(
-        load_default=False,
-        metadata={"description": "R8: only those answered after 2 h or waiting for 2 h"},
+    status = ma.fields.String(
+        load_default=None,
+        validate=validate.OneOf(["open", "late", "answered"]),
+        metadata={
+            "description": "open: waiting for an answer; late: waiting for more than 2 h (R8); "
+            "answered. Absent: all."
+        },
     )
+
+
+# --- personal data (GDPR) -----------------------------------------------------------------------
+
+
+class DataFormatArgs(ma.Schema):
+    format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "pdf"]))
+
+
+class DataRequestInSchema(ma.Schema):
+    kind = ma.fields.String(required=True, validate=validate.OneOf(["access", "erasure"]))
+    received_on = Day(required=True)
+    note = ma.fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class DataRequestSchema(DataRequestInSchema):
+    id = ma.fields.String()
+    trainee_id = ma.fields.String()
+    answer_due_on = ma.fields.Function(
+        lambda r: (r.received_on + timedelta(days=30)).isoformat(),
+        metadata={"description": "GDPR art. 12(3): one month"},
+    )
+    answered_at = ParisDateTime(allow_none=True)
+    answer = ma.fields.String(allow_none=True)
+    erasure_scheduled_on = ma.fields.Date(
+        allow_none=True, metadata={"description": "when the proof kept until then is purged"}
+    )
+
+
+class DataAnswerInSchema(ma.Schema):
+    note = ma.fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class AccessSchema(ma.Schema):
+    at = ParisDateTime()
+    reader_id = ma.fields.String()
+    reader_name = ma.fields.String()
+    reader_role = ma.fields.String()
+    what = ma.fields.String()

@@ -92,6 +92,7 @@ def import_models() -> None:
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
     import certificates.models  # noqa: F401
     import certificates.services  # noqa: F401 - erases its PDFs when an order is purged
+    import compliance.data_pages  # noqa: F401 - logs who reads a trainee's record
     import compliance.followup_pages  # noqa: F401 - adds its link to the trainee's page
     import compliance.help_pages  # noqa: F401 - adds the help requests to the session's page
     import compliance.models  # noqa: F401
@@ -120,6 +121,8 @@ def _register_blueprints(app: Flask) -> None:
     from certificates.finance_pages import bp as finance_pages
     from certificates.pages import bp as certificate_pages
     from certificates.routes import blp as certificates_api
+    from compliance.data_pages import bp as data_pages
+    from compliance.data_routes import blp as personal_data_api
     from compliance.followup_pages import bp as followup_pages
     from compliance.help_pages import bp as help_pages
     from compliance.pages import bp as compliance_pages
@@ -138,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
         certificates_api,
         billing_api,
         compliance_api,
+        personal_data_api,
     ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
@@ -150,6 +154,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(compliance_pages)
     app.register_blueprint(followup_pages)
     app.register_blueprint(help_pages)
+    app.register_blueprint(data_pages)
 
 
 @event.listens_for(Engine, "connect")

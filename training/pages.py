@@ -24,7 +24,7 @@ from core.templating import template_constants
 from training import services
 from training.models import Group, Order
 from training.schemas import EnrolmentInSchema, GroupInSchema, OrderInSchema, TraineeInSchema
-from training.signals import group_page, sections, trainee_page
+from training.signals import group_page, sections, trainee_page, trainee_read
 
 bp = Blueprint("training_pages", __name__, template_folder="templates")
 
@@ -247,6 +247,7 @@ def new_trainee(principal: Principal) -> Any:
 def trainee(trainee_id: str, principal: Principal) -> Any:
     record = services.get_trainee(principal, trainee_id)
     admin = services.can_administer(principal, record.organisation_id)
+    trainee_read.send(record, principal=principal, what="fiche")
     return render_template(
         "trainee.html",
         trainee=record,

@@ -38,6 +38,13 @@ trainee_page = _signals.signal(
 )
 
 
+trainee_read = _signals.signal(
+    "trainee-read",
+    doc="A trainee's record was read (sender: the trainee; `principal`: who read; `what`: a "
+    "few words). Receivers keep the trace for the organisation's data protection officer.",
+)
+
+
 def sections(signal: Any, sender: Any, **kwargs: Any) -> list[Any]:
     """The sections the subscribers add to a page, in the order they subscribed."""
     return [answer for _, answer in signal.send(sender, **kwargs) if answer]

@@ -26,10 +26,10 @@ def today_is(monkeypatch: pytest.MonkeyPatch, day: date) -> None:
         monkeypatch.setattr(module, "utcnow", lambda: moment)
 
 
-def outcome(client, app, tenant, status: int, **body):  # noqa: ANN001, ANN201
-    answer = client.post(
-        f"/api/v1/enrolments/{tenant.enrolment_id}/outcomes",
-        json={"milestone": "exit", "situation": "job_search", **body},
+def outcome(client, app, tenant, status: int, at: str = "exit", **body):  # noqa: ANN001, ANN201
+    answer = client.put(
+        f"/api/v1/enrolments/{tenant.enrolment_id}/outcomes/{at}",
+        json={"situation": "job_search", **body},
         headers=bearer(app, tenant.admin),
     )
     assert answer.status_code == status, answer.get_json()
@@ -53,9 +53,9 @@ def test_r23_milestones_fall_due_and_are_reminded(app, client, tenant_a, monkeyp
     (due,) = client.get("/api/v1/outcomes/due", headers=h).get_json()["items"]
     assert (due["milestone"], due["due_on"]) == ("exit", exit_day.isoformat())
     error = api_error(
-        client.post(
-            f"/api/v1/enrolments/{tenant_a.enrolment_id}/outcomes",
-            json={"milestone": "3_months", "situation": "training"},
+        client.put(
+            f"/api/v1/enrolments/{tenant_a.enrolment_id}/outcomes/3m",
+            json={"situation": "training"},
             headers=h,
         ),
         422,
@@ -63,11 +63,11 @@ def test_r23_milestones_fall_due_and_are_reminded(app, client, tenant_a, monkeyp
         "R23",
     )
     assert f"28/02/{ORDER_END_YEAR + 1}" in error["message"]
-    outcome(client, app, tenant_a, 201)
+    outcome(client, app, tenant_a, 200)
     assert client.get("/api/v1/outcomes/due", headers=h).get_json()["items"] == []
     today_is(monkeypatch, date(ORDER_END_YEAR + 1, 6, 1))
     due = client.get("/api/v1/outcomes/due", headers=h).get_json()["items"]
-    assert [d["milestone"] for d in due] == ["3_months", "6_months"]
+    assert [d["milestone"] for d in due] == ["3m", "6m"]
 
 
 def test_r23_employment_says_its_kind_and_a_correction_keeps_history(
@@ -75,14 +75,14 @@ def test_r23_employment_says_its_kind_and_a_correction_keeps_history(
 ):
     today_is(monkeypatch, date(ORDER_END_YEAR, 12, 1))
     h = bearer(app, tenant_a.admin)
-    url = f"/api/v1/enrolments/{tenant_a.enrolment_id}/outcomes"
+    url = f"/api/v1/enrolments/{tenant_a.enrolment_id}/outcomes/exit"
     api_error(
-        client.post(url, json={"milestone": "exit", "situation": "employment"}, headers=h),
+        client.put(url, json={"situation": "employment"}, headers=h),
         400,
         "employment_kind_required",
     )
     assert db.session.query(Outcome).count() == 0
-    first = outcome(client, app, tenant_a, 201)
+    first = outcome(client, app, tenant_a, 200)
     second = outcome(client, app, tenant_a, 200, situation="employment", employment_kind="cdi")
     assert second["id"] == first["id"]
     assert second["situation"] == "employment"
@@ -120,12 +120,14 @@ def test_r24_deposits_are_capped_at_200_euros_in_all(app, client, tenant_a):
 
 def test_another_organisation_sees_nothing(app, client, tenant_a, tenant_b, monkeypatch):
     today_is(monkeypatch, date(ORDER_END_YEAR, 12, 1))
-    outcome(client, app, tenant_a, 201)
+    outcome(client, app, tenant_a, 200)
     b_h = bearer(app, tenant_b.admin)
     api_error(client.get(f"/api/v1/enrolments/{tenant_a.enrolment_id}/outcomes", headers=b_h), 404)
-    body = {"milestone": "exit", "situation": "other"}
+    body = {"situation": "other"}
     api_error(
-        client.post(f"/api/v1/enrolments/{tenant_a.enrolment_id}/outcomes", json=body, headers=b_h),
+        client.put(
+            f"/api/v1/enrolments/{tenant_a.enrolment_id}/outcomes/exit", json=body, headers=b_h
+        ),
         404,
     )
     loan = {"item": "PC", "deposit_eur": "10", "lent_on": "2026-02-01"}
