@@ -17,3 +17,10 @@ session_page = _signals.signal(
     doc="A session's page is shown (sender: the session; `principal`: who looks, a trainee on "
     "their own page or staff). Receivers answer a section of the page (HTML markup) or None.",
 )
+
+session_settled = _signals.signal(
+    "session-settled",
+    doc="A closed session's facts changed: its close, or an absence or correction after it "
+    "(sender: the session, flushed). Receivers update what they derive from it, in the same "
+    "transaction (flush, no commit).",
+)

@@ -120,3 +120,45 @@ class DataRequest(IdMixin, Model):
     answered_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
     answer: Mapped[str | None] = mapped_column(String(1000), default=None)
     erasure_scheduled_on: Mapped[date | None] = mapped_column(Date, default=None)
+
+
+class SessionRollup(Model):
+    """What the Région's dashboards read of a closed session, kept as it closes and as
+    absences and corrections follow (`attendance.signals.session_settled`): its planned and
+    realised minutes, presence, absences by reason and, when held and synchronous, the clock
+    span it bills (a group's spans are united per month, as the billing does). A test holds
+    every row to the session's chain."""
+
+    __tablename__ = "session_rollup"
+    session_id: Mapped[str] = mapped_column(ForeignKey("training_session.id"), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("training_order.id"), index=True)
+    group_id: Mapped[str] = mapped_column(ForeignKey("training_group.id"))
+    department: Mapped[str | None] = mapped_column(String(3), default=None)
+    month: Mapped[str] = mapped_column(String(7), index=True)  # YYYY-MM, Europe/Paris
+    kind: Mapped[str] = mapped_column(String(20))
+    whole_group: Mapped[bool]
+    planned_minutes: Mapped[int]
+    realised_minutes: Mapped[int]
+    participants: Mapped[int]
+    present: Mapped[int]
+    # half-days of absence by reason: not signed at the close, justified, not justified
+    absent_not_signed: Mapped[int] = mapped_column(default=0)
+    absent_justified: Mapped[int] = mapped_column(default=0)
+    absent_unjustified: Mapped[int] = mapped_column(default=0)
+    held: Mapped[bool]
+    billable_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    billable_stop: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GroupRollup(Model):
+    """A group's billable minutes in a month: the union of the clock spans of its held
+    synchronous sessions (R11), kept with the sessions' rollups."""
+
+    __tablename__ = "group_rollup"
+    group_id: Mapped[str] = mapped_column(ForeignKey("training_group.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    order_id: Mapped[str] = mapped_column(ForeignKey("training_order.id"))
+    billable_minutes: Mapped[int]

@@ -260,3 +260,20 @@ class AccessSchema(ma.Schema):
     reader_name = ma.fields.String()
     reader_role = ma.fields.String()
     what = ma.fields.String()
+
+
+# --- dashboards ---------------------------------------------------------------------------------
+
+
+class DashboardArgs(ma.Schema):
+    scope = ma.fields.String(
+        load_default="organisation", validate=validate.OneOf(["region", "organisation"])
+    )
+    month = ma.fields.String(
+        load_default=None, validate=validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])\Z")
+    )
+    year = ma.fields.String(load_default=None, validate=validate.Regexp(r"^\d{4}\Z"))
+    organisation_id = ma.fields.String(
+        load_default=None, metadata={"description": "the Région: one organisation only"}
+    )
+    format = ma.fields.String(load_default="json", validate=validate.OneOf(["json", "csv"]))

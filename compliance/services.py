@@ -302,7 +302,11 @@ def decide(
     if not actor.has_role(Role.REGION):
         raise Forbidden("Seule la Région valide les plans.")
     submission = get_submission(actor, submission_id)
-    query = select(PlanSubmission).where(PlanSubmission.id == submission.id).with_for_update()
+    query = (
+        select(PlanSubmission)
+        .where(PlanSubmission.id == submission.id)
+        .with_for_update(of=PlanSubmission)
+    )
     submission = db.session.scalars(query.execution_options(populate_existing=True)).one()
     reason = (data.get("reason") or "").strip()
     if data["decision"] == POSTPONED and not reason:

@@ -23,6 +23,7 @@ from core.models import Role
 from core.templating import template_constants
 from training import services
 from training.models import Group, Order
+from training.rules import DEPARTMENTS
 from training.schemas import EnrolmentInSchema, GroupInSchema, OrderInSchema, TraineeInSchema
 from training.signals import group_page, sections, trainee_page, trainee_read
 
@@ -36,7 +37,12 @@ MODALITY_LABELS = {
 }
 
 
-template_constants(bp, modality_labels=MODALITY_LABELS)
+template_constants(
+    bp,
+    modality_labels=MODALITY_LABELS,
+    department_options=[(code, f"{code} — {name}") for code, name in DEPARTMENTS.items()],
+    department_names=DEPARTMENTS,
+)
 
 
 # Orders
@@ -113,6 +119,7 @@ def _order_values(order: Order) -> dict[str, Any]:
         "centre_hours": f"{order.centre_hours:g}",
         "min_synchronous_share": f"{order.min_synchronous_share * 100:g}",
         "forecast_headcount": order.forecast_headcount or "",
+        "department": order.department or "",
     }
 
 
