@@ -77,6 +77,7 @@ fmt: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.dashboards --sessions $${BENCH_DASHBOARD_SESSIONS:-700000}
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

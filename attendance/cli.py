@@ -93,20 +93,33 @@ def public_key_command() -> None:
 
 
 @ledger_cli.command("purge")
-@click.option("--order-id", required=True, help="The order whose personal data is erased.")
-def purge_command(order_id: str) -> None:
+@click.option("--order-id", default=None, help="The order whose personal data is erased.")
+@click.option(
+    "--due",
+    is_flag=True,
+    help="Every order whose retention period is over (run it daily: a timer or cron).",
+)
+def purge_command(order_id: str | None, due: bool) -> None:
     """Erase an order's personal data once its retention period is over (3 years after the
-    end of the year of the last payment); the chains and seals still verify afterwards."""
-    try:
-        done = retention.purge_order(order_id, utcnow())
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        raise click.ClickException(error.message) from None
-    click.echo(
-        f"Données personnelles effacées : {done.trainees} stagiaires, {done.entries} entrées "
-        f"du registre, {done.invitations} appareils."
-    )
+    end of the year of the last payment); the chains and seals still verify afterwards.
+    `--due`: every such order, again harmlessly for those already purged."""
+    if bool(order_id) == due:
+        raise click.UsageError("Give either --order-id or --due.")
+    now = utcnow()
+    order_ids = [order_id] if order_id else retention.due_orders(now)
+    for one in order_ids:
+        try:
+            done = retention.purge_order(one, now)
+            db.session.commit()
+        except DomainError as error:
+            db.session.rollback()
+            raise click.ClickException(error.message) from None
+        click.echo(
+            f"{one} — données personnelles effacées : {done.trainees} stagiaires, "
+            f"{done.entries} entrées du registre, {done.invitations} appareils."
+        )
+    if due and not order_ids:
+        click.echo("Aucun bon de commande dont la durée de conservation est écoulée.")
 
 
 @ledger_cli.command("export")

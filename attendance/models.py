@@ -57,6 +57,11 @@ class TrainingSession(IdMixin, Model):
     # session_participant (a sub-group, one trainee). The trainer who leads it.
     whole_group: Mapped[bool] = mapped_column(default=True, server_default=true())
     lead_trainer_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    # A trainer of the organisation who replaces the group's trainers for this session (CCTP
+    # §4.1.2): runs it as they do; chained as a `substituted` entry.
+    substitute_trainer_id: Mapped[str | None] = mapped_column(
+        ForeignKey("app_user.id"), default=None
+    )
 
     group: Mapped[Group] = relationship(lazy="joined")
     participants: Mapped[list[SessionParticipant]] = relationship(
@@ -71,6 +76,10 @@ class TrainingSession(IdMixin, Model):
     @property
     def hours(self) -> float:
         return (self.ends_at - self.starts_at).total_seconds() / 3600
+
+    def is_run_by(self, user_id: str) -> bool:
+        """A trainer of the group, or the session's substitute, runs it."""
+        return self.substitute_trainer_id == user_id or self.group.has_trainer(user_id)
 
     def is_synchronous(self) -> bool:
         return self.kind != SessionKind.AUTOFORMATION

@@ -11,21 +11,22 @@ from typing import Any
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from attendance import services
+from attendance import services, substitutes
 from attendance.models import KIND_LABELS, TrainingSession
 from attendance.rules import PARIS, local_day
-from attendance.schemas import SessionInSchema
+from attendance.schemas import PeriodSubstituteInSchema, SessionInSchema
+from attendance.signals import session_page
 from attendance.signin_pages import signing_window
 from core.auth import Principal, roles_required
 from core.db import utcnow
 from core.errors import DomainError, InvalidInput
 from core.extensions import db
 from core.forms import form_error, read_form
-from core.models import Role
+from core.models import Role, User
 from core.templating import template_constants
 from training import services as training
 from training.models import Group
-from training.signals import group_page
+from training.signals import group_page, sections
 
 bp = Blueprint("attendance_pages", __name__, template_folder="templates")
 
@@ -33,14 +34,34 @@ bp = Blueprint("attendance_pages", __name__, template_folder="templates")
 @group_page.connect
 def group_sessions_section(group: Group, principal: Principal) -> Markup:
     """The sessions of a group, on training's group page, with the planning button."""
+    admin = training.can_administer(principal, group.organisation_id)
+    trainers = training.organisation_trainers(principal) if admin else []
     return Markup(  # noqa: S704 - a template of ours, escaped by Jinja
         render_template(
             "_group_sessions.html",
             group=group,
             sessions=services.group_sessions(principal, group.id),
             can_plan=services.can_plan(principal, group),
+            trainers=[(t.id, t.full_name) for t in trainers],
         )
     )
+
+
+@bp.route("/groupes/<group_id>/remplacant", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+def substitute_period(group_id: str, principal: Principal) -> Any:
+    """The organisation names a substitute for the group's sessions over a period."""
+    group = training.get_group(principal, group_id)
+    try:
+        data = read_form(PeriodSubstituteInSchema(), request.form)
+        changed = substitutes.substitute_period(principal, group.id, data, utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(f"Remplacement refusé : {exc.message}", "error")
+        return redirect(url_for("training_pages.group", group_id=group.id, _anchor="remplacement"))
+    flash(f"Remplaçant nommé pour {len(changed)} séance(s).", "success")
+    return redirect(url_for("training_pages.group", group_id=group.id, _anchor="seances"))
 
 
 PLANNERS = (Role.ORG_ADMIN, Role.TRAINER)
@@ -95,19 +116,54 @@ def trainer_sessions(principal: Principal) -> Any:
 @bp.route("/seances/<session_id>")
 @roles_required(*SESSION_READERS)
 def session(session_id: str, principal: Principal) -> Any:
-    record = services.get_session(principal, session_id)
+    return _session_page(principal, services.get_session(principal, session_id))
+
+
+def _session_page(
+    principal: Principal, record: TrainingSession, error: DomainError | None = None
+) -> str:
     enrolments = training.list_enrolments(principal, record.group_id)
     if not record.whole_group:  # a sub-group or one trainee: only them
         enrolments = [e for e in enrolments if e.trainee_id in (record.participant_ids or [])]
     lead = next((t for t in record.group.trainers if t.id == record.lead_trainer_id), None)
+    admin = training.can_administer(principal, record.organisation_id)
+    trainers = training.organisation_trainers(principal) if admin else []
     return render_template(
         "session.html",
         session=record,
         lead_trainer=lead.full_name if lead else None,
+        substitute=db.session.get(User, record.substitute_trainer_id)
+        if record.substitute_trainer_id
+        else None,
         enrolments=enrolments,
         can_plan=services.can_plan(principal, record.group),
+        can_substitute=admin and record.status != "closed",
+        trainers=[(t.id, t.full_name) for t in trainers],
+        error=error,
         window=signing_window(record, utcnow()),
+        sections=sections(session_page, record, principal=principal),
     )
+
+
+@bp.route("/seances/<session_id>/remplacant", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+def substitute(session_id: str, principal: Principal) -> Any:
+    """The organisation names (or withdraws) the session's substitute trainer."""
+    record = services.get_session(principal, session_id)
+    data = {
+        "trainer_id": request.form.get("trainer_id") or None,
+        "reason": request.form.get("reason", ""),
+    }
+    try:
+        substitutes.substitute_session(principal, record.id, data, utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        return _session_page(
+            principal, services.get_session(principal, session_id), exc
+        ), exc.status
+    flash("Remplacement enregistré." if data["trainer_id"] else "Remplaçant retiré.", "success")
+    return redirect(url_for(".session", session_id=record.id))
 
 
 @bp.route("/groupes/<group_id>/seances/nouvelle", methods=["GET", "POST"])
@@ -155,7 +211,12 @@ def my_sessions(principal: Principal) -> Any:
 @bp.route("/mes-seances/<session_id>")
 @roles_required(Role.TRAINEE)
 def my_session(session_id: str, principal: Principal) -> Any:
-    return render_template("my_session.html", session=services.get_session(principal, session_id))
+    record = services.get_session(principal, session_id)
+    return render_template(
+        "my_session.html",
+        session=record,
+        sections=sections(session_page, record, principal=principal),
+    )
 
 
 def session_form() -> dict[str, Any]:

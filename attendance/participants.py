@@ -84,7 +84,10 @@ def check_no_overlap(
         _check_trainees(others, starts_at, trainee_ids)
     if lead_trainer_id is not None:
         clash = db.session.execute(
-            others.where(TrainingSession.lead_trainer_id == lead_trainer_id).limit(1)
+            others.where(
+                (TrainingSession.lead_trainer_id == lead_trainer_id)
+                | (TrainingSession.substitute_trainer_id == lead_trainer_id)
+            ).limit(1)
         ).first()
         if clash:
             raise Conflict(

@@ -13,7 +13,8 @@ from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from typing import Any
 
-SESSION_KINDS = ("planned", "edited", "opened", "closed")  # entries of the session itself
+# entries of the session itself
+SESSION_KINDS = ("planned", "edited", "opened", "closed", "substituted")
 PLAN = (
     "kind",
     "starts_at",
@@ -67,6 +68,7 @@ class SessionState:
     regroupement_reason: str | None = None
     participants: tuple[str, ...] | None = None  # None: the whole group
     lead_trainer_id: str | None = None
+    substitute_trainer_id: str | None = None  # replaces the group's trainers (CCTP §4.1.2)
     status: str = "planned"
     opened_at: datetime | None = None
     opened_by_id: str | None = None
@@ -89,6 +91,9 @@ def step(state: SessionState, entry: Mapping[Any, Any]) -> SessionState:
             facts["participants"] = tuple(facts["participants"])
         planned: dict[str, Any] = {name: facts.get(name) for name in PLAN}
         return replace(state, **planned)
+    if kind == "substituted":
+        trainer = (entry.get("facts") or {}).get("substitute_trainer_id")
+        return replace(state, substitute_trainer_id=trainer)
     if kind == "opened":
         return replace(state, status="open", opened_at=entry["at"], opened_by_id=entry["author_id"])
     if kind == "closed":
@@ -120,13 +125,18 @@ def out_of_turn(state: SessionState, entry: Mapping[Any, Any]) -> str | None:
         return "opened twice"
     if kind == "closed" and state.status != "open":
         return "closed while not open"
+    if kind == "substituted" and state.status == "closed":
+        return "a substitute named after the close"
     if kind == "sign_in" and state.status != "open":
         return "a signature while the session was not open"
+    if kind == "help_requested" and state.status != "open":
+        return "a help request while the session was not open"
     return None
 
 
 PROJECTED = (
     *PLAN,
+    "substitute_trainer_id",
     "status",
     "opened_at",
     "opened_by_id",

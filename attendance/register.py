@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -12,6 +13,7 @@ from attendance.credentials import channel_of
 from attendance.models import CompanyPeriod, Signature, TrainingSession
 from attendance.presence import TraineePresence, fold
 from attendance.services import get_session
+from attendance.signals import session_settled
 from attendance.signing import require_trainer
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -48,6 +50,7 @@ def close_session(actor: Principal, session_id: str, now: datetime) -> list[Sign
                     at=now,
                 )
             )
+    settled(session)
     return absences
 
 
@@ -77,6 +80,7 @@ def record_absence(
                 at=now,
             )
         )
+    settled(session)
     return entries
 
 
@@ -85,13 +89,13 @@ def correct(
 ) -> list[Signature]:
     """A motivated correction by the trainer or the org admin: a new entry, never an edit."""
     session = get_session(actor, session_id)
-    allowed = actor.has_role(Role.ORG_ADMIN) or session.group.has_trainer(actor.id)
+    allowed = actor.has_role(Role.ORG_ADMIN) or session.is_run_by(actor.id)
     if not allowed or actor.organisation_id != session.organisation_id:
         raise Forbidden("Seuls le formateur du groupe et le référent corrigent l'émargement.")
     if session.status == "planned":
         raise Conflict("La séance n'a pas encore été ouverte.", code="session_not_open")
     person = _person(session, data["trainee_id"], now)
-    return [
+    entries = [
         _append(
             session,
             actor,
@@ -106,6 +110,8 @@ def correct(
         )
         for state in _halves_asked(person, data.get("half_day"))
     ]
+    settled(session)
+    return entries
 
 
 def _append(
@@ -184,13 +190,38 @@ def _roster(
     )
 
 
+@dataclass(frozen=True)
+class Sheet:
+    """A session's attendance as its chain tells it: its replayed facts, its entries, each
+    participant's presence, and whether it was held (SPEC.md, "held")."""
+
+    state: projection.SessionState
+    entries: list[Any]
+    people: list[TraineePresence]
+    held: bool
+
+
+def sheet_of(session: TrainingSession) -> Sheet:
+    state, entries = chained_state(session)
+    people = _roster(session, state, entries)
+    signed = sum(any(h.status == "present" and not h.attested for h in p.halves) for p in people)
+    trainer_signed = any(e["signer_kind"] == "trainer" and e["kind"] == "sign_in" for e in entries)
+    held = rules.is_held(
+        state.synchronous,
+        state.opened_at is not None,
+        trainer_signed,
+        signed,  # a signature, not a correction (SPEC.md, "held")
+    )
+    return Sheet(state, entries, people, held)
+
+
 def session_attendance(actor: Principal, session_id: str, now: datetime) -> dict[str, Any]:
     """The session's attendance sheet: each enrolled trainee's presence and realised minutes."""
     session = get_session(actor, session_id)
     if actor.is_trainee or actor.has_role(Role.SITE_STAFF):
         raise Forbidden("Cette feuille d'émargement est réservée à l'organisme.")
-    state, entries = chained_state(session)
-    people = _roster(session, state, entries)
+    sheet = sheet_of(session)
+    people = sheet.people
     names = dict(
         db.session.execute(
             select(Trainee.id, Trainee.first_name + " " + Trainee.last_name).where(
@@ -201,15 +232,20 @@ def session_attendance(actor: Principal, session_id: str, now: datetime) -> dict
     for person in people:
         person.name = names.get(person.trainee_id, "")  # type: ignore[attr-defined]
     people.sort(key=lambda p: p.name)  # type: ignore[attr-defined]
-    signed = sum(any(h.status == "present" and not h.attested for h in p.halves) for p in people)
-    trainer_signed = any(e["signer_kind"] == "trainer" and e["kind"] == "sign_in" for e in entries)
-    held = rules.is_held(
-        state.synchronous,
-        state.opened_at is not None,
-        trainer_signed,
-        signed,  # a signature, not a correction (SPEC.md, "held")
-    )
-    return {"session_id": session.id, "status": state.status, "held": held, "items": people}
+    return {
+        "session_id": session.id,
+        "status": sheet.state.status,
+        "held": sheet.held,
+        "items": people,
+    }
+
+
+def settled(session: TrainingSession) -> None:
+    """A closed session's facts changed (its close, an absence, a correction): the packages
+    above keep what they derive from it (the Région's rollups) in the same transaction."""
+    if session.status == "closed":
+        db.session.flush()
+        session_settled.send(session)
 
 
 def trainer_signed_halves(session_id: str) -> set[str]:

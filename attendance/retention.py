@@ -36,6 +36,13 @@ def retention_ends(order: Order) -> date:
     return date(order.end_date.year + RETENTION_YEARS + 1, 1, 1)
 
 
+def due_orders(now: datetime) -> list[str]:
+    """The orders whose retention period is over (the daily purge's list), oldest first."""
+    today = local_day(now)
+    orders = db.session.scalars(select(Order).order_by(Order.end_date, Order.id))
+    return [order.id for order in orders if retention_ends(order) <= today]
+
+
 @dataclass(frozen=True)
 class Purge:
     order_id: str

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Response, current_app
 
 from attendance import qr as qr_images
-from attendance import register, sealing, services, signing
+from attendance import register, sealing, services, signing, substitutes
 from attendance.credentials import Credential
 from attendance.models import Signature, TrainingSession
 from attendance.rules import PARIS
@@ -21,6 +21,7 @@ from attendance.schemas import (
     CorrectionInSchema,
     CredentialSchema,
     LedgerSchema,
+    PeriodSubstituteInSchema,
     QrSchema,
     RecordsSchema,
     SealsSchema,
@@ -29,6 +30,7 @@ from attendance.schemas import (
     SessionRangeArgs,
     SessionSchema,
     SignInSchema,
+    SubstituteInSchema,
 )
 from attendance.web import announce, announce_closed, device, failed_attempts, once, settings
 from core.api import Blueprint, ErrorSchema, PageArgs, image_doc, json_doc, load_json, page_schema
@@ -277,6 +279,34 @@ def close_session(session_id: str, principal: Principal) -> Any:
     announce_closed(session_id)
     sealing.seal_soon(current_app._get_current_object())  # type: ignore[attr-defined]
     return services.get_session(principal, session_id)
+
+
+@blp.route("/sessions/<session_id>/substitute", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+@blp.arguments(SubstituteInSchema)
+@blp.response(200, SessionSchema)
+@blp.alt_response(409, schema=ErrorSchema, description="session_closed, trainer_overlap")
+def substitute_session(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
+    """Name a trainer of the organisation who runs the session in place of the group's
+    trainers, even while it is open (CCTP §4.1.2); `trainer_id: null` withdraws them. Chained."""
+    session = substitutes.substitute_session(principal, session_id, data, utcnow())
+    db.session.commit()
+    return session
+
+
+@blp.route("/groups/<group_id>/substitutes", methods=["POST"])
+@roles_required(Role.ORG_ADMIN)
+@blp.arguments(PeriodSubstituteInSchema)
+@blp.response(200, page_schema(SessionSchema, "SubstitutedSessions"))
+@blp.alt_response(
+    409, schema=ErrorSchema, description="session_closed, trainer_overlap, no_session"
+)
+def substitute_period(data: dict[str, Any], group_id: str, principal: Principal) -> Any:
+    """Name the substitute of every session of the group over a period (Paris days, both
+    included) that is not closed: all of them or none. Each change is chained."""
+    sessions = substitutes.substitute_period(principal, group_id, data, utcnow())
+    db.session.commit()
+    return {"items": sessions, "next_cursor": None}
 
 
 @blp.route("/sessions/<session_id>/absences", methods=["POST"])

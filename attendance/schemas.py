@@ -58,6 +58,9 @@ class SessionSchema(ma.Schema):
         ma.fields.String(), allow_none=True, metadata={"description": "null: the whole group"}
     )
     lead_trainer_id = ma.fields.String(allow_none=True)
+    substitute_trainer_id = ma.fields.String(
+        allow_none=True, metadata={"description": "replaces the group's trainers (CCTP §4.1.2)"}
+    )
     synchronous = ma.fields.Function(lambda s: s.is_synchronous())
     on_public_holiday = ma.fields.Boolean(
         metadata={
@@ -230,3 +233,15 @@ def _paris(value: object) -> str | None:
     from datetime import datetime
 
     return value.astimezone(PARIS).isoformat() if isinstance(value, datetime) else None
+
+
+class SubstituteInSchema(ma.Schema):
+    trainer_id = ma.fields.String(
+        required=True, allow_none=True, metadata={"description": "null: back to the group's"}
+    )
+    reason = ma.fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PeriodSubstituteInSchema(SubstituteInSchema):
+    start = Day(required=True)
+    end = Day(required=True)

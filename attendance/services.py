@@ -41,8 +41,11 @@ def visible_sessions(principal: Principal) -> Select:
         return query
     if principal.has_role(*access.ORG_WIDE):
         return query.where(TrainingSession.organisation_id == principal.organisation_id)
-    if principal.has_role(Role.TRAINER):
-        return query.where(TrainingSession.group_id.in_(access.trained_group_ids(principal)))
+    if principal.has_role(Role.TRAINER):  # their groups' sessions, and those they substitute
+        return query.where(
+            TrainingSession.group_id.in_(access.trained_group_ids(principal))
+            | (TrainingSession.substitute_trainer_id == principal.id)
+        )
     if principal.is_trainee:  # the sessions they take part in
         listed = exists().where(
             SessionParticipant.session_id == TrainingSession.id,

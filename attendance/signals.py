@@ -11,3 +11,16 @@ order_purged = _signals.signal(
     doc="An order's personal data is being erased (sender: the order's id; `trainee_ids`: "
     "the trainees erased). Receivers erase what they hold of them (flush, no commit).",
 )
+
+session_page = _signals.signal(
+    "session-page",
+    doc="A session's page is shown (sender: the session; `principal`: who looks, a trainee on "
+    "their own page or staff). Receivers answer a section of the page (HTML markup) or None.",
+)
+
+session_settled = _signals.signal(
+    "session-settled",
+    doc="A closed session's facts changed: its close, or an absence or correction after it "
+    "(sender: the session, flushed). Receivers update what they derive from it, in the same "
+    "transaction (flush, no commit).",
+)

@@ -173,7 +173,7 @@ def live(session_id: str, principal: Principal) -> Any:
         session=session,
         people=people,
         trainees=trainees,
-        is_trainer=session.group.has_trainer(principal.id),
+        is_trainer=session.is_run_by(principal.id),
         latest=latest_arrivals(people),
         window=signing_window(session, now),
         trainer_signed=_half_now(session) in register.trainer_signed_halves(session.id),

@@ -39,8 +39,8 @@ class Outcome:
 
 
 def require_trainer(actor: Principal, session: TrainingSession) -> None:
-    """Only a trainer of the session's group runs the session."""
-    if not (actor.has_role(Role.TRAINER) and session.group.has_trainer(actor.id)):
+    """Only a trainer of the session's group, or its substitute, runs the session."""
+    if not (actor.has_role(Role.TRAINER) and session.is_run_by(actor.id)):
         raise Forbidden("Seul un formateur du groupe peut faire cela.")
 
 
@@ -61,7 +61,7 @@ def open_session(
 def qr_payload(actor: Principal, session_id: str, now: datetime, cfg: Settings) -> dict[str, Any]:
     """The URL to show as a QR code now: its secret, after `#`, is bound to this window."""
     session = get_session(actor, session_id)
-    if not (actor.has_role(Role.SITE_STAFF) or session.group.has_trainer(actor.id)):
+    if not (actor.has_role(Role.SITE_STAFF) or session.is_run_by(actor.id)):
         raise Forbidden("Seuls le formateur et l'animateur du site affichent le QR code.")
     if not session.is_open() or session.qr_key is None:
         raise Conflict("Ouvrez d'abord la séance.", code="session_not_open")
@@ -112,7 +112,7 @@ def issue_codes(
 ) -> list[dict[str, Any]]:
     """Single-use personal codes for trainees without a phone; valid until the session ends."""
     session = get_session(actor, session_id)
-    allowed = actor.has_role(Role.ORG_ADMIN) or session.group.has_trainer(actor.id)
+    allowed = actor.has_role(Role.ORG_ADMIN) or session.is_run_by(actor.id)
     if not allowed or actor.organisation_id != session.organisation_id:
         raise Forbidden("Seuls le formateur du groupe et le référent créent des codes.")
     if now >= session.ends_at:

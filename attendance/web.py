@@ -4,7 +4,7 @@ request's device facts, the record-once retry, the failed-attempt limit, live an
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import current_app, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -130,3 +130,8 @@ def announce_closed(session_id: str) -> None:
 
 # A company tutor's code (attendance.company) can be guessed: wrong ones are limited alike.
 failed_tutor_codes = FailureLimit("10/minute", scope="tutor-code")
+
+
+def announce_help(session_id: str, payload: dict[str, Any]) -> None:
+    """Tell the session's live page that a trainee asks for help (R8)."""
+    socketio.emit("help", payload, namespace="/live", to=room(session_id))

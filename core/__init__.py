@@ -93,6 +93,12 @@ def import_models() -> None:
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
     import certificates.models  # noqa: F401
     import certificates.services  # noqa: F401 - erases its PDFs when an order is purged
+    import compliance.data_pages  # noqa: F401 - logs who reads a trainee's record
+    import compliance.followup_pages  # noqa: F401 - adds its link to the trainee's page
+    import compliance.help_pages  # noqa: F401 - adds the help requests to the session's page
+    import compliance.models  # noqa: F401
+    import compliance.pages  # noqa: F401 - adds the plan's section to the group's page
+    import compliance.rollups  # noqa: F401 - keeps the dashboards' rows as sessions close
     import core.models  # noqa: F401
     import sites.models  # noqa: F401
     import sites.services  # noqa: F401 - tells core which sites exist
@@ -102,10 +108,12 @@ def import_models() -> None:
 def _register_feature_commands(app: Flask) -> None:
     from attendance.cli import ledger_cli
     from certificates.cli import certificates_cli
+    from compliance.cli import compliance_cli
     from demo import demo_command
 
     app.cli.add_command(ledger_cli)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(compliance_cli)
     app.cli.add_command(demo_command)
 
 
@@ -119,6 +127,14 @@ def _register_blueprints(app: Flask) -> None:
     from certificates.finance_pages import bp as finance_pages
     from certificates.pages import bp as certificate_pages
     from certificates.routes import blp as certificates_api
+    from compliance.dashboard_pages import bp as dashboard_pages
+    from compliance.dashboard_routes import blp as dashboards_api
+    from compliance.data_pages import bp as data_pages
+    from compliance.data_routes import blp as personal_data_api
+    from compliance.followup_pages import bp as followup_pages
+    from compliance.help_pages import bp as help_pages
+    from compliance.pages import bp as compliance_pages
+    from compliance.routes import blp as compliance_api
     from core.api import api
     from core.extensions import csrf
     from core.pages import bp as core_pages
@@ -133,6 +149,9 @@ def _register_blueprints(app: Flask) -> None:
         certificates_api,
         billing_api,
         company_api,
+        compliance_api,
+        personal_data_api,
+        dashboards_api,
     ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
@@ -143,6 +162,11 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificate_pages)
     app.register_blueprint(finance_pages)
     app.register_blueprint(company_pages)
+    app.register_blueprint(compliance_pages)
+    app.register_blueprint(followup_pages)
+    app.register_blueprint(help_pages)
+    app.register_blueprint(data_pages)
+    app.register_blueprint(dashboard_pages)
 
 
 @event.listens_for(Engine, "connect")

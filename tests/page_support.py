@@ -22,7 +22,7 @@ ANDROID_CHROME = (
     "(KHTML, like Gecko) Chrome/124.0.6367.82 Mobile Safari/537.36"
 )
 T = TypeVar("T")
-PACKAGES = ("core", "training", "sites", "attendance", "certificates", "virtualclass")
+PACKAGES = ("core", "training", "sites", "attendance", "certificates", "virtualclass", "compliance")
 
 
 def install_clock(monkeypatch: pytest.MonkeyPatch, clock: Clock) -> Clock:

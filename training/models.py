@@ -32,6 +32,7 @@ class Order(IdMixin, Model):
     centre_hours: Mapped[float]
     min_synchronous_share: Mapped[float]
     forecast_headcount: Mapped[int | None] = mapped_column(default=None)
+    department: Mapped[str | None] = mapped_column(String(3), default=None, index=True)
 
     __table_args__ = (UniqueConstraint("organisation_id", "number"),)
 

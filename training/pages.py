@@ -23,8 +23,9 @@ from core.models import Role
 from core.templating import template_constants
 from training import services
 from training.models import Group, Order
+from training.rules import DEPARTMENTS
 from training.schemas import EnrolmentInSchema, GroupInSchema, OrderInSchema, TraineeInSchema
-from training.signals import group_page, sections
+from training.signals import group_page, sections, trainee_page, trainee_read
 
 bp = Blueprint("training_pages", __name__, template_folder="templates")
 
@@ -36,7 +37,12 @@ MODALITY_LABELS = {
 }
 
 
-template_constants(bp, modality_labels=MODALITY_LABELS)
+template_constants(
+    bp,
+    modality_labels=MODALITY_LABELS,
+    department_options=[(code, f"{code} — {name}") for code, name in DEPARTMENTS.items()],
+    department_names=DEPARTMENTS,
+)
 
 
 # Orders
@@ -113,6 +119,7 @@ def _order_values(order: Order) -> dict[str, Any]:
         "centre_hours": f"{order.centre_hours:g}",
         "min_synchronous_share": f"{order.min_synchronous_share * 100:g}",
         "forecast_headcount": order.forecast_headcount or "",
+        "department": order.department or "",
     }
 
 
@@ -247,6 +254,7 @@ def new_trainee(principal: Principal) -> Any:
 def trainee(trainee_id: str, principal: Principal) -> Any:
     record = services.get_trainee(principal, trainee_id)
     admin = services.can_administer(principal, record.organisation_id)
+    trainee_read.send(record, principal=principal, what="fiche")
     return render_template(
         "trainee.html",
         trainee=record,
@@ -254,6 +262,7 @@ def trainee(trainee_id: str, principal: Principal) -> Any:
         invitations=services.list_invitations(principal, record.id) if admin else [],
         can_edit=admin,
         now=utcnow(),
+        sections=sections(trainee_page, record, principal=principal),
     )
 
 

@@ -31,6 +31,7 @@ from training.schemas import (
     TraineePatchSchema,
     TraineeSchema,
 )
+from training.signals import trainee_read
 
 blp = Blueprint("training", __name__, url_prefix="/api/v1", description="Données de formation")
 READERS = (Role.REGION, Role.ORG_ADMIN, Role.FINANCE, Role.TRAINER)
@@ -211,8 +212,10 @@ def list_trainees(args: dict[str, Any], principal: Principal) -> Any:
 @roles_required(*ANY_ROLE)
 @blp.response(200, TraineeSchema)
 def get_trainee(trainee_id: str, principal: Principal) -> Any:
-    """One trainee the caller may see (a trainee: themself)."""
-    return services.get_trainee(principal, trainee_id)
+    """One trainee the caller may see (a trainee: themself); the read is logged."""
+    trainee = services.get_trainee(principal, trainee_id)
+    trainee_read.send(trainee, principal=principal, what="fiche (API)")
+    return trainee
 
 
 @blp.route("/trainees/<trainee_id>", methods=["PATCH"])

@@ -12,6 +12,22 @@ MAX_TOTAL_HOURS = 200.0  # R1
 MAX_COMPANY_HOURS = 70.0  # R2
 MAX_CONCURRENT_TRAINEES = 20  # R3
 MODALITIES = ("e_formation", "hybride", "presentiel")
+# The 13 departments of Occitanie, where an order is delivered (the Région's dashboards).
+DEPARTMENTS = {
+    "09": "Ariège",
+    "11": "Aude",
+    "12": "Aveyron",
+    "30": "Gard",
+    "31": "Haute-Garonne",
+    "32": "Gers",
+    "34": "Hérault",
+    "46": "Lot",
+    "48": "Lozère",
+    "65": "Hautes-Pyrénées",
+    "66": "Pyrénées-Orientales",
+    "81": "Tarn",
+    "82": "Tarn-et-Garonne",
+}
 
 
 @dataclass(frozen=True)

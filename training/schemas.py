@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validate
 
 from core.api import EMAIL, ID, INT4_MAX, Day, ParisDateTime, PartialLoad
-from training.rules import MODALITIES
+from training.rules import DEPARTMENTS, MODALITIES
 
 Text = validate.Length(min=1, max=200)
 
@@ -21,6 +21,12 @@ class OrderInSchema(ma.Schema):
     min_synchronous_share = ma.fields.Float(required=True, validate=validate.Range(min=0, max=1))
     forecast_headcount = ma.fields.Integer(
         load_default=None, allow_none=True, validate=validate.Range(min=1, max=INT4_MAX)
+    )
+    department = ma.fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.OneOf(list(DEPARTMENTS)),
+        metadata={"description": "where it is delivered: one of the 13 of Occitanie"},
     )
 
 

@@ -31,6 +31,20 @@ group_page = _signals.signal(
 )
 
 
+trainee_page = _signals.signal(
+    "trainee-page",
+    doc="A trainee's page is shown (sender: the trainee; `principal`: who looks). Receivers "
+    "answer a section of the page (HTML markup) or None.",
+)
+
+
+trainee_read = _signals.signal(
+    "trainee-read",
+    doc="A trainee's record was read (sender: the trainee; `principal`: who read; `what`: a "
+    "few words). Receivers keep the trace for the organisation's data protection officer.",
+)
+
+
 def sections(signal: Any, sender: Any, **kwargs: Any) -> list[Any]:
     """The sections the subscribers add to a page, in the order they subscribed."""
     return [answer for _, answer in signal.send(sender, **kwargs) if answer]

@@ -73,3 +73,27 @@ def issue_realisation(tenant):  # noqa: ANN001, ANN201
     issued = certificates.issue(tenant.admin.id, enrolment, "realisation", "", later, "http://x")
     db.session.commit()
     return issued.certificate
+
+
+def test_the_daily_purge_takes_every_order_past_its_retention_and_only_those(
+    app, client, tenant_a, tenant_b, region, runner, monkeypatch
+):
+    """`ledger purge --due`, run each day by a timer: the orders whose retention is over are
+    purged, the others kept whole; run again, it changes nothing more (GDPR, CCTP)."""
+    old = db.session.get(Order, tenant_a.order_id)
+    after = datetime.combine(retention.retention_ends(old), datetime.min.time(), tzinfo=UTC)
+    newer = db.session.get(Order, tenant_b.order_id)
+    newer.end_date = newer.end_date.replace(year=newer.end_date.year + 1)
+    db.session.commit()
+    monkeypatch.setattr("attendance.cli.utcnow", lambda: after)
+    assert runner.invoke(args=["ledger", "purge"]).exit_code != 0  # an order, or --due
+    done = runner.invoke(args=["ledger", "purge", "--due"])
+    assert done.exit_code == 0, done.output
+    assert f"{tenant_a.order_id} — données personnelles effacées : 1 stagiaires" in done.output
+    assert tenant_b.order_id not in done.output
+    db.session.expire_all()
+    assert db.session.get(Trainee, tenant_a.trainee.id).first_name == retention.PURGED
+    assert db.session.get(Trainee, tenant_b.trainee.id).first_name == tenant_b.trainee.first_name
+    again = runner.invoke(args=["ledger", "purge", "--due"])
+    assert "0 entrées du registre" in again.output
+    assert verify(client, bearer(app, region))["ok"] is True

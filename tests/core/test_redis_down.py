@@ -59,8 +59,12 @@ out = {"manager": type(socketio.server.manager).__name__}
 with app.app_context():
     upgrade()
     load_demo()
-    running = db.session.scalar(
-        select(TrainingSession).where(TrainingSession.title.like("%(en cours)%"))
+    # The session that can be opened now: the demo's "(en cours)" one, or the demo week's own
+    # session running at this hour (the demo then plans no other), whatever the time of day.
+    now = utcnow()
+    running = next(
+        s for s in db.session.scalars(select(TrainingSession).order_by(TrainingSession.starts_at))
+        if rules.signing_opens_at(s.starts_at, 15) <= now < s.ends_at
     )
     trainee = db.session.get(Trainee, db.session.scalar(
         select(Enrolment.trainee_id).where(Enrolment.group_id == running.group_id)

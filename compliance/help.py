@@ -1,0 +1,179 @@
+"""Help during autoformation (R8): a trainee asks from the session's page, the group's
+trainers are told live, the answer is recorded; both are chained in the session's ledger; a
+request answered after 2 h, or unanswered for 2 h, is flagged to the organisation and the
+Région."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, false, select, update
+
+from attendance import journal, participants, services
+from attendance.models import TrainingSession
+from attendance.services import get_session
+from attendance.signals import order_purged
+from compliance import rules
+from compliance.models import HelpRequest
+from core.auth import Principal
+from core.errors import Conflict, Forbidden, NotFound
+from core.extensions import db
+from core.models import Role
+from training.models import Group
+
+ASKED, ANSWERED = "help_requested", "help_answered"
+
+
+def _chain(
+    session: TrainingSession, author_id: str, kind: str, at: datetime, text: str, request_id: str
+) -> None:
+    """A session entry authored by the trainee (request) or the trainer (answer); the text is
+    its reason, so the chain commits to it and a purge can erase it."""
+    entry = journal.session_entry(session, author_id, kind, at, {"help_request_id": request_id})
+    entry.reason = text
+    journal.append(session.id, entry)
+
+
+def ask(actor: Principal, session_id: str, text: str, now: datetime) -> HelpRequest:
+    """R8: a trainee taking part in an open autoformation session asks for help."""
+    if not actor.is_trainee:
+        raise Forbidden("Seul un stagiaire demande de l'aide depuis sa séance.")
+    session = get_session(actor, session_id)
+    if session.kind != "autoformation":
+        raise Conflict(
+            "L'aide en direct se demande pendant une séance d'autoformation ; pendant un "
+            "tutorat ou un regroupement, adressez-vous au formateur présent.",
+            code="not_autoformation",
+            rule="R8",
+        )
+    if not session.is_open():
+        raise Conflict("La séance n'est pas ouverte.", code="session_not_open")
+    if actor.id not in participants.participants_among(session, [actor.id]):
+        raise Forbidden("Vous ne participez pas à cette séance.")
+    pending = db.session.scalar(
+        select(HelpRequest.id).where(
+            HelpRequest.session_id == session.id,
+            HelpRequest.trainee_id == actor.id,
+            HelpRequest.answered_at.is_(None),
+        )
+    )
+    if pending:
+        raise Conflict(
+            "Votre demande précédente attend encore sa réponse : le formateur a été prévenu.",
+            code="help_pending",
+        )
+    request = HelpRequest(
+        organisation_id=session.organisation_id,
+        session_id=session.id,
+        group_id=session.group_id,
+        trainee_id=actor.id,
+        text=text.strip(),
+        asked_at=now,
+    )
+    db.session.add(request)
+    db.session.flush()
+    _chain(session, actor.id, ASKED, now, request.text or "", request.id)
+    return request
+
+
+def visible_requests(actor: Principal) -> Select:
+    query = select(HelpRequest)
+    if actor.has_role(Role.REGION):
+        return query
+    if actor.has_role(Role.ORG_ADMIN):
+        return query.where(HelpRequest.organisation_id == actor.organisation_id)
+    if actor.has_role(Role.TRAINER):
+        sessions = select(TrainingSession.id).where(
+            TrainingSession.organisation_id == actor.organisation_id
+        )
+        return query.where(HelpRequest.session_id.in_(sessions))
+    if actor.is_trainee:
+        return query.where(HelpRequest.trainee_id == actor.id)
+    return query.where(false())
+
+
+def get_request(actor: Principal, request_id: str) -> HelpRequest:
+    found = db.session.scalar(visible_requests(actor).where(HelpRequest.id == request_id))
+    if found is None:
+        raise NotFound("Demande d'aide introuvable.")
+    if actor.has_role(Role.TRAINER):
+        get_session(actor, found.session_id)  # a trainer sees their sessions' requests only
+    return found
+
+
+def answer(actor: Principal, request_id: str, text: str, now: datetime) -> HelpRequest:
+    """The session's trainer (or its substitute) answers; the answer is chained."""
+    request = get_request(actor, request_id)
+    session = get_session(actor, request.session_id)
+    if not (actor.has_role(Role.TRAINER) and session.is_run_by(actor.id)):
+        raise Forbidden("Seul un formateur de la séance répond aux demandes d'aide.")
+    locked = db.session.scalars(
+        select(HelpRequest)
+        .where(HelpRequest.id == request.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    if locked.answered_at is not None:
+        raise Conflict("Cette demande a déjà reçu une réponse.", code="help_answered")
+    locked.answer, locked.answered_at, locked.answered_by_id = text.strip(), now, actor.id
+    locked.answered_late = rules.help_overdue(locked.asked_at, now, now)
+    db.session.flush()
+    _chain(session, actor.id, ANSWERED, now, locked.answer, locked.id)
+    return locked
+
+
+def session_requests(actor: Principal, session_id: str) -> list[HelpRequest]:
+    session = get_session(actor, session_id)
+    query = visible_requests(actor).where(HelpRequest.session_id == session.id)
+    return list(db.session.scalars(query.order_by(HelpRequest.asked_at)))
+
+
+def requests_of(
+    actor: Principal, *, status: str | None, now: datetime, limit: int = 200
+) -> list[HelpRequest]:
+    """The requests the caller sees, newest first. `status`: open (waiting), late (waiting for
+    more than 2 h, R8), answered; `flagged` (the pages'): late, or answered after 2 h."""
+    query = visible_requests(actor)
+    if actor.has_role(Role.TRAINER):  # their own sessions' (a group's trainer or substitute)
+        query = query.where(
+            HelpRequest.session_id.in_(
+                services.visible_sessions(actor).with_only_columns(TrainingSession.id)
+            )
+        )
+    elif not actor.has_role(Role.REGION, Role.ORG_ADMIN):
+        raise Forbidden("Seuls les formateurs, l'organisme et la Région suivent les demandes.")
+    waiting = HelpRequest.answered_at.is_(None)
+    late = waiting & (HelpRequest.asked_at < now - rules.HELP_ANSWER_WITHIN)
+    if status == "open":
+        query = query.where(waiting)
+    elif status == "late":
+        query = query.where(late)
+    elif status == "answered":
+        query = query.where(HelpRequest.answered_at.is_not(None))
+    elif status == "flagged":
+        query = query.where(late | HelpRequest.answered_late)
+    return list(db.session.scalars(query.order_by(HelpRequest.asked_at.desc()).limit(limit)))
+
+
+def payload(request: HelpRequest, name: str, url: str) -> dict[str, Any]:
+    return {
+        "id": request.id,
+        "name": name,
+        "text": request.text,
+        "at": request.asked_at.isoformat(),
+        "url": url,
+    }
+
+
+@order_purged.connect
+def erase_texts(order_id: str, trainee_ids: set[str]) -> None:
+    """An order's personal data is erased: the requests' and answers' texts go; their times
+    (the measure of R8) stay, and the chain still verifies (its commitments stay)."""
+    groups = select(Group.id).where(Group.order_id == order_id)
+    db.session.execute(
+        update(HelpRequest)
+        .where(HelpRequest.group_id.in_(groups))
+        .values(text=None, answer=None)
+        .execution_options(synchronize_session=False)
+    )
