@@ -158,6 +158,14 @@ class Signature(Model):
             postgresql_where=text("signer_kind <> 'trainee'"),
             postgresql_include=["kind", "signer_kind", "half_day", "at", "facts"],
         ),
+        # Billing (R11) reads again the sessions where a correction cancelled a signature:
+        # these few rows find them.
+        Index(
+            "ix_signature_absent_corrections",
+            "session_id",
+            sqlite_where=text("kind = 'correction' AND action = 'mark_absent'"),
+            postgresql_where=text("kind = 'correction' AND action = 'mark_absent'"),
+        ),
     )
 
 

@@ -39,6 +39,7 @@ AUDIENCE_LABELS = {
 }
 NOT_HELD = {
     "upcoming": "séance à venir",
+    "in_progress": "séance en cours (comptée à sa clôture ou à sa fin)",
     "not_opened": "séance non ouverte",
     "no_trainer_signature": "pas d'émargement du formateur",
     "no_trainee_signature": "aucun stagiaire n'a émargé",
@@ -197,12 +198,20 @@ def in_month(moment: datetime, year: int, month: int) -> bool:
     return (day.year, day.month) == (year, month)
 
 
+def in_progress(session: ChainedSession, now: datetime) -> bool:
+    """Opened, neither closed nor ended: its group-time is not known yet, so it bills nothing
+    until its close or its end (as the certificates count it)."""
+    return session.opened_at is not None and session.closed_at is None and now < session.ends_at
+
+
 def not_held_reasons(session: ChainedSession, now: datetime) -> tuple[str, ...]:
     """Why a synchronous session is not held (empty when it is, and for autoformation)."""
     if not session.synchronous:
         return ()
     if session.opened_at is None:
         return ("upcoming",) if now < session.ends_at else ("not_opened",)
+    if in_progress(session, now):
+        return ("in_progress",)
     reasons = []
     if not session.trainer_halves:
         reasons.append("no_trainer_signature")
@@ -280,7 +289,7 @@ def bill_group(
             session=s,
             participant_count=count,
             minutes=minutes_between(s.starts_at, s.stop),
-            held=s.is_held(),
+            held=s.is_held() and not in_progress(s, now),
             not_held=not_held_reasons(s, now),
             flags=tuple(session_flags(s, count, context)),
         )

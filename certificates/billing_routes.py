@@ -242,7 +242,7 @@ def order_realisation(args: dict[str, Any], order_id: str, principal: Principal)
     """Hours realised per trainee in a month, centre, company, FAD and autoformation, for
     SIGMA FP (R18)."""
     year, month = period(args)
-    result = realisation.order_realisation(principal, order_id, year, month)
+    result = realisation.order_realisation(principal, order_id, year, month, utcnow())
     if args["format"] == "json":
         return exports.realisation_json(result)
     rows = exports.realisation_rows(result)

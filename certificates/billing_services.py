@@ -20,7 +20,8 @@ from typing import Any, cast
 
 from sqlalchemy import Select, Table, and_, case, exists, func, literal_column, select, text
 
-from attendance import journal
+from attendance import journal, register
+from attendance.models import TrainingSession
 from attendance.services import french_holidays
 from certificates import billing
 from core.auth import Principal
@@ -207,7 +208,9 @@ TRAINEE: Any = literal_column("'trainee'")
 
 
 def trainee_signed(session_id: Any) -> Any:
-    """Whether any trainee signed in to the session: one probe of uq_signature_once."""
+    """Whether any trainee signed in to the session: one probe of uq_signature_once. A
+    `mark_absent` correction may have cancelled that signature since: `_uncancelled` reads
+    those few sessions again."""
     signature = SIGNATURES.alias("trainee_signature")
     return exists().where(
         signature.c.session_id == session_id,
@@ -238,9 +241,43 @@ def _chained_sessions(order_ids: Select, year: int, month: int) -> dict[str, lis
     first, after = billing.month_bounds(year, month)
     without_jit()
     by_group: dict[str, list[Any]] = defaultdict(list)
-    for row in db.session.connection().execute(chained_statement(order_ids, first, after)):
-        by_group[row.group_id].append(row)
+    rows = [
+        row
+        for row in db.session.connection().execute(chained_statement(order_ids, first, after))
+        if row.facts is not None  # no plan in its chain: nothing counts (ledger verify says why)
+    ]
+    cancelled = _uncancelled([row.id for row in rows if row.trainee_signed])
+    for row in rows:  # a cancelled signature: the row again, `trainee_signed` false
+        by_group[row.group_id].append((*row[:5], False, *row[6:]) if row.id in cancelled else row)
     return by_group
+
+
+def _uncancelled(signed: list[str]) -> set[str]:
+    """Of the sessions a trainee signed in to, those where no signature stands any more: a
+    later `mark_absent` correction cancelled each (the attendance sheet says "not held": a
+    correction is never a signature, SPEC.md). Only sessions with such a correction are read
+    again (the partial index ix_signature_absent_corrections finds them), through the sheet."""
+    corrected: set[str] = set()
+    for chunk in range(0, len(signed), 1000):
+        corrected |= set(
+            db.session.scalars(
+                select(SIGNATURES.c.session_id)
+                .where(
+                    SIGNATURES.c.kind == literal_column("'correction'"),
+                    SIGNATURES.c.action == literal_column("'mark_absent'"),
+                    SIGNATURES.c.session_id.in_(signed[chunk : chunk + 1000]),
+                )
+                .distinct()
+            )
+        )
+    found = set()
+    for session_id in corrected:
+        sheet = register.sheet_of(db.session.get_one(TrainingSession, session_id))
+        if not any(
+            h.status == "present" and not h.attested for p in sheet.people for h in p.halves
+        ):
+            found.add(session_id)
+    return found
 
 
 def without_jit() -> None:
@@ -305,7 +342,9 @@ def _seconds(start: Any, end: Any) -> Any:
     """Seconds from `start` to `end` (UTC columns), in the database's own arithmetic."""
     if db.session.get_bind().dialect.name == "postgresql":
         return func.extract("epoch", end - start)
-    return (func.julianday(end) - func.julianday(start)) * 86400
+    # SQLite: julianday() is a float of days; each session's seconds are rounded before the sum
+    # (summed unrounded, ten 126-minute sessions made 1,379 minutes).
+    return func.round((func.julianday(end) - func.julianday(start)) * 86400)
 
 
 class _Lookups:

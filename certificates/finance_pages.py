@@ -129,7 +129,7 @@ def realisation_file(principal: Principal) -> Any:
     if choice == ALL:
         raise InvalidInput("Choisissez un bon de commande pour l'export de réalisation.")
     year, number, text = _period()
-    result = realisation.order_realisation(principal, choice, year, number)
+    result = realisation.order_realisation(principal, choice, year, number, utcnow())
     return download(
         exports.csv_stream(exports.REALISATION_COLUMNS, exports.realisation_rows(result)),
         exports.CSV_MEDIA_TYPE,

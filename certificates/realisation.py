@@ -75,8 +75,11 @@ class Realisation:
         }
 
 
-def order_realisation(actor: Principal, order_id: str, year: int, month: int) -> Realisation:
-    """Per path of a visible order's groups: minutes realised in the month, from the chain."""
+def order_realisation(
+    actor: Principal, order_id: str, year: int, month: int, now: datetime
+) -> Realisation:
+    """Per path of a visible order's groups: minutes realised in the month, from the chain;
+    a session still running counts once closed or ended (as the certificates count it)."""
     require_reader(actor)
     order = get_order(actor, order_id)
     first, after = billing.month_bounds(year, month)
@@ -84,7 +87,7 @@ def order_realisation(actor: Principal, order_id: str, year: int, month: int) ->
     minutes: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
     entries = _entries(order.id, first, after)
     for (_, group_id), chain in groupby(entries, key=lambda e: (e["session_id"], e["group_id"])):
-        _count_session(group_id, list(chain), (year, month), paths, minutes)
+        _count_session(group_id, list(chain), (year, month), paths, minutes, now)
     _count_company(paths, local_day(first), local_day(after) - timedelta(days=1), minutes)
     lines = []
     for key, line in paths.lines.items():
@@ -106,10 +109,13 @@ def _count_session(
     period: tuple[int, int],
     paths: _Paths,
     minutes: dict[tuple[str, str], dict[str, int]],
+    now: datetime,
 ) -> None:
     state = projection.replay(chain)
     if state.kind is None or state.starts_at is None or state.ends_at is None:
         return  # no plan in the chain: nothing counts (ledger verify says why)
+    if state.status != "closed" and now < state.ends_at:
+        return  # still running: counted at its close or its end
     if not billing.in_month(state.starts_at, *period):
         return
     day = local_day(state.starts_at)
