@@ -15,6 +15,7 @@ from attendance import services
 from attendance.models import KIND_LABELS, TrainingSession
 from attendance.rules import PARIS, local_day
 from attendance.schemas import SessionInSchema
+from attendance.signals import session_sheet
 from attendance.signin_pages import signing_window
 from core.auth import Principal, roles_required
 from core.db import utcnow
@@ -25,7 +26,7 @@ from core.models import Role
 from core.templating import template_constants
 from training import services as training
 from training.models import Group
-from training.signals import group_page
+from training.signals import group_page, sections
 
 bp = Blueprint("attendance_pages", __name__, template_folder="templates")
 
@@ -107,6 +108,7 @@ def session(session_id: str, principal: Principal) -> Any:
         enrolments=enrolments,
         can_plan=services.can_plan(principal, record.group),
         window=signing_window(record, utcnow()),
+        sections=sections(session_sheet, record, now=utcnow(), principal=principal),
     )
 
 
@@ -155,7 +157,9 @@ def my_sessions(principal: Principal) -> Any:
 @bp.route("/mes-seances/<session_id>")
 @roles_required(Role.TRAINEE)
 def my_session(session_id: str, principal: Principal) -> Any:
-    return render_template("my_session.html", session=services.get_session(principal, session_id))
+    record = services.get_session(principal, session_id)
+    extra = sections(session_sheet, record, now=utcnow(), principal=principal)
+    return render_template("my_session.html", session=record, sections=extra)
 
 
 def session_form() -> dict[str, Any]:
