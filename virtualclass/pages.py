@@ -26,6 +26,7 @@ from core.extensions import db, socketio
 from core.models import Role
 from virtualclass import services
 from virtualclass.events import NAMESPACE, room
+from virtualclass.rules import size_label
 
 bp = Blueprint(
     "class_pages",
@@ -51,7 +52,7 @@ def classroom(session_id: str, principal: Principal) -> Any:
         synchronous=session.kind != SessionKind.AUTOFORMATION,
         files=services.files(session.id),
         conference_url=room_settings.conference_url if room_settings else None,
-        max_file_mb=current_app.config["CLASS_FILE_MAX_BYTES"] // (1024 * 1024),
+        max_file=size_label(current_app.config["CLASS_FILE_MAX_BYTES"]),
         namespace=NAMESPACE,
     )
 

@@ -149,7 +149,7 @@ def check_file(name: str, content_type: str, head: bytes, size: int, max_bytes: 
         raise InvalidInput("Le fichier est vide.", code="empty_file")
     if size > max_bytes:
         raise InvalidInput(
-            f"Fichier trop volumineux ({max_bytes // (1024 * 1024)} Mo au plus).",
+            f"Fichier trop volumineux ({size_label(max_bytes)} au plus).",
             code="file_too_large",
         )
     if content_type not in ALLOWED_FILE_TYPES or not _content_matches(content_type, head):
@@ -158,6 +158,13 @@ def check_file(name: str, content_type: str, head: bytes, size: int, max_bytes: 
             code="file_type_refused",
         )
     return safe_name(name, ALLOWED_FILE_TYPES[content_type])
+
+
+def size_label(size: int) -> str:
+    """A size as people read it: "5 Mo", "100 Ko"."""
+    if size >= 1024 * 1024:
+        return f"{size // (1024 * 1024)} Mo"
+    return f"{max(1, size // 1024)} Ko"
 
 
 def _content_matches(content_type: str, head: bytes) -> bool:
