@@ -73,7 +73,9 @@ def _init_extensions(app: Flask) -> None:
     queue = app.config["REDIS_URL"] or None
     options = {}
     if queue:
-        options["client_manager"] = live_events(queue, app.config["SOCKETIO_WRITE_ONLY"])
+        options["client_manager"] = live_events(
+            queue, app.config["SOCKETIO_WRITE_ONLY"], app.config["SOCKETIO_CHANNEL"]
+        )
     # Socket.IO answers pages of this site only (its own origin), or the configured ones.
     options["cors_allowed_origins"] = app.config["CLASS_ALLOWED_ORIGINS"] or None
     options["max_http_buffer_size"] = app.config["SOCKETIO_MAX_BUFFER_BYTES"]

@@ -100,6 +100,8 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "CLASS_FILE_MAX_BYTES": int(os.environ.get("CLASS_FILE_MAX_BYTES", 5 * 1024 * 1024)),
         # A Socket.IO packet beyond this closes its connection (the class refuses any message
         # over 64 KB in its handlers, with an error the page shows).
+        # The Redis pub/sub channel of the Socket.IO processes (one per deployment).
+        "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "flask-socketio"),
         "SOCKETIO_MAX_BUFFER_BYTES": int(os.environ.get("SOCKETIO_MAX_BUFFER_BYTES", 96 * 1024)),
         "CLASS_REVERIFY_S": float(os.environ.get("CLASS_REVERIFY_S", 30)),
         "JANUS_URL": os.environ.get("JANUS_URL", ""),  # Janus's HTTP API, as the server reaches it
