@@ -34,10 +34,11 @@ lock: $(VENV)/.installed
 	$(LOCK) $(if $(UPGRADE),--upgrade) --extra dev -o requirements/dev.txt pyproject.toml
 
 # Each run plans the demo's running session again and prints the logins and trainee codes.
+# Janus (the virtual class's video) starts beside it on loopback when installed.
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(DEV) $(BIN)/python -m virtualclass.janus_local $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 # Start the demo over: a new embedded database (instance/competences.db), then `make run`.
 demo-reset: $(VENV)/.installed

@@ -195,6 +195,7 @@ class VideoRoom:
         self.request(
             {
                 "request": "create",
+                "admin_key": self._secret(),  # the plugin's: browsers cannot create rooms
                 "room": number,
                 "description": description[:100],
                 "secret": self._secret(),

@@ -3,14 +3,19 @@ Socket.IO test clients of the namespace `/class` for each person."""
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
-from core.extensions import socketio
+from attendance.rules import PARIS
+from core.db import utcnow
+from core.extensions import db, socketio
 from tests.attendance.support import DAY, Clock, at, open_session, plan, tenant_learner
-from tests.conftest import bearer
+from tests.conftest import Tenant, bearer, paris
 from tests.page_support import install_clock
+from training.models import Order
 
 NS = "/class"
 
@@ -69,3 +74,32 @@ def joined(app, client, headers, session_id):  # noqa: ANN001, ANN201
     assert answer["ok"] is True, answer
     sock.get_received(NS)
     return sock
+
+
+@pytest.fixture
+def now_session(app, client, tenant_a: Tenant) -> str:
+    """A tutorat of tenant_a's group running now (real time), opened by its trainer."""
+    now = utcnow().astimezone(PARIS)
+    if now.hour >= 23 or (now.month, now.day) < (1, 6):
+        pytest.skip("needs a session around now inside one Paris day and the order's year")
+    db.session.execute(
+        update(Order).where(Order.id == tenant_a.order_id).values(end_date=date(now.year, 12, 31))
+    )
+    db.session.commit()
+    start = now - timedelta(minutes=5)
+    end = min(now + timedelta(minutes=50), datetime.combine(now.date(), datetime.max.time(), PARIS))
+    body = {
+        "kind": "tutorat",
+        "title": "Tutorat en direct",
+        "starts_at": paris(start.date(), start.hour, start.minute),
+        "ends_at": paris(end.date(), end.hour, end.minute),
+    }
+    planned = client.post(
+        f"/api/v1/groups/{tenant_a.group_id}/sessions",
+        json=body,
+        headers=bearer(app, tenant_a.admin),
+    )
+    assert planned.status_code == 201, planned.get_json()
+    session_id = planned.get_json()["id"]
+    open_session(client, bearer(app, tenant_a.trainer), session_id)
+    return session_id

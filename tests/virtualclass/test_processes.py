@@ -10,21 +10,16 @@ import os
 import queue
 import secrets
 from collections.abc import Iterator
-from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
 import socketio as sio
-from sqlalchemy import update
 
-from attendance.rules import PARIS
 from bench.server import Server
-from core.db import utcnow
 from core.extensions import db
-from tests.attendance.support import open_session, rows, tenant_learner
-from tests.conftest import TEST_JWT_SECRET, TEST_SECRET, Tenant, bearer, paris
+from tests.attendance.support import rows, tenant_learner
+from tests.conftest import TEST_JWT_SECRET, TEST_SECRET, bearer
 from tests.virtualclass.conftest import NS, token_of
-from training.models import Order
 
 TIMEOUT_S = 10
 
@@ -79,35 +74,6 @@ def servers(app, redis_url) -> Iterator[tuple[Server, Server]]:
         Server(env, workers=1, worker_class="gthread", threads=40) as two,
     ):
         yield one, two
-
-
-@pytest.fixture
-def now_session(app, client, tenant_a: Tenant) -> str:
-    """A tutorat of tenant_a's group running now (real time), opened by its trainer."""
-    now = utcnow().astimezone(PARIS)
-    if now.hour >= 23 or (now.month, now.day) < (1, 6):
-        pytest.skip("needs a session around now inside one Paris day and the order's year")
-    db.session.execute(
-        update(Order).where(Order.id == tenant_a.order_id).values(end_date=date(now.year, 12, 31))
-    )
-    db.session.commit()
-    start = now - timedelta(minutes=5)
-    end = min(now + timedelta(minutes=50), datetime.combine(now.date(), datetime.max.time(), PARIS))
-    body = {
-        "kind": "tutorat",
-        "title": "Tutorat en direct",
-        "starts_at": paris(start.date(), start.hour, start.minute),
-        "ends_at": paris(end.date(), end.hour, end.minute),
-    }
-    planned = client.post(
-        f"/api/v1/groups/{tenant_a.group_id}/sessions",
-        json=body,
-        headers=bearer(app, tenant_a.admin),
-    )
-    assert planned.status_code == 201, planned.get_json()
-    session_id = planned.get_json()["id"]
-    open_session(client, bearer(app, tenant_a.trainer), session_id)
-    return session_id
 
 
 def test_two_processes_share_presence_chat_and_presence_checks(app, tenant_a, servers, now_session):

@@ -230,6 +230,7 @@
 
   /* -- audio and video through Janus (VideoRoom): publish once, subscribe to the others --- */
   var janus = null, publisher = null, feeds = {}, localStream = null;
+  window.classMedia = {feeds: feeds}; // the subscriptions, for the browser test's getStats
   function mediaState(message) { text($("media-etat"), message); }
   function startMedia(media) {
     state.media = media;
