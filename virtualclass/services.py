@@ -12,18 +12,19 @@ from typing import Any
 
 from flask import render_template
 from markupsafe import Markup
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from attendance import participants
 from attendance.credentials import Device, Settings
 from attendance.models import SessionKind, Signature, TrainingSession
 from attendance.services import get_session
-from attendance.signals import session_sheet
+from attendance.signals import order_purged, session_sheet
 from attendance.signing import Outcome, sign_in_in_class
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
 from core.models import Role, Trainee, User
+from training.models import Group
 from virtualclass import rules
 from virtualclass.models import (
     BoardStroke,
@@ -413,4 +414,17 @@ def is_connected_to(sid: str, session_id: str) -> bool:
             )
         )
         is not None
+    )
+
+
+@order_purged.connect
+def erase_class_files(order_id: str, trainee_ids: set[str]) -> None:
+    """An order's personal data is erased: the files shared in its sessions' classes go
+    (documents and photos may name people); connection times stay, like the signatures."""
+    groups = select(Group.id).where(Group.order_id == order_id)
+    sessions = select(TrainingSession.id).where(TrainingSession.group_id.in_(groups))
+    db.session.execute(
+        delete(ClassFile)
+        .where(ClassFile.session_id.in_(sessions))
+        .execution_options(synchronize_session=False)
     )

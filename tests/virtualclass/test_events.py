@@ -158,6 +158,11 @@ def test_a_timely_answer_to_a_presence_check_signs_in_once_with_virtual_class(
         ("sign_in", "virtual_class", "am")
     ]
     assert received(trainer, "presence_ack")[0]["id"] == amina.id
+    # The attendance sheet (and so the certificates, which count the chained signatures)
+    # counts her present from that sign-in.
+    sheet = client.get(f"/api/v1/sessions/{session_id}/attendance", headers=trainer_h)
+    (item,) = sheet.get_json()["items"]
+    assert (item["status"], item["method"]) == ("present", "virtual_class")
     # The same half-day by QR answers the same record: exactly once, whatever the method.
     scan = sign_in(client, amina, qr_token(client, trainer_h, session_id))
     assert scan.status_code == 200

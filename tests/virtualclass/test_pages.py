@@ -226,3 +226,21 @@ def test_the_sheet_section_is_on_the_session_page_of_region_and_finance(
         assert "Entrer dans la classe virtuelle" not in page
     assert make_user(Role.TRAINER, tenant_a.org) is not None
     assert db.session.get(TrainingSession, session_id).is_open()
+
+
+def test_a_purged_order_erases_its_classes_files(app, session_id, tenant_a, trainer_browser):
+    from datetime import UTC, datetime
+
+    from attendance import retention
+    from training.models import Order
+
+    shared = trainer_browser.post(
+        f"/classe/{session_id}/fichiers",
+        data={"file": (_io(PDF), "support.pdf", "application/pdf")},
+    )
+    assert shared.status_code == 302
+    order = db.session.get(Order, tenant_a.order_id)
+    after = datetime(order.end_date.year + 4, 1, 2, tzinfo=UTC)
+    retention.purge_order(order.id, after)
+    db.session.commit()
+    assert db.session.query(ClassFile).count() == 0
