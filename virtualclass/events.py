@@ -27,6 +27,8 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_socketio import Namespace, disconnect, emit, join_room, leave_room
 from limits import parse
+from limits.storage import MemoryStorage
+from limits.strategies import FixedWindowRateLimiter
 
 from attendance.register import close_session
 from attendance.rules import PARIS
@@ -36,7 +38,6 @@ from core.db import utcnow
 from core.errors import DomainError, InvalidInput, TooManyAttempts, Unauthenticated
 from core.extensions import db, socketio
 from core.models import Role
-from core.ratelimit import limiter
 from virtualclass import media, rules, services
 from virtualclass.services import Seat
 
@@ -45,6 +46,9 @@ PEOPLE = (Role.TRAINER, Role.TRAINEE)
 SWEEP_EVERY_S = 20.0
 CONTROLS = ("mute", "floor", "end")
 log = logging.getLogger(__name__)
+# Chat counts live in the process: a connection stays on one process (sticky sessions), so a
+# Redis round trip per message would buy nothing but latency.
+CHAT_LIMITS = FixedWindowRateLimiter(MemoryStorage())
 
 
 def room(session_id: str) -> str:
@@ -138,7 +142,7 @@ class ClassNamespace(Namespace):
         assert seat is not None  # noqa: S101
         text = rules.chat_text(data)
         rate = parse(current_app.config["CLASS_CHAT_RATE"])
-        if not limiter(current_app).hit(rate, "class-chat", seat.person_id):
+        if not CHAT_LIMITS.hit(rate, "class-chat", seat.person_id):
             raise TooManyAttempts("Vous écrivez trop vite : patientez quelques secondes.")
         message = {
             "session_id": seat.session_id,
