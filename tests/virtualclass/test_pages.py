@@ -88,13 +88,19 @@ def test_closed_the_class_says_it_ended_and_keeps_the_files(
     assert "La classe est terminée" in page
     assert "support.pdf" in page
     assert "Partager un fichier" not in page
+    trainer_page = text_of(trainer_browser.get(f"/classe/{session_id}").get_data(as_text=True))
+    assert "La classe est terminée" in trainer_page
+    assert "Visioconférence externe" not in trainer_page  # nothing left to set once closed
 
 
-def test_an_autoformation_has_no_class(app, client, tenant_a, clock, trainer_h, phone):
+def test_an_autoformation_has_no_class(
+    app, client, tenant_a, clock, trainer_h, phone, trainer_browser
+):
     sid = plan(app, client, tenant_a, kind="autoformation")
     open_session(client, trainer_h, sid)
-    page = text_of(phone.get(f"/classe/{sid}").get_data(as_text=True))
-    assert "cette séance n'a pas de classe virtuelle" in page
+    for browser in (phone, trainer_browser):
+        page = text_of(browser.get(f"/classe/{sid}").get_data(as_text=True))
+        assert "cette séance n'a pas de classe virtuelle" in page
     assert "Classe virtuelle" not in text_of(
         phone.get(f"/mes-seances/{sid}").get_data(as_text=True)
     )
