@@ -245,6 +245,7 @@ class ClassNamespace(Namespace):
             close_session(caller.principal, seat.session_id, utcnow())
             db.session.commit()
             announce_closed(seat.session_id)
+            media.release(seat.session_id, services.people_of(seat.session_id))
         emit("control", notice, to=room(seat.session_id))
         return notice
 

@@ -109,6 +109,21 @@ def ensure_room(session_id: str, seat: Seat) -> int:
     return number
 
 
+def release(session_id: str, person_ids: set[str]) -> None:
+    """The class ended: its room goes, and the participants' tokens stop opening Janus.
+    Best effort: a Janus that is down forgets both when it restarts."""
+    if not current_app.config["JANUS_URL"]:
+        return
+    janus = Janus.from_config()
+    try:
+        with janus.videoroom() as plugin:
+            plugin.destroy(room_number(session_id))
+        for person_id in sorted(person_ids):
+            janus.remove_token(participant_token(session_id, person_id))
+    except JanusError as error:
+        log.warning("Janus did not release session %s: %s", session_id, error)
+
+
 class Janus:
     """A small client of Janus's HTTP API (the server's side: apisecret) and admin API."""
 
@@ -160,6 +175,11 @@ class Janus:
             if "already" not in str(error).lower():
                 raise
 
+    def remove_token(self, token: str) -> None:
+        if self.admin_url:
+            body = {"janus": "remove_token", "token": token, "admin_secret": self.admin_secret}
+            self.call(self.admin_url, body)
+
     def videoroom(self) -> VideoRoom:
         return VideoRoom(self)
 
@@ -206,6 +226,13 @@ class VideoRoom:
                 "audiolevel_event": True,
             }
         )
+
+    def destroy(self, number: int) -> None:
+        try:
+            self.request({"request": "destroy", "room": number, "secret": self._secret()})
+        except JanusError as error:
+            if error.code != NO_SUCH_ROOM:
+                raise
 
     def allow(self, number: int, token: str) -> None:
         self.request(

@@ -428,3 +428,12 @@ def erase_class_files(order_id: str, trainee_ids: set[str]) -> None:
         .where(ClassFile.session_id.in_(sessions))
         .execution_options(synchronize_session=False)
     )
+
+
+def people_of(session_id: str) -> set[str]:
+    """Everyone who ever joined the session's class."""
+    return set(
+        db.session.scalars(
+            select(ClassConnection.person_id).where(ClassConnection.session_id == session_id)
+        )
+    )

@@ -150,3 +150,40 @@ def test_without_janus_the_class_says_media_is_unavailable_and_chat_works(
     trainee.get_by_role("button", name="Envoyer").click()
     trainee.locator("#messages li", has_text="Bonjour à tous").wait_for(timeout=10_000)
     assert trainee.evaluate("document.documentElement.scrollWidth") <= 320
+
+
+def test_ending_the_class_destroys_its_room_and_revokes_the_tokens(
+    app, client, tenant_a, janus, session_id_now_joined
+):
+    """After « Terminer la classe », a participant's Janus token no longer opens a session."""
+    import json
+    import urllib.request
+
+    from virtualclass import media
+
+    session_id, trainer, person_id = session_id_now_joined
+    token = media.participant_token(session_id, person_id)
+
+    def create(with_token: str) -> dict:
+        body = json.dumps({"janus": "create", "transaction": "t", "token": with_token}).encode()
+        request = urllib.request.Request(janus.url, data=body, method="POST")  # noqa: S310
+        with urllib.request.urlopen(request, timeout=5) as answer:  # noqa: S310
+            return json.loads(answer.read())
+
+    assert create(token)["janus"] == "success"
+    ended = trainer.emit(
+        "control", {"session_id": session_id, "action": "end"}, namespace="/class", callback=True
+    )
+    assert ended["ok"] is True
+    refused = create(token)
+    assert refused["janus"] == "error"
+    assert refused["error"]["code"] == 403
+
+
+@pytest.fixture
+def session_id_now_joined(app, client, tenant_a, now_session, janus):  # noqa: ANN001, ANN201
+    """The trainer joined the class of a session running now (Janus configured)."""
+    from tests.virtualclass.conftest import joined
+
+    trainer = joined(app, client, bearer(app, tenant_a.trainer), now_session)
+    return now_session, trainer, tenant_a.trainer.id
