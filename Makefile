@@ -10,7 +10,7 @@ PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
 DEV := APP_ENV=development PUBLIC_BASE_URL=$(PUBLIC_BASE_URL)
 FLASK := $(DEV) $(BIN)/flask --app wsgi
 
-.PHONY: run demo-reset ledger-verify lock test test-sqlite test-postgres lint fmt bench system-deps clean
+.PHONY: run demo-reset ledger-verify lock test test-sqlite test-postgres lint fmt bench system-deps clean bench-venv
 
 # Installed from the lock file (exact versions, checked against their hashes), then the
 # project itself. `make lock` writes the lock files again after a change of pyproject.toml.
@@ -34,10 +34,11 @@ lock: $(VENV)/.installed
 	$(LOCK) $(if $(UPGRADE),--upgrade) --extra dev -o requirements/dev.txt pyproject.toml
 
 # Each run plans the demo's running session again and prints the logins and trainee codes.
+# Janus (the virtual class's video) starts beside it on loopback when installed.
 run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo
-	$(FLASK) run --host 127.0.0.1 --port $(PORT)
+	$(DEV) $(BIN)/python -m virtualclass.janus_local $(BIN)/flask --app wsgi run --host 127.0.0.1 --port $(PORT)
 
 # Start the demo over: a new embedded database (instance/competences.db), then `make run`.
 demo-reset: $(VENV)/.installed
@@ -75,9 +76,20 @@ fmt: $(VENV)/.installed
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-bench: $(VENV)/.installed
+bench: $(VENV)/.installed .venv-prod/.installed
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench.dashboards --sessions $${BENCH_DASHBOARD_SESSIONS:-700000}
+
+# The virtual class's benchmark runs its Socket.IO servers on gevent, as in production
+# (requirements/prod.txt), in an environment of their own: the tests' stays without gevent.
+.venv-prod/.installed: pyproject.toml requirements/prod.txt
+	$(PYTHON) -m venv .venv-prod
+	.venv-prod/bin/pip install -q --upgrade 'pip>=24,<27'
+	.venv-prod/bin/pip install -q --require-hashes -r requirements/prod.txt
+	.venv-prod/bin/pip install -q --no-deps -e .
+	touch $@
+
+bench-venv: .venv-prod/.installed
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .mypy_cache

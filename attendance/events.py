@@ -11,7 +11,7 @@ from flask import request
 from flask_socketio import Namespace, join_room, leave_room
 
 from attendance.services import get_session
-from core.auth import Principal, principal_for_user, principal_from_bearer, principal_from_cookie
+from core.auth import Principal, principal_from_socket, still_valid
 from core.errors import DomainError
 from core.models import Role
 
@@ -30,13 +30,7 @@ class LiveNamespace(Namespace):
         self.principals: dict[str, Principal] = {}
 
     def on_connect(self, auth: dict[str, Any] | None = None) -> bool:
-        try:
-            token = (auth or {}).get("token")
-            principal = (
-                principal_from_bearer(f"Bearer {token}") if token else principal_from_cookie()
-            )
-        except DomainError:
-            principal = None
+        principal = principal_from_socket(auth)
         if principal is None or principal.role not in WATCHERS:
             return False  # refused: the client sees connect_error
         self.principals[request.sid] = principal  # type: ignore[attr-defined]
@@ -49,7 +43,7 @@ class LiveNamespace(Namespace):
         """Join the room of one visible session; answers {ok} or {error} as acknowledgement."""
         known = self.principals.get(request.sid)  # type: ignore[attr-defined]
         session_id = str((data or {}).get("session_id", ""))
-        principal = principal_for_user(known.id) if known else None  # deactivated since?
+        principal = still_valid(known) if known else None  # deactivated since?
         if principal is None:
             return {"ok": False, "error": "not_authenticated"}
         try:

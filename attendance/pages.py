@@ -15,7 +15,7 @@ from attendance import services, substitutes
 from attendance.models import KIND_LABELS, TrainingSession
 from attendance.rules import PARIS, local_day
 from attendance.schemas import PeriodSubstituteInSchema, SessionInSchema
-from attendance.signals import session_page
+from attendance.signals import session_sheet
 from attendance.signin_pages import signing_window
 from core.auth import Principal, roles_required
 from core.db import utcnow
@@ -141,7 +141,7 @@ def _session_page(
         trainers=[(t.id, t.full_name) for t in trainers],
         error=error,
         window=signing_window(record, utcnow()),
-        sections=sections(session_page, record, principal=principal),
+        sections=sections(session_sheet, record, now=utcnow(), principal=principal),
     )
 
 
@@ -212,11 +212,8 @@ def my_sessions(principal: Principal) -> Any:
 @roles_required(Role.TRAINEE)
 def my_session(session_id: str, principal: Principal) -> Any:
     record = services.get_session(principal, session_id)
-    return render_template(
-        "my_session.html",
-        session=record,
-        sections=sections(session_page, record, principal=principal),
-    )
+    extra = sections(session_sheet, record, now=utcnow(), principal=principal)
+    return render_template("my_session.html", session=record, sections=extra)
 
 
 def session_form() -> dict[str, Any]:

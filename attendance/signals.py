@@ -12,15 +12,17 @@ order_purged = _signals.signal(
     "the trainees erased). Receivers erase what they hold of them (flush, no commit).",
 )
 
-session_page = _signals.signal(
-    "session-page",
-    doc="A session's page is shown (sender: the session; `principal`: who looks, a trainee on "
-    "their own page or staff). Receivers answer a section of the page (HTML markup) or None.",
-)
-
 session_settled = _signals.signal(
     "session-settled",
     doc="A closed session's facts changed: its close, or an absence or correction after it "
     "(sender: the session, flushed). Receivers update what they derive from it, in the same "
     "transaction (flush, no commit).",
+)
+
+session_sheet = _signals.signal(
+    "session-sheet",
+    doc="A session's page or attendance sheet is shown (sender: the session; `now`: the time; "
+    "`principal`: who looks, a trainee on their own page or staff). Receivers answer a section "
+    "(HTML markup) or None: the virtual class adds connected minutes, presence checks and the "
+    "QR sign-ins given outside the class; compliance the help requests (R8).",
 )

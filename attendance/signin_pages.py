@@ -14,6 +14,7 @@ from attendance.credentials import Credential
 from attendance.models import Signature, TrainingSession
 from attendance.presence import TraineePresence
 from attendance.schemas import AbsenceInSchema, CorrectionInSchema
+from attendance.signals import session_sheet
 from attendance.web import announce, announce_closed, device, failed_attempts, once, settings
 from core.auth import Principal, current_principal, roles_required
 from core.db import utcnow
@@ -21,6 +22,7 @@ from core.errors import DomainError, InvalidInput
 from core.extensions import db
 from core.forms import read_form
 from core.models import Role, Trainee
+from training.signals import sections
 
 bp = Blueprint("signin_pages", __name__, template_folder="templates")
 RUNNERS = (Role.TRAINER, Role.SITE_STAFF)
@@ -178,6 +180,7 @@ def live(session_id: str, principal: Principal) -> Any:
         window=signing_window(session, now),
         trainer_signed=_half_now(session) in register.trainer_signed_halves(session.id),
         rotate_s=settings().rotate_s,
+        sections=sections(session_sheet, session, now=now, principal=principal),
     )
 
 

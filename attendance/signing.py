@@ -16,6 +16,7 @@ from attendance.credentials import (
     SessionFacts,
     Settings,
     channel_of,
+    load_facts,
     resolve,
 )
 from attendance.models import Signature, SignInCode, TrainingSession
@@ -160,6 +161,29 @@ def sign_in(
     entry = _trainee_entry("sign_in", actor, trainee_id, half, now, method, channel, device)
     outcome = _record_once(session, entry, look_first)
     return Outcome(outcome.signature, outcome.created, session.trainee_name)
+
+
+def sign_in_in_class(
+    actor: Principal, session_id: str, now: datetime, device: Device, cfg: Settings
+) -> Outcome:
+    """A trainee's timely answer to a presence check of the virtual class: the same record
+    as a QR scan (once per half-day, idempotent, chained), with `method: "virtual_class"`.
+    The caller (virtualclass) has checked that the answer came in time (R16)."""
+    if not actor.is_trainee:
+        raise Forbidden("Seul un stagiaire répond à un appel de présence.", code="trainee_required")
+    facts = load_facts(session_id, actor.id)
+    if facts is None:
+        raise NotFound("Séance introuvable.")
+    rules.check_can_sign(facts.status, now, facts.starts_at, facts.ends_at, cfg.margin_min)
+    if not facts.is_enrolled():
+        raise Forbidden(
+            "Vous ne faites pas partie des participants de cette séance.", code="not_enrolled"
+        )
+    half = _half(facts, now)
+    channel = channel_of(facts, None)
+    entry = _trainee_entry("sign_in", actor, actor.id, half, now, "virtual_class", channel, device)
+    outcome = _record_once(facts, entry, look_first=True)
+    return Outcome(outcome.signature, outcome.created, facts.trainee_name)
 
 
 def _trainee_entry(

@@ -197,6 +197,9 @@ def main() -> int:
 
     run.qr = qrimages.measure()
     step("qr", f"{run.qr.svg_one:,.0f} SVG/s, {run.qr.png_one:,.0f} PNG/s on one core")
+    from bench import classroom  # issue 11: rooms of 16, on one Socket.IO process and on two
+
+    class_outcomes = classroom.measure(app, env, say=lambda text: step("class", text))
     shutil.rmtree(workdir, ignore_errors=True)
 
     if settings.LEDGER_ENTRIES > 0:  # BENCH_LEDGER_ENTRIES=0 leaves the ledger part out
@@ -221,6 +224,7 @@ def main() -> int:
     settings.clean_up()
     text = report.render(run)
     path = report.write(text)
+    classroom.record(classroom.render(class_outcomes))
     print()
     print(text)
     print(f"Written to {path.relative_to(settings.ROOT)}")

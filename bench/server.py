@@ -35,9 +35,11 @@ class Server:
         worker_class: str = "sync",
         threads: int = 1,
         app: str = "wsgi:app",
+        python: str = sys.executable,
     ) -> None:
         self.env = {**os.environ, **env}
         self.app = app
+        self.python = python  # the Socket.IO servers run in the gevent environment (.venv-prod)
         self.workers = workers
         self.worker_class = worker_class
         self.threads = threads
@@ -63,7 +65,7 @@ class Server:
 
     def command(self) -> list[str]:
         return [
-            sys.executable,
+            self.python,
             "-m",
             "gunicorn",
             self.app,

@@ -17,7 +17,7 @@ from flask_socketio import Namespace, join_room
 
 from certificates import bulk
 from certificates.models import CertificateBatch
-from core.auth import Principal, principal_for_user, principal_from_bearer, principal_from_cookie
+from core.auth import Principal, principal_from_socket, still_valid
 from core.db import utcnow
 from core.errors import DomainError, NotFound
 from core.extensions import db, socketio
@@ -62,13 +62,7 @@ class CertificatesNamespace(Namespace):
         self.principals: dict[str, Principal] = {}
 
     def on_connect(self, auth: dict[str, Any] | None = None) -> bool:
-        try:
-            token = (auth or {}).get("token")
-            principal = (
-                principal_from_bearer(f"Bearer {token}") if token else principal_from_cookie()
-            )
-        except DomainError:
-            principal = None
+        principal = principal_from_socket(auth)
         if principal is None or not principal.has_role(Role.ORG_ADMIN):
             return False
         self.principals[request.sid] = principal  # type: ignore[attr-defined]
@@ -80,7 +74,7 @@ class CertificatesNamespace(Namespace):
     def on_join(self, data: dict[str, Any]) -> dict[str, Any]:
         """Join one batch's room; answers its progress so far (or an error)."""
         known = self.principals.get(request.sid)  # type: ignore[attr-defined]
-        principal = principal_for_user(known.id) if known else None  # deactivated since?
+        principal = still_valid(known) if known else None  # deactivated since?
         if principal is None:
             return {"ok": False, "error": "not_authenticated"}
         try:

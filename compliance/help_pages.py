@@ -3,13 +3,14 @@ the session's page, the organisation and the Région follow the requests and the
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from attendance.models import TrainingSession
-from attendance.signals import session_page
+from attendance.signals import session_sheet
 from compliance import help as help_requests
 from compliance import help_web, rules
 from compliance.schemas import AnswerInSchema, HelpInSchema
@@ -25,8 +26,8 @@ bp = Blueprint("help_pages", __name__, template_folder="templates")
 template_constants(bp, help_delay=rules.delay_text, help_overdue=rules.help_overdue)
 
 
-@session_page.connect
-def help_section(session: TrainingSession, principal: Principal) -> Markup | None:
+@session_sheet.connect
+def help_section(session: TrainingSession, now: datetime, principal: Principal) -> Markup | None:
     """The help requests of the session: the trainee's own with the form (autoformation), the
     staff's list with the answer form for the session's trainers."""
     if session.kind != "autoformation":
@@ -41,7 +42,7 @@ def help_section(session: TrainingSession, principal: Principal) -> Markup | Non
             requests=requests,
             can_ask=principal.is_trainee and session.is_open(),
             can_answer=principal.has_role(Role.TRAINER) and session.is_run_by(principal.id),
-            now=utcnow(),
+            now=now,
         )
     )
 

@@ -66,10 +66,19 @@ def _init_extensions(app: Flask) -> None:
 
     if not any(handler.namespace == "/certificates" for handler in socketio.namespace_handlers):
         socketio.on_namespace(CertificatesNamespace("/certificates"))
+    from virtualclass.events import NAMESPACE, ClassNamespace
+
+    if not any(handler.namespace == NAMESPACE for handler in socketio.namespace_handlers):
+        socketio.on_namespace(ClassNamespace(NAMESPACE))
     queue = app.config["REDIS_URL"] or None
     options = {}
     if queue:
-        options["client_manager"] = live_events(queue, app.config["SOCKETIO_WRITE_ONLY"])
+        options["client_manager"] = live_events(
+            queue, app.config["SOCKETIO_WRITE_ONLY"], app.config["SOCKETIO_CHANNEL"]
+        )
+    # Socket.IO answers pages of this site only (its own origin), or the configured ones.
+    options["cors_allowed_origins"] = app.config["CLASS_ALLOWED_ORIGINS"] or None
+    options["max_http_buffer_size"] = app.config["SOCKETIO_MAX_BUFFER_BYTES"]
     socketio.init_app(app, message_queue=queue, **options)
     api.init_app(app)
     api.spec.components.security_scheme(
@@ -103,6 +112,8 @@ def import_models() -> None:
     import sites.models  # noqa: F401
     import sites.services  # noqa: F401 - tells core which sites exist
     import training.models  # noqa: F401
+    import virtualclass.models  # noqa: F401
+    import virtualclass.services  # noqa: F401 - the class's sections of the attendance sheet
 
 
 def _register_feature_commands(app: Flask) -> None:
@@ -167,6 +178,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(help_pages)
     app.register_blueprint(data_pages)
     app.register_blueprint(dashboard_pages)
+    from virtualclass.pages import bp as class_pages
+
+    app.register_blueprint(class_pages)
 
 
 @event.listens_for(Engine, "connect")

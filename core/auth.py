@@ -13,7 +13,7 @@ from flask import Flask, Request, current_app, g, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface
 from sqlalchemy import bindparam, select
 
-from core.errors import Forbidden, Unauthenticated
+from core.errors import DomainError, Forbidden, Unauthenticated
 from core.extensions import db
 from core.models import Invitation, Role, Trainee, User
 from core.tokens import decode_token
@@ -211,3 +211,26 @@ def roles_required(*roles: str) -> Callable[[F], F]:
 
 
 ANY_ROLE: tuple[str, ...] = ()
+
+
+def principal_from_socket(auth: Any) -> Principal | None:
+    """Who opens a Socket.IO connection: `auth: {token}` (the API's bearer), else the page's
+    cookie session; None when neither stands (the connection is then refused).
+
+    `before_request` does not run for Socket.IO, so every namespace calls this on connect,
+    and `still_valid` again in its handlers."""
+    token = auth.get("token") if isinstance(auth, dict) else None
+    try:
+        if token:
+            return principal_from_bearer(f"Bearer {token}")
+        return principal_from_cookie()
+    except DomainError:
+        return None
+
+
+def still_valid(principal: Principal) -> Principal | None:
+    """The same principal read again: None once the account is deactivated or the trainee's
+    device binding revoked (long-lived connections check it again)."""
+    if principal.is_trainee:
+        return principal_for_device(principal.id, principal.device_id or "")
+    return principal_for_user(principal.id)

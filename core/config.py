@@ -93,7 +93,33 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # No body of the API or of a page comes near these (core.guards): 413 and 400 beyond.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "JSON_MAX_DEPTH": 32,
+        # The virtual class (virtualclass/, R16).
+        "CLASS_ALLOWED_ORIGINS": _words(os.environ.get("CLASS_ALLOWED_ORIGINS", "")),
+        "CLASS_CHECK_WINDOW_S": int(os.environ.get("CLASS_CHECK_WINDOW_S", 120)),
+        "CLASS_CHAT_RATE": os.environ.get("CLASS_CHAT_RATE", "20/10 seconds"),
+        "CLASS_FILE_MAX_BYTES": int(os.environ.get("CLASS_FILE_MAX_BYTES", 5 * 1024 * 1024)),
+        # A Socket.IO packet beyond this closes its connection (the class refuses any message
+        # over 64 KB in its handlers, with an error the page shows).
+        # The Redis pub/sub channel of the Socket.IO processes (one per deployment).
+        "SOCKETIO_CHANNEL": os.environ.get("SOCKETIO_CHANNEL", "flask-socketio"),
+        "SOCKETIO_MAX_BUFFER_BYTES": int(os.environ.get("SOCKETIO_MAX_BUFFER_BYTES", 96 * 1024)),
+        "CLASS_REVERIFY_S": float(os.environ.get("CLASS_REVERIFY_S", 30)),
+        "JANUS_URL": os.environ.get("JANUS_URL", ""),  # Janus's HTTP API, as the server reaches it
+        "JANUS_PUBLIC_URL": os.environ.get("JANUS_PUBLIC_URL", ""),  # as browsers reach it
+        "JANUS_ADMIN_URL": os.environ.get("JANUS_ADMIN_URL", ""),
+        "JANUS_ADMIN_SECRET": os.environ.get("JANUS_ADMIN_SECRET", ""),
+        "JANUS_API_SECRET": os.environ.get("JANUS_API_SECRET", ""),
+        "JANUS_ROOM_SECRET": os.environ.get("JANUS_ROOM_SECRET", ""),
+        # STUN and TURN servers given to browsers: space-separated stun:/turn: URLs.
+        "CLASS_ICE_URLS": _words(os.environ.get("CLASS_ICE_URLS", "")),
+        "CLASS_TURN_USERNAME": os.environ.get("CLASS_TURN_USERNAME", ""),
+        "CLASS_TURN_CREDENTIAL": os.environ.get("CLASS_TURN_CREDENTIAL", ""),
     }
+
+
+def _words(value: str) -> list[str]:
+    """A space- or comma-separated list."""
+    return [word for word in value.replace(",", " ").split() if word]
 
 
 def _optional_float(value: str) -> float | None:

@@ -117,17 +117,19 @@ class QueuedRedisManager(RedisManager):
                 )
 
 
-def live_events(url: str, write_only: bool) -> RedisManager:
+def live_events(url: str, write_only: bool, channel: str = "flask-socketio") -> RedisManager:
     """The Socket.IO client manager over Redis.
 
     API workers (`write_only`) only publish to the live screens; they never hold Socket.IO
     clients, so they need no listener on the queue (which would receive every event), and they
     publish after the answer, from a thread, many events per round trip. The Socket.IO servers
     listen. Both give up quickly on a Redis that is down: the sender logs and drops the event,
-    and python-socketio's listener logs and reconnects with a growing delay.
+    and python-socketio's listener logs and reconnects with a growing delay. `channel`: Redis
+    pub/sub ignores the database number, so deployments (or test runs) sharing one Redis need
+    channels of their own (SOCKETIO_CHANNEL).
     """
     redis_options = {"socket_connect_timeout": CONNECT_TIMEOUT_S}
     if write_only:
         redis_options["socket_timeout"] = CONNECT_TIMEOUT_S
-        return QueuedRedisManager(url, channel="flask-socketio", redis_options=redis_options)
-    return RedisManager(url, channel="flask-socketio", redis_options=redis_options)
+        return QueuedRedisManager(url, channel=channel, redis_options=redis_options)
+    return RedisManager(url, channel=channel, redis_options=redis_options)

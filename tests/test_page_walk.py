@@ -207,6 +207,11 @@ def test_every_page_of_every_role_renders_in_every_state(app, client, monkeypatc
     for role in ("trainer", "site_staff"):
         assert walks[role].statuses.get(live_page) == 200, (role, walks[role].statuses)
     assert walks["trainee"].statuses.get(f"/mes-seances/{world.session_id}") == 200
+    # The virtual class (virtualclass/): its way in is shown while the session is open.
+    class_page = f"/classe/{world.session_id}"
+    for role in ("trainer", "trainee"):
+        reached = walks[role].statuses.get(class_page)
+        assert reached == (200 if state in ("open", "trainer_signed", "signed") else None), role
 
 
 # What people see on the key pages, state by state.
