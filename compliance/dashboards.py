@@ -11,6 +11,7 @@ as the billing does (R11).
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
@@ -19,7 +20,7 @@ from typing import Any
 from sqlalchemy import Select, func, select
 
 from attendance.models import TrainingSession
-from compliance import rollups, rules
+from compliance import followup, rollups, rules
 from compliance.models import (
     SUBMITTED,
     VALIDATED,
@@ -387,6 +388,23 @@ def open_flags(
                 "order_id": None,
                 "group_id": session.group_id,
                 "link": f"/seances/{session.id}",
+            }
+        )
+    due: dict[str, int] = defaultdict(int)
+    for item in followup.outcomes_due(actor, now.astimezone(PARIS).date(), limit=100_000):
+        if organisation_id is None or item.enrolment.organisation_id == organisation_id:
+            due[item.enrolment.organisation_id] += 1
+    for org_id, count in sorted(due.items()):
+        flags.append(
+            {
+                "rule": "R23",
+                "code": "outcomes_due",
+                "message": f"{count} situation{'s' if count > 1 else ''} de stagiaire "
+                "(sortie, 3 ou 6 mois) à relever.",
+                "organisation_id": org_id,
+                "order_id": None,
+                "group_id": None,
+                "link": "/suivi",
             }
         )
     overdue = _scoped(

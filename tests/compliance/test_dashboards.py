@@ -218,3 +218,15 @@ def test_a_period_not_written_yyyy_mm_or_yyyy_is_refused(app, client, region):
     both = {"month": "2026-03", "year": "2026"}
     answer = client.get("/api/v1/dashboards", query_string=both, headers=bearer(app, region))
     api_error(answer, 400, "invalid_period")
+
+
+def test_situations_due_are_an_open_flag_r23(app, client, tenant_a, region, month, monkeypatch):
+    """The test order ended on 30 November: its trainee's exit situation is due (R23)."""
+    import compliance.dashboard_routes
+
+    later = at(DAY.replace(month=12, day=2), 12)
+    monkeypatch.setattr(compliance.dashboard_routes, "utcnow", lambda: later)
+    board = dashboard(app, client, region, scope="region")
+    (flag,) = [f for f in board["flags"] if f["rule"] == "R23"]
+    assert flag["organisation_id"] == tenant_a.org.id
+    assert flag["message"].startswith("2 situations")  # Amina and Léa
