@@ -19,7 +19,7 @@ from reportlab.lib.units import mm
 from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 from sqlalchemy import insert, select
 
-from attendance.models import Signature, TrainingSession
+from attendance.models import CompanyPeriod, Signature, TrainingSession
 from attendance.retention import retention_ends
 from certificates import pdf as certificate_pdf
 from certificates.models import Certificate
@@ -134,6 +134,11 @@ def gather(trainee: Trainee) -> dict[str, Any]:
         .where(Invitation.trainee_id == trainee.id)
         .order_by(Invitation.created_at)
     ).all()
+    periods = db.session.scalars(
+        select(CompanyPeriod)
+        .where(CompanyPeriod.trainee_id == trainee.id)
+        .order_by(CompanyPeriod.start_date)
+    ).all()
     reads = db.session.execute(
         select(RecordAccess, User)
         .join(User, User.id == RecordAccess.reader_id, isouter=True)
@@ -210,6 +215,26 @@ def gather(trainee: Trainee) -> dict[str, Any]:
             }
             for o in outcomes
         ],
+        "company_periods": [
+            {
+                "company": period.company_name,
+                "start_date": _iso(period.start_date),
+                "end_date": _iso(period.end_date),
+                "planned_hours": period.planned_hours,
+                "hours": [
+                    {
+                        "first_day": _iso(line.first_day),
+                        "last_day": _iso(line.last_day),
+                        "minutes": line.minutes,
+                        "signed_by_you": _iso(line.trainee_signed_at),
+                        "signed_by_tutor": _iso(line.tutor_signed_at),
+                        "withdrawn": _iso(line.cancelled_at),
+                    }
+                    for line in period.lines
+                ],
+            }
+            for period in periods
+        ],
         "equipment_loans": [
             {
                 "item": loan.item,
@@ -270,6 +295,11 @@ SECTIONS = (
     ("certificates", "Attestations", ("short_id", "kind", "month", "issued_at", "hours")),
     ("help_requests", "Demandes d'aide", ("asked_at", "text", "answered_at", "answer")),
     (
+        "company_periods",
+        "Périodes en entreprise",
+        ("company", "start_date", "end_date", "planned_hours"),
+    ),
+    (
         "outcomes",
         "Situation après la formation",
         ("milestone", "situation", "employment_kind", "recorded_at"),
@@ -284,6 +314,10 @@ SECTIONS = (
 )
 HEADERS = {
     "order_number": "Bon de commande",
+    "company": "Entreprise",
+    "start_date": "Du",
+    "end_date": "Au",
+    "planned_hours": "Heures prévues",
     "group": "Groupe",
     "entry_date": "Entrée",
     "exit_date": "Sortie",

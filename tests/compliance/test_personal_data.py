@@ -156,3 +156,22 @@ def test_the_pages(app, client, tenant_a, region, monkeypatch):
     assert "Qui a consulté son dossier" in staff_browser(app, region).get(data_page).get_data(
         as_text=True
     )
+
+
+def test_the_export_holds_the_company_periods_and_their_signatures(
+    app, client, tenant_a, monkeypatch
+):
+    from tests.attendance.company_support import company_state
+
+    found = company_state(app, client, tenant_a, monkeypatch, "trainee_signed")
+    data = client.get("/api/v1/me/data", headers=found.learner.headers).get_json()
+    (period,) = data["company_periods"]
+    assert period["company"] == "Menuiserie Durand"
+    (line,) = period["hours"]
+    assert line["signed_by_you"] is not None
+    assert line["signed_by_tutor"] is None
+    pdf = client.get("/api/v1/me/data?format=pdf", headers=found.learner.headers)
+    pages = PdfReader(io.BytesIO(pdf.data)).pages
+    text = " ".join(" ".join(page.extract_text() for page in pages).split())
+    assert "Périodes en entreprise (1)" in text
+    assert "Menuiserie Durand" in text
