@@ -90,6 +90,7 @@ def import_models() -> None:
     modules that subscribe to the signals of the layers below them (docs/architecture.md)."""
     import attendance.models  # noqa: F401
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
+    import attendance.site_links  # noqa: F401 - answers the access sites about sessions
     import certificates.models  # noqa: F401
     import certificates.services  # noqa: F401 - erases its PDFs when an order is purged
     import core.models  # noqa: F401
@@ -106,6 +107,9 @@ def _register_feature_commands(app: Flask) -> None:
     app.cli.add_command(ledger_cli)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(demo_command)
+    from sites.cli import sites_cli
+
+    app.cli.add_command(sites_cli)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -120,6 +124,8 @@ def _register_blueprints(app: Flask) -> None:
     from core.extensions import csrf
     from core.pages import bp as core_pages
     from core.routes import blp as accounts_api
+    from sites.pages import bp as sites_pages
+    from sites.routes import blp as sites_api
     from training.pages import bp as training_pages
     from training.routes import blp as training_api
 
@@ -129,6 +135,7 @@ def _register_blueprints(app: Flask) -> None:
         attendance_api,
         certificates_api,
         billing_api,
+        sites_api,
     ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
@@ -138,6 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(attendance_pages)
     app.register_blueprint(certificate_pages)
     app.register_blueprint(finance_pages)
+    app.register_blueprint(sites_pages)
 
 
 @event.listens_for(Engine, "connect")

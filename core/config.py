@@ -93,6 +93,10 @@ def load_config(instance_path: str) -> dict[str, Any]:
         # No body of the API or of a page comes near these (core.guards): 413 and 400 beyond.
         "MAX_CONTENT_LENGTH": 1024 * 1024,
         "JSON_MAX_DEPTH": 32,
+        # Access sites' notifications (sites.mail): empty keeps them in the outbox page.
+        "SMTP_URL": os.environ.get("SMTP_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "ne-pas-repondre@competences-plus.fr"),
+        "SMTP_INLINE": False,
     }
 
 
