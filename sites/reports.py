@@ -177,7 +177,7 @@ def roster(site: Site, first: date, last: date) -> list[RosterLine]:
             select(Trainee.id, Trainee.last_name + " " + Trainee.first_name).where(
                 Trainee.id.in_({b.trainee_id for b in bookings})
             )
-        ).tuples()
+        ).all()
     )
     return [RosterLine(b, names.get(b.trainee_id, "")) for b in bookings]
 

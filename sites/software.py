@@ -89,9 +89,7 @@ def flagged(
         query = query.where(SoftwareRequest.site_id == site_id)
     today = local_day(now)
     out = []
-    for request, group in db.session.execute(
-        query.order_by(SoftwareRequest.created_at.desc())
-    ).tuples():
+    for request, group in db.session.execute(query.order_by(SoftwareRequest.created_at.desc())):
         start = group.first_day
         flags = rules.software_flags(
             start,

@@ -91,7 +91,8 @@ def test_availability_gives_free_seats_per_slot(app, client, alpha, site):
     closed = client.get(
         f"/api/v1/sites/{site['id']}/availability?date={saturday}", headers=alpha.h
     ).get_json()
-    assert closed["open"] is False and closed["slots"] == []
+    assert closed["open"] is False
+    assert closed["slots"] == []
 
 
 def test_a_session_booking_takes_the_sessions_span(app, client, alpha, site):
@@ -99,8 +100,10 @@ def test_a_session_booking_takes_the_sessions_span(app, client, alpha, site):
     response = book(app, client, alpha, site["id"], alpha.trainees[0], session_id=session["id"])
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
-    assert body["status"] == "confirmed" and body["kind"] == "session"
-    assert body["starts_at"] == session["starts_at"] and body["ends_at"] == session["ends_at"]
+    assert body["status"] == "confirmed"
+    assert body["kind"] == "session"
+    assert body["starts_at"] == session["starts_at"]
+    assert body["ends_at"] == session["ends_at"]
 
 
 def test_a_full_slot_answers_site_full_or_waitlists_on_request_R14(app, client, alpha, site):
@@ -116,7 +119,8 @@ def test_a_full_slot_answers_site_full_or_waitlists_on_request_R14(app, client, 
         "R14",
     )
     waiting = book(app, client, alpha, site["id"], t3, waitlist=True, **free_slot(start=10, end=11))
-    assert waiting.status_code == 202 and waiting.get_json()["status"] == "waitlisted"
+    assert waiting.status_code == 202
+    assert waiting.get_json()["status"] == "waitlisted"
     # back to back is not overlapping: 11:00-12:00 has one seat free (t1 leaves at 11)
     assert (
         book(app, client, alpha, site["id"], t4, **free_slot(start=11, end=12)).status_code == 201
@@ -240,7 +244,8 @@ def test_site_staff_see_and_cancel_the_bookings_of_their_site_and_the_organisati
     )
     assert response.status_code == 204
     mail = db.session.scalars(select(OutboxMail).where(OutboxMail.topic == "cancellation")).one()
-    assert mail.recipient == alpha.admin.email and "Panne" in mail.body
+    assert mail.recipient == alpha.admin.email
+    assert "Panne" in mail.body
 
 
 def test_a_booking_in_the_past_or_of_another_sessions_trainee_is_refused(app, client, alpha, site):
@@ -266,6 +271,7 @@ def test_department_availability_over_a_week(app, client, region, alpha, site):
         f"/api/v1/sites/availability?department=46&date={DAY}", headers=alpha.h
     ).get_json()
     [item] = body["items"]
-    assert item["site"]["id"] == site["id"] and len(item["days"]) == 7
+    assert item["site"]["id"] == site["id"]
+    assert len(item["days"]) == 7
     assert item["days"][0]["slots"][0]["free"] == 1
     assert sum(1 for d in item["days"] if not d["open"]) == 2  # the weekend
