@@ -79,9 +79,11 @@ class Seats(RuleBasedStateMachine):
             db.session.commit()
         except DomainError as error:
             db.session.rollback()
-            assert error.code in ("site_full", "site_closed", "trainee_overlap"), error.code
-            if error.code == "site_closed":
-                assert day in self.closed
+            refused = error.code
+        else:
+            return
+        assert refused in ("site_full", "site_closed", "trainee_overlap"), refused
+        assert (refused == "site_closed") == (day in self.closed)
 
     @rule(pick=st.integers(0, 1000), by_site=st.booleans())
     def cancel(self, pick: int, by_site: bool) -> None:
