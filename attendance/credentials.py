@@ -302,8 +302,8 @@ def _check_kiosk_site(facts: SessionFacts, site_id: str | None) -> None:
         )
     if facts.site_id is None and facts.kind == "regroupement":
         raise Forbidden(
-            "Ce regroupement a lieu en salle, pas sur ce site : le stagiaire émarge là où il "
-            "se tient.",
+            "Cette séance n'a pas lieu sur ce site : c'est un regroupement en salle, le "
+            "stagiaire émarge là où il se tient.",
             code="wrong_site",
         )
 

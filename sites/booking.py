@@ -322,6 +322,9 @@ def reposition(
         from_date=data["from_date"],
         reason=data["reason"].strip()[:500],
         author_id=actor.id,
+        booked=0,
+        waitlisted=0,
+        refused=0,
     )
     freed = _cancel_for_repositioning(actor, future, now, target)
     record.cancelled = len(freed)

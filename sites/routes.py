@@ -245,7 +245,7 @@ def list_software(principal: Principal) -> Any:
 
 
 def _flagged(item: software.FlaggedRequest) -> dict[str, Any]:
-    body = SoftwareSchema().dump(item.request)
+    body = {name: getattr(item.request, name) for name in SoftwareSchema().fields}
     body.update(
         request_deadline=item.request_deadline,
         decision_deadline=item.decision_deadline,

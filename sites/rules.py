@@ -37,8 +37,10 @@ def check_department(department: str) -> str:
 
 def _day_keys(key: str) -> list[str]:
     """« lun », « lundi », « lun-ven » → the weekday keys they name."""
-    short = [part.strip().lower()[:3] for part in key.split("-")]
-    if not all(part in DAY_KEYS for part in short) or len(short) > 2:
+    parts = [part.strip().lower() for part in key.split("-")]
+    short = [part[:3] for part in parts]
+    known = all(part in DAY_KEYS or part in DAY_NAMES for part in parts)
+    if not known or len(short) > 2:
         raise InvalidInput(
             f"Jour inconnu dans les horaires : « {key} ».",
             code="invalid_opening_hours",
@@ -319,9 +321,10 @@ FRENCH_COLUMNS = {
 
 
 def parse_hours_cell(text: str) -> Hours:
-    """« lun-ven 08:30-12:30, 13:30-17:30 ; sam 09:00-12:00 » → opening hours."""
+    """« lun-ven 08:30-12:30, 13:30-17:30 / sam 09:00-12:00 » → opening hours (day groups
+    apart with « / », « | » or « ; »)."""
     raw: dict[str, str] = {}
-    for chunk in text.split(";"):
+    for chunk in re.split(r"[;/|]", text):
         chunk = chunk.strip()
         if not chunk:
             continue

@@ -130,6 +130,8 @@ class Seats(RuleBasedStateMachine):
             assert rules.free_seats(self.seats, spans, waiting.span) == 0
             for promoted in confirmed:
                 if promoted.promoted_at and promoted.span == waiting.span:
+                    assert promoted.waitlisted_at is not None
+                    assert waiting.waitlisted_at is not None
                     assert promoted.waitlisted_at <= waiting.waitlisted_at
 
     @invariant()
