@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime, timedelta
+from typing import Any
 
 from flask import current_app
 from icalendar import Calendar, Event
@@ -71,7 +72,7 @@ def calendar_for(token: str, now: datetime) -> bytes:
     return calendar.to_ical()
 
 
-def _bookings(*where: object, now: datetime) -> list[Booking]:
+def _bookings(*where: Any, now: datetime) -> list[Booking]:
     return list(
         db.session.scalars(
             select(Booking)
