@@ -216,7 +216,10 @@ def search(principal: Principal) -> Any:
     department = request.args.get("department") or ""
     day = _day_arg()
     sessions: list[SessionInfo] = ask(organisation_sessions, principal=principal, day=day)
+    # A day changed since the last search keeps no session of the other day: its first one.
     chosen = next((s for s in sessions if s.id == request.args.get("session_id")), None)
+    if chosen is None and department and sessions:
+        chosen = sessions[0]
     candidates = []
     if department in rules.DEPARTMENTS and chosen is not None:
         candidates = reports.sites_for_span(
