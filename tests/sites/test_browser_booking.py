@@ -10,14 +10,14 @@ from core.extensions import db
 from sites.models import Booking
 from tests.conftest import PASSWORD
 from tests.sites.support import DAY, create_site, make_org_with_trainees, plan_session
-from tests.test_browser import PHONE, browser, live_url, scroll_width  # noqa: F401 - fixtures
+from tests.test_browser import PHONE, scroll_width
 
 pytestmark = pytest.mark.browser
 
 
 def test_the_referent_books_a_seat_from_the_availability_search(
     browser, live_url, app, client, region
-):  # noqa: F811
+):
     site = create_site(app, client, region, name="Espace e-formation de Figeac")
     create_site(app, client, region, name="Cyber-base de Muret", department="31", city="Muret")
     org = make_org_with_trainees(app, client, 2)
