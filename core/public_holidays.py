@@ -4,10 +4,17 @@ one are flagged, access sites are closed on them."""
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 
 import holidays as holiday_calendars
 
 
 def french_holidays(year: int) -> dict[date, str]:
     """French public holidays of a year (metropolitan calendar), named in French."""
-    return dict(holiday_calendars.country_holidays("FR", years=year, language="fr"))
+    return dict(_holidays(year))
+
+
+@lru_cache(maxsize=32)
+def _holidays(year: int) -> tuple[tuple[date, str], ...]:
+    # Building the calendar costs milliseconds; a year's holidays never change.
+    return tuple(holiday_calendars.country_holidays("FR", years=year, language="fr").items())

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.clock import PARIS, local_day
 from core.extensions import db
@@ -66,36 +66,41 @@ def _bookings(
 
 def availability(sites: list[Site], first: date, days: int) -> list[list[DayAvailability]]:
     """Per site, per day from `first`: closed (why) or its slots with free seats. Three
-    queries whatever the number of sites and days."""
+    queries whatever the number of sites and days; bookings of one span are counted in SQL
+    (GROUP BY), so that a busy week reads a few hundred rows, not thousands."""
     last = first + timedelta(days=days - 1)
     ids = [s.id for s in sites]
-    spans: dict[tuple[str, date], list[rules.Span]] = defaultdict(list)
-    waiting: dict[tuple[str, date], list[rules.Span]] = defaultdict(list)
+    taken: dict[tuple[str, date], list[tuple[rules.Span, int]]] = defaultdict(list)
+    waiting: dict[tuple[str, date], list[tuple[rules.Span, int]]] = defaultdict(list)
+    start = datetime.combine(first, datetime.min.time(), PARIS)
     rows = db.session.execute(
-        select(Booking.site_id, Booking.starts_at, Booking.ends_at, Booking.status).where(
+        select(Booking.site_id, Booking.starts_at, Booking.ends_at, Booking.status, func.count())
+        .where(
             Booking.site_id.in_(ids),
-            Booking.starts_at >= datetime.combine(first, datetime.min.time(), PARIS),
-            Booking.starts_at
-            < datetime.combine(last + timedelta(days=1), datetime.min.time(), PARIS),
+            Booking.starts_at >= start,
+            Booking.starts_at < start + timedelta(days=days + 1),  # + 1: a DST change
             Booking.status.in_(("confirmed", "waitlisted")),
         )
+        .group_by(Booking.site_id, Booking.starts_at, Booking.ends_at, Booking.status)
     )
-    for site_id, starts_at, ends_at, status in rows:
-        target = spans if status == "confirmed" else waiting
-        target[(site_id, local_day(starts_at))].append(rules.Span(starts_at, ends_at))
+    for site_id, starts_at, ends_at, status, count in rows:
+        target = taken if status == "confirmed" else waiting
+        target[(site_id, local_day(starts_at))].append((rules.Span(starts_at, ends_at), count))
     closures, holidays = closures_of(ids, first, last), holidays_between(first, last)
     out = []
     for site in sites:
+        hours = rules.normalize_hours(site.opening_hours)
         row = []
         for offset in range(days):
             day = first + timedelta(days=offset)
             row.append(
                 _day(
                     site,
+                    hours,
                     day,
                     closures[site.id],
                     holidays,
-                    spans[(site.id, day)],
+                    taken[(site.id, day)],
                     waiting[(site.id, day)],
                 )
             )
@@ -105,13 +110,14 @@ def availability(sites: list[Site], first: date, days: int) -> list[list[DayAvai
 
 def _day(
     site: Site,
+    hours: rules.Hours,
     day: date,
     closures: dict[date, str],
     holidays: dict[date, str],
-    taken: list[rules.Span],
-    waiting: list[rules.Span],
+    taken: list[tuple[rules.Span, int]],
+    waiting: list[tuple[rules.Span, int]],
 ) -> DayAvailability:
-    opening = rules.opening_spans(site.opening_hours, day)
+    opening = rules.opening_spans(hours, day, normal=True)
     reason = (
         closures.get(day)
         or holidays.get(day)
@@ -119,13 +125,14 @@ def _day(
     )
     if reason:
         return DayAvailability(site, day, reason)
+    spans, counts = [s for s, _ in taken], [c for _, c in taken]
     slots = [
         Slot(
             o.starts_at,
             o.ends_at,
             site.seats,
-            rules.peak_overlap(taken, o),
-            sum(w.overlaps(o) for w in waiting),
+            rules.peak_overlap(spans, o, counts),
+            sum(c for w, c in waiting if w.overlaps(o)),
         )
         for o in opening
     ]

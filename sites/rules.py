@@ -3,10 +3,13 @@ order, R14 repositioning and R15 software deadlines. The clock and the calendar 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import repeat
 from typing import Any
 
 from core.clock import PARIS
@@ -84,8 +87,15 @@ def _ranges(value: Any) -> list[list[str]]:
 
 def normalize_hours(raw: Mapping[str, Any] | None) -> Hours:
     """Opening hours per weekday, from what people write (« lun-ven »: « 08:30-12:30, … »)."""
+    return _normalized(json.dumps(raw or {}, sort_keys=True))
+
+
+@lru_cache(maxsize=4096)
+def _normalized(raw_json: str) -> Hours:
+    # A site's hours are read for every day shown: parsed once per distinct text.
+    raw = json.loads(raw_json)
     hours: Hours = {}
-    for key, value in (raw or {}).items():
+    for key, value in raw.items():
         for day in _day_keys(str(key)):
             hours[day] = _ranges(value)
     return {day: hours[day] for day in DAY_KEYS if hours.get(day)}
@@ -122,9 +132,10 @@ def check_span(span: Span) -> None:
         raise InvalidInput("Une réservation tient dans une seule journée.", code="invalid_span")
 
 
-def opening_spans(hours: Mapping[str, Any], day: date) -> list[Span]:
-    """The site's opening spans on a Paris day (empty when closed that weekday)."""
-    ranges = normalize_hours(hours).get(DAY_KEYS[day.weekday()], [])
+def opening_spans(hours: Mapping[str, Any], day: date, *, normal: bool = False) -> list[Span]:
+    """The site's opening spans on a Paris day (empty when closed that weekday); `normal`:
+    the hours are normalized already (normalize_hours), as a caller over many days has them."""
+    ranges = (hours if normal else normalize_hours(hours)).get(DAY_KEYS[day.weekday()], [])
     return [Span(_at(day, a), _at(day, b)) for a, b in ranges]
 
 
@@ -167,13 +178,14 @@ def check_open(
         raise Conflict(f"Réservation impossible : {reason}.", code="site_closed", rule="R14")
 
 
-def peak_overlap(spans: Iterable[Span], window: Span) -> int:
-    """The most spans running at the same moment inside `window` (a sweep over their ends)."""
+def peak_overlap(spans: Iterable[Span], window: Span, weights: Iterable[int] | None = None) -> int:
+    """The most spans running at the same moment inside `window` (a sweep over their ends);
+    `weights`: how many bookings each span stands for (identical spans counted once)."""
     events: list[tuple[datetime, int]] = []
-    for span in spans:
+    for span, weight in zip(spans, weights or repeat(1), strict=False):
         if span.overlaps(window):
-            events.append((max(span.starts_at, window.starts_at), 1))
-            events.append((min(span.ends_at, window.ends_at), -1))
+            events.append((max(span.starts_at, window.starts_at), weight))
+            events.append((min(span.ends_at, window.ends_at), -weight))
     events.sort()  # an end (-1) sorts before a start (+1) at the same moment: back to back fits
     peak = running = 0
     for _, step in events:

@@ -78,9 +78,31 @@ class AvailabilitySchema(ma.Schema):
     slots = ma.fields.List(ma.fields.Nested(SlotSchema))
 
 
+class CompactSlotSchema(ma.Schema):
+    starts = ma.fields.String(metadata={"description": "Paris wall-clock time, HH:MM"})
+    ends = ma.fields.String(metadata={"description": "Paris wall-clock time, HH:MM"})
+    booked = ma.fields.Integer()
+    free = ma.fields.Integer()
+    waitlisted = ma.fields.Integer()
+
+
+class CompactDaySchema(ma.Schema):
+    date = ma.fields.Date()
+    open = ma.fields.Boolean()
+    closed_reason = ma.fields.String(allow_none=True)
+    slots = ma.fields.List(ma.fields.Nested(CompactSlotSchema))
+
+
+class SiteBriefSchema(ma.Schema):
+    id = ma.fields.String()
+    name = ma.fields.String()
+    city = ma.fields.String()
+    seats = ma.fields.Integer()
+
+
 class SiteWeekSchema(ma.Schema):
-    site = ma.fields.Nested(SiteSchema)
-    days = ma.fields.List(ma.fields.Nested(AvailabilitySchema))
+    site = ma.fields.Nested(SiteBriefSchema)
+    days = ma.fields.List(ma.fields.Nested(CompactDaySchema))
 
 
 class DepartmentAvailabilitySchema(ma.Schema):
