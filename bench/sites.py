@@ -16,6 +16,7 @@ from __future__ import annotations
 import http.client
 import io
 import json
+import os
 import random
 import statistics
 import threading
@@ -36,6 +37,7 @@ from core.models import Organisation, Role, User
 from core.tokens import issue_token
 from sites import rules
 
+ENABLED = os.environ.get("BENCH_SITES", "1") != "0"
 SITES = 200
 BIG_DEPARTMENT = "31"  # Haute-Garonne holds the most sites
 BIG_SHARE = 40
