@@ -277,13 +277,16 @@ def bookings(principal: Principal) -> Any:
     order = Booking.cancelled_at.desc() if status == "cancelled" else Booking.starts_at
     items = db.session.scalars(query.order_by(order, Booking.id).limit(200)).all()
     names = _names({b.trainee_id for b in items})
+    unbooked = seats.unbooked_sign_ins(principal)
+    site_names = dict(db.session.execute(select(Site.id, Site.name)).all()) if unbooked else {}
     return render_template(
         "sites/bookings.html",
         items=items,
         names=names,
         status=status,
-        unbooked=seats.unbooked_sign_ins(principal),
-        unbooked_names=_names({u.trainee_id for u in seats.unbooked_sign_ins(principal)}),
+        unbooked=unbooked,
+        unbooked_names=_names({u.trainee_id for u in unbooked}),
+        site_names=site_names,
         can_cancel=principal.has_role(Role.ORG_ADMIN, Role.SITE_STAFF, Role.REGION),
     )
 

@@ -183,15 +183,3 @@ def holidays_between(first: date, last: date) -> dict[date, str]:
     for year in range(first.year, last.year + 1):
         days.update(french_holidays(year))
     return days
-
-
-def reopen_day(actor: Principal, site_id: str, day: date) -> None:
-    """Withdraw a closure (the bookings it cancelled stay cancelled)."""
-    site = managed_site(actor, site_id)
-    closure = db.session.scalar(
-        select(SiteClosure).where(SiteClosure.site_id == site.id, SiteClosure.day == day)
-    )
-    if closure is None:
-        raise NotFound("Aucune fermeture ce jour-là.", code="closure_not_found")
-    db.session.delete(closure)
-    db.session.flush()

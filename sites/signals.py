@@ -8,7 +8,7 @@ nobody answers would let a booking pass unchecked, so `ask` requires one answer.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from blinker import Namespace
@@ -59,7 +59,3 @@ def ask(signal: Any, sender: Any = None, **kwargs: Any) -> Any:
     if not answers:
         raise RuntimeError(f"no subscriber answers {signal.name}: is the app fully built?")
     return answers[0][1]
-
-
-def days_between(first: date, last: date) -> int:
-    return (last - first).days + 1
