@@ -293,7 +293,7 @@ def _check_same_half(facts: SessionFacts, first_use: datetime, now: datetime) ->
 def _check_kiosk_site(facts: SessionFacts, site_id: str | None) -> None:
     """A site's kiosk signs the sessions held at that site and the distance sessions (a
     trainee followed them from the site's PC: booked there, or accepted and flagged to the
-    organisation, sites.booking.kiosk_sign_in); never a session held elsewhere: a signature
+    organisation, sites.kiosk.kiosk_sign_in); never a session held elsewhere: a signature
     must never name a site where it was not given."""
     if site_id is None or (facts.site_id is not None and facts.site_id != site_id):
         raise Forbidden(

@@ -8,21 +8,20 @@ already holds its trainee's time, so a promotion needs the site's lock only."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, select
 
 from core.auth import Principal
 from core.clock import PARIS, local_day
-from core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from core.extensions import db
 from core.models import Role, Trainee
 from sites import mail, rules
-from sites.models import Booking, Repositioning, Site, SiteClosure, UnbookedSignIn
+from sites.models import Booking, Site, SiteClosure
 from sites.services import closures_of, get_site, holidays_between, lock_site, managed_site
-from sites.signals import SessionInfo, ask, session_for_booking, trainee_sessions
+from sites.signals import SessionInfo, ask, session_for_booking
 
 ACTIVE = ("confirmed", "waitlisted")
 BOOKABLE_KINDS = ("tutorat", "autoformation")  # distance sessions; a regroupement is in a room
@@ -59,7 +58,7 @@ def own_trainee(actor: Principal, trainee_id: str) -> Trainee:
     return trainee
 
 
-def _lock_trainee(trainee_id: str) -> None:
+def lock_trainee(trainee_id: str) -> None:
     db.session.execute(select(Trainee.id).where(Trainee.id == trainee_id).with_for_update())
 
 
@@ -114,7 +113,7 @@ def place(
     waitlist: bool,
 ) -> Booking:
     """Under the trainee's and the site's locks: open? the trainee free? a seat free?"""
-    _lock_trainee(trainee_id)
+    lock_trainee(trainee_id)
     site = lock_site(site_id)
     day = local_day(span.starts_at)
     rules.check_open(
@@ -284,200 +283,3 @@ def close_day(
         )
     db.session.flush()
     return hit
-
-
-# R14: repositioning
-
-
-def reposition(
-    actor: Principal, trainee_id: str, data: dict[str, Any], now: datetime
-) -> Repositioning:
-    """R14: move a trainee home, or to a site, from a day on. Future bookings follow: home
-    cancels them; a site cancels those elsewhere and books the trainee's distance sessions
-    there (waitlisted when full). The decision is kept with its author, time and reason."""
-    if not actor.has_role(Role.ORG_ADMIN):
-        raise Forbidden("Seul le référent de l'organisme repositionne un stagiaire.")
-    trainee = own_trainee(actor, trainee_id)
-    direction, site_id = data["direction"], data.get("site_id")
-    rules.check_reposition(
-        direction, site_id, data["from_date"], local_day(now), data.get("reason", "")
-    )
-    target = get_site(site_id) if direction == "site" and site_id else None
-    start = max(datetime.combine(data["from_date"], datetime.min.time(), PARIS), now)
-    _lock_trainee(trainee.id)
-    future = list(
-        db.session.scalars(
-            select(Booking).where(
-                Booking.trainee_id == trainee.id,
-                Booking.status.in_(ACTIVE),
-                Booking.starts_at >= start,
-            )
-        )
-    )
-    record = Repositioning(
-        organisation_id=trainee.organisation_id,
-        trainee_id=trainee.id,
-        direction=direction,
-        site_id=target.id if target else None,
-        from_date=data["from_date"],
-        reason=data["reason"].strip()[:500],
-        author_id=actor.id,
-        booked=0,
-        waitlisted=0,
-        refused=0,
-    )
-    freed = _cancel_for_repositioning(actor, future, now, target)
-    record.cancelled = len(freed)
-    if target is not None:
-        _book_sessions(actor, record, trainee.id, target, start, now)
-    for site_id_freed in sorted(freed):
-        promote(lock_site(site_id_freed), now)
-    db.session.add(record)
-    db.session.flush()
-    return record
-
-
-def _cancel_for_repositioning(
-    actor: Principal, bookings: Iterable[Booking], now: datetime, target: Site | None
-) -> set[str]:
-    """Cancel the future bookings (but those already at the target site); answer the sites
-    whose seats were freed (their waitlists are promoted after)."""
-    freed = set()
-    for booking in sorted(bookings, key=lambda b: b.site_id):
-        if target is not None and booking.site_id == target.id:
-            continue
-        lock_site(booking.site_id)
-        reason = (
-            "Repositionné à domicile (R14)"
-            if target is None
-            else f"Repositionné au site {target.name} (R14)"
-        )
-        if booking.status == "confirmed":
-            freed.add(booking.site_id)
-        cancel(booking, actor, now, reason)
-    return freed
-
-
-def _book_sessions(
-    actor: Principal,
-    record: Repositioning,
-    trainee_id: str,
-    site: Site,
-    start: datetime,
-    now: datetime,
-) -> None:
-    sessions: list[SessionInfo] = ask(
-        trainee_sessions, trainee_id=trainee_id, first_day=local_day(start), last_day=None
-    )
-    for info in sessions:
-        if info.kind not in BOOKABLE_KINDS or info.site_id or info.starts_at < start:
-            continue
-        try:
-            booking = place(
-                actor,
-                site.id,
-                trainee_id,
-                info.id,
-                info.title,
-                rules.Span(info.starts_at, info.ends_at),
-                now,
-                True,
-            )
-        except DomainError:  # closed that day, or the trainee already holds that time there
-            record.refused += 1
-            continue
-        if booking.status == "confirmed":
-            record.booked += 1
-        else:
-            record.waitlisted += 1
-
-
-def repositionings(actor: Principal, trainee_id: str) -> list[Repositioning]:
-    """A trainee's repositionings, newest first."""
-    trainee = own_trainee(actor, trainee_id)
-    return list(
-        db.session.scalars(
-            select(Repositioning)
-            .where(Repositioning.trainee_id == trainee.id)
-            .order_by(Repositioning.created_at.desc(), Repositioning.id.desc())
-        )
-    )
-
-
-# At the site: the kiosk
-
-
-def kiosk_sign_in(
-    site_id: str, session_id: str, trainee_id: str, organisation_id: str, at: datetime
-) -> str:
-    """A trainee signed in at a site's kiosk for a distance session: with a booking there,
-    the booking is checked in ("booked"); without, the sign-in stands and the organisation is
-    told ("unbooked")."""
-    booking = db.session.scalar(
-        select(Booking).where(
-            Booking.site_id == site_id,
-            Booking.session_id == session_id,
-            Booking.trainee_id == trainee_id,
-            Booking.status == "confirmed",
-        )
-    )
-    if booking is not None:
-        if booking.checked_in_at is None:
-            booking.checked_in_at = at
-        return "booked"
-    known = db.session.scalar(
-        select(func.count())
-        .select_from(UnbookedSignIn)
-        .where(
-            UnbookedSignIn.session_id == session_id,
-            UnbookedSignIn.trainee_id == trainee_id,
-            UnbookedSignIn.site_id == site_id,
-        )
-    )
-    if not known:
-        db.session.add(
-            UnbookedSignIn(
-                site_id=site_id,
-                organisation_id=organisation_id,
-                trainee_id=trainee_id,
-                session_id=session_id,
-                signed_at=at,
-            )
-        )
-        site, trainee = db.session.get(Site, site_id), db.session.get(Trainee, trainee_id)
-        mail.tell_organisation(
-            organisation_id,
-            "Émargement sur un site sans réservation",
-            f"{trainee.full_name if trainee else 'Un stagiaire'} a émargé au site "
-            f"{site.name if site else site_id} le {at.astimezone(PARIS):%d/%m/%Y à %H:%M} "
-            "sans réservation de poste. Réservez ses prochaines séances (R14).",
-            "unbooked",
-        )
-    return "unbooked"
-
-
-def unbooked_sign_ins(actor: Principal) -> list[UnbookedSignIn]:
-    """Sign-ins at a site without a booking, for the organisation (or the site, the Région)."""
-    query = select(UnbookedSignIn).order_by(UnbookedSignIn.signed_at.desc()).limit(200)
-    if actor.has_role(Role.ORG_ADMIN, Role.FINANCE):
-        query = query.where(UnbookedSignIn.organisation_id == actor.organisation_id)
-    elif actor.has_role(Role.SITE_STAFF):
-        query = query.where(UnbookedSignIn.site_id == actor.site_id)
-    elif not actor.has_role(Role.REGION):
-        return []
-    return list(db.session.scalars(query))
-
-
-def check_in(actor: Principal, booking_id: str, now: datetime) -> Booking:
-    """The site's staff note a trainee's arrival on the roster (a free slot has no session
-    to sign)."""
-    if not actor.has_role(Role.SITE_STAFF, Role.REGION):
-        raise Forbidden("Seul le personnel du site note les arrivées.")
-    booking = get_booking(actor, booking_id)
-    if booking.status != "confirmed":
-        raise Conflict("Seule une réservation confirmée peut être pointée.", code="not_confirmed")
-    if local_day(booking.starts_at) != local_day(now):
-        raise Conflict("On pointe une arrivée le jour de la réservation.", code="not_today")
-    booking.checked_in_at = booking.checked_in_at or now
-    db.session.flush()
-    return booking

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from core.auth import Principal, roles_required
@@ -20,12 +20,11 @@ from core.forms import form_error, read_form
 from core.models import Role, Trainee
 from core.templating import template_constants
 from sites import booking as seats
-from sites import feeds, reports, rules, services, software
-from sites.models import BOOKING_STATUS_LABELS, Booking, OutboxMail, Site, SiteClosure
+from sites import kiosk, reports, repositioning, rules, services, software
+from sites.models import BOOKING_STATUS_LABELS, Booking, Site, SiteClosure
 from sites.schemas import ClosureInSchema, RepositionInSchema, SiteInSchema
 from sites.signals import SessionInfo, ask, organisation_sessions
 from training import access
-from training.models import Group
 
 bp = Blueprint(
     "sites_pages",
@@ -45,7 +44,7 @@ template_constants(
 )
 
 
-def _day_arg(name: str = "date", default: date | None = None) -> date:
+def day_arg(name: str = "date", default: date | None = None) -> date:
     raw = request.args.get(name, "")
     if not raw:
         return default or local_day(utcnow())
@@ -214,7 +213,7 @@ def close_day(site_id: str, principal: Principal) -> Any:
 @roles_required(Role.ORG_ADMIN)
 def search(principal: Principal) -> Any:
     department = request.args.get("department") or ""
-    day = _day_arg()
+    day = day_arg()
     sessions: list[SessionInfo] = ask(organisation_sessions, principal=principal, day=day)
     # A day changed since the last search keeps no session of the other day: its first one.
     chosen = next((s for s in sessions if s.id == request.args.get("session_id")), None)
@@ -277,7 +276,7 @@ def bookings(principal: Principal) -> Any:
     order = Booking.cancelled_at.desc() if status == "cancelled" else Booking.starts_at
     items = db.session.scalars(query.order_by(order, Booking.id).limit(200)).all()
     names = _names({b.trainee_id for b in items})
-    unbooked = seats.unbooked_sign_ins(principal)
+    unbooked = kiosk.unbooked_sign_ins(principal)
     site_names = dict(db.session.execute(select(Site.id, Site.name)).all()) if unbooked else {}
     return render_template(
         "sites/bookings.html",
@@ -320,7 +319,7 @@ def cancel(booking_id: str, principal: Principal) -> Any:
 @roles_required(*MANAGERS)
 def check_in(booking_id: str, principal: Principal) -> Any:
     try:
-        booking = seats.check_in(principal, booking_id, utcnow())
+        booking = kiosk.check_in(principal, booking_id, utcnow())
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
@@ -339,7 +338,7 @@ def reposition(trainee_id: str, principal: Principal) -> Any:
     context = {
         "trainee": trainee,
         "sites": db.session.scalars(select(Site).order_by(Site.department, Site.name)).all(),
-        "history": seats.repositionings(principal, trainee.id),
+        "history": repositioning.repositionings(principal, trainee.id),
     }
     if request.method == "GET":
         return render_template(
@@ -350,7 +349,7 @@ def reposition(trainee_id: str, principal: Principal) -> Any:
         )
     try:
         data = read_form(RepositionInSchema(), request.form)
-        record = seats.reposition(principal, trainee.id, data, utcnow())
+        record = repositioning.reposition(principal, trainee.id, data, utcnow())
         db.session.commit()
     except DomainError as exc:
         return form_error("sites/reposition.html", exc, **context)
@@ -363,169 +362,6 @@ def reposition(trainee_id: str, principal: Principal) -> Any:
     return redirect(url_for(".reposition", trainee_id=trainee.id))
 
 
-# The site: day roster, week, report
-
-
-def _roster_site(principal: Principal, site_id: str) -> Site:
-    return services.managed_site(principal, site_id)
-
-
-@bp.route("/sites/<site_id>/jour")
-@roles_required(*MANAGERS)
-def roster(site_id: str, principal: Principal) -> Any:
-    record = _roster_site(principal, site_id)
-    day = _day_arg()
-    availability = reports.availability([record], day, 1)[0][0]
-    return render_template(
-        "sites/roster.html",
-        site=record,
-        day=day,
-        lines=reports.roster(record, day, day),
-        availability=availability,
-        today=local_day(utcnow()),
-    )
-
-
-@bp.route("/sites/<site_id>/semaine")
-@roles_required(*MANAGERS)
-def week(site_id: str, principal: Principal) -> Any:
-    record = _roster_site(principal, site_id)
-    day = _day_arg()
-    monday = day - timedelta(days=day.weekday())
-    lines = reports.roster(record, monday, monday + timedelta(days=6))
-    by_day: dict[date, list[reports.RosterLine]] = {
-        monday + timedelta(days=i): [] for i in range(7)
-    }
-    for line in lines:
-        by_day[local_day(line.booking.starts_at)].append(line)
-    grid = reports.availability([record], monday, 7)[0]
-    return render_template("sites/week.html", site=record, monday=monday, by_day=by_day, grid=grid)
-
-
-@bp.route("/sites/<site_id>/rapport")
-@roles_required(*MANAGERS)
-def report(site_id: str, principal: Principal) -> Any:
-    record = _roster_site(principal, site_id)
-    last = _day_arg("au", local_day(utcnow()))
-    first = _day_arg("du", last - timedelta(days=27))
-    if first > last or (last - first).days > 366:
-        raise InvalidInput(
-            "Choisissez une période d'au plus un an, le début avant la fin.", code="invalid_period"
-        )
-    days, no_shows = reports.occupancy(record, first, last, utcnow())
-    totals = {
-        "bookings": sum(d.bookings for d in days),
-        "no_shows": sum(d.no_shows for d in days),
-        "seat_hours": sum(d.seat_hours for d in days),
-        "booked_hours": sum(d.booked_hours for d in days),
-    }
-    return render_template(
-        "sites/report.html",
-        site=record,
-        first=first,
-        last=last,
-        days=days,
-        no_shows=no_shows,
-        totals=totals,
-        chart=reports.occupancy_chart(days),
-    )
-
-
-# R15: software requests
-
-
-@bp.route("/logiciels", methods=["GET", "POST"])
-@roles_required(Role.ORG_ADMIN, Role.SITE_STAFF, Role.REGION)
-def software_requests(principal: Principal) -> Any:
-    error = None
-    if request.method == "POST" and principal.has_role(Role.ORG_ADMIN):
-        items = [
-            line.strip() for line in request.form.get("software", "").splitlines() if line.strip()
-        ]
-        try:
-            software.request_software(
-                principal,
-                request.form.get("group_id", ""),
-                {"site_id": request.form.get("site_id", ""), "software": items},
-            )
-            db.session.commit()
-            flash("Demande de logiciels envoyée à la Région (R15).", "success")
-            return redirect(url_for(".software_requests"))
-        except DomainError as exc:
-            db.session.rollback()
-            error = exc.body()["error"]
-    groups = (
-        db.session.scalars(access.visible_groups(principal).order_by(Group.name)).all()
-        if principal.has_role(Role.ORG_ADMIN)
-        else []
-    )
-    return render_template(
-        "sites/software.html",
-        items=software.flagged(principal, utcnow()),
-        groups=groups,
-        sites=db.session.scalars(select(Site).order_by(Site.name)).all(),
-        error=error,
-        values=request.form,
-        is_region=principal.has_role(Role.REGION),
-    ), (error and 400) or 200
-
-
-@bp.route("/logiciels/<request_id>/decision", methods=["POST"])
-@roles_required(Role.REGION)
-def decide(request_id: str, principal: Principal) -> Any:
-    data = {"decision": request.form.get("decision", ""), "reason": request.form.get("reason", "")}
-    try:
-        software.decide(principal, request_id, data, utcnow())
-        db.session.commit()
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-        return redirect(url_for(".software_requests"))
-    flash("Décision enregistrée (R15).", "success")
-    return redirect(url_for(".software_requests"))
-
-
-# Outbox and calendars
-
-
-@bp.route("/sites/boite-d-envoi")
-@roles_required(Role.REGION, Role.ORG_ADMIN, Role.SITE_STAFF)
-def outbox(principal: Principal) -> Any:
-    """What was (or would be, without SMTP_URL) sent: the Région sees all; in development,
-    any staff sees the mails to their own address."""
-    query = select(OutboxMail).order_by(OutboxMail.created_at.desc()).limit(100)
-    if not principal.has_role(Role.REGION):
-        from core.models import User
-
-        email = db.session.scalar(select(User.email).where(User.id == principal.id))
-        query = query.where(OutboxMail.recipient == email)
-    return render_template(
-        "sites/outbox.html",
-        mails=db.session.scalars(query).all(),
-        smtp=bool(current_app.config.get("SMTP_URL")),
-    )
-
-
-@bp.route("/agenda", methods=["GET", "POST"])
-@roles_required()
-def calendar(principal: Principal) -> Any:
-    url = None
-    if request.method == "POST":
-        token = feeds.new_token(principal)
-        db.session.commit()
-        url = url_for(".feed", token=token, _external=True)
-    return render_template("sites/calendar.html", url=url, has_feed=feeds.has_token(principal))
-
-
-@bp.route("/agenda/<token>.ics")
-def feed(token: str) -> Any:
-    """The calendar of the token's owner (no login: the token is the secret)."""
-    body = feeds.calendar_for(token, utcnow())
-    return current_app.response_class(
-        body,
-        mimetype="text/calendar",
-        headers={
-            "Content-Disposition": 'inline; filename="agenda.ics"',
-            "Cache-Control": "private, max-age=300",
-        },
-    )
+# The site's own pages (roster, week, report), R15 requests, the outbox and calendars live in
+# sites/site_pages.py, on the same blueprint.
+from sites import site_pages  # noqa: E402, F401

@@ -15,7 +15,7 @@ from core.models import Role
 from core.pagination import paginate
 from core.templating import french_time
 from sites import booking as seats
-from sites import reports, services, software
+from sites import kiosk, reports, repositioning, services, software
 from sites.models import Booking, Site
 from sites.schemas import (
     AvailabilitySchema,
@@ -226,7 +226,7 @@ def cancel_booking(args: dict[str, Any], booking_id: str, principal: Principal) 
 @blp.alt_response(409, schema=ErrorSchema, description="not_confirmed, not_today")
 def check_in(booking_id: str, principal: Principal) -> Any:
     """The site notes the trainee's arrival (free slots have no session to sign)."""
-    return committed(seats.check_in(principal, booking_id, utcnow()))
+    return committed(kiosk.check_in(principal, booking_id, utcnow()))
 
 
 @blp.route("/sites/<site_id>/closures", methods=["POST"])
@@ -247,7 +247,7 @@ def close_day(data: dict[str, Any], site_id: str, principal: Principal) -> Any:
 @blp.alt_response(422, schema=ErrorSchema, description="R14: reposition_in_past")
 def reposition(data: dict[str, Any], trainee_id: str, principal: Principal) -> Any:
     """R14: move a trainee home or to a site from a day on; future bookings follow."""
-    return committed(seats.reposition(principal, trainee_id, data, utcnow()))
+    return committed(repositioning.reposition(principal, trainee_id, data, utcnow()))
 
 
 @blp.route("/trainees/<trainee_id>/repositionings", methods=["GET"])
@@ -255,7 +255,7 @@ def reposition(data: dict[str, Any], trainee_id: str, principal: Principal) -> A
 @blp.response(200, RepositionSchema(many=True))
 def list_repositionings(trainee_id: str, principal: Principal) -> Any:
     """A trainee's repositionings (R14), newest first, with author, time and reason."""
-    return seats.repositionings(principal, trainee_id)
+    return repositioning.repositionings(principal, trainee_id)
 
 
 @blp.route("/groups/<group_id>/software-requests", methods=["POST"])
