@@ -20,7 +20,14 @@ from core.extensions import db
 from core.models import Role, Trainee
 from sites import mail, rules
 from sites.models import Booking, Site, SiteClosure
-from sites.services import closures_of, get_site, holidays_between, lock_site, managed_site
+from sites.services import (
+    closures_of,
+    get_site,
+    holidays_between,
+    lock_site,
+    managed_site,
+    scope_to,
+)
 from sites.signals import SessionInfo, ask, session_for_booking
 
 ACTIVE = ("confirmed", "waitlisted")
@@ -30,14 +37,7 @@ BOOKABLE_KINDS = ("tutorat", "autoformation")  # distance sessions; a regroupeme
 def visible_bookings(principal: Principal) -> Select:
     """Bookings the principal may see: the Région all, an organisation its own, a site's staff
     those at their site."""
-    query = select(Booking)
-    if principal.has_role(Role.REGION):
-        return query
-    if principal.has_role(Role.ORG_ADMIN, Role.FINANCE):
-        return query.where(Booking.organisation_id == principal.organisation_id)
-    if principal.has_role(Role.SITE_STAFF) and principal.site_id:
-        return query.where(Booking.site_id == principal.site_id)
-    return query.where(Booking.id.is_(None))
+    return scope_to(principal, select(Booking), Booking.organisation_id, Booking.site_id)
 
 
 def get_booking(principal: Principal, booking_id: str) -> Booking:

@@ -15,6 +15,7 @@ from core.models import Role, Trainee
 from sites import mail
 from sites.booking import get_booking
 from sites.models import Booking, Site, UnbookedSignIn
+from sites.services import scope_to
 
 
 def kiosk_sign_in(
@@ -68,13 +69,10 @@ def kiosk_sign_in(
 
 def unbooked_sign_ins(actor: Principal) -> list[UnbookedSignIn]:
     """Sign-ins at a site without a booking, for the organisation (or the site, the Région)."""
-    query = select(UnbookedSignIn).order_by(UnbookedSignIn.signed_at.desc()).limit(200)
-    if actor.has_role(Role.ORG_ADMIN, Role.FINANCE):
-        query = query.where(UnbookedSignIn.organisation_id == actor.organisation_id)
-    elif actor.has_role(Role.SITE_STAFF):
-        query = query.where(UnbookedSignIn.site_id == actor.site_id)
-    elif not actor.has_role(Role.REGION):
-        return []
+    query = scope_to(
+        actor, select(UnbookedSignIn), UnbookedSignIn.organisation_id, UnbookedSignIn.site_id
+    )
+    query = query.order_by(UnbookedSignIn.signed_at.desc()).limit(200)
     return list(db.session.scalars(query))
 
 

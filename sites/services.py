@@ -8,7 +8,7 @@ import io
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, false, select
 
 from core.auth import Principal
 from core.errors import DomainError, Forbidden, InvalidInput, NotFound, RuleViolation
@@ -29,6 +29,20 @@ def site_exists(site_id: str) -> bool:
 def visible_sites() -> Select:
     """Every signed-in role sees the sites (API.md: GET /api/v1/sites)."""
     return select(Site)
+
+
+def scope_to(
+    principal: Principal, query: Select, organisation_column: Any, site_column: Any
+) -> Select:
+    """The rows of `query` the principal may see: the Région all, an organisation's referent
+    or finance its own, a site's staff those of their site, anyone else none."""
+    if principal.has_role(Role.REGION):
+        return query
+    if principal.has_role(Role.ORG_ADMIN, Role.FINANCE):
+        return query.where(organisation_column == principal.organisation_id)
+    if principal.has_role(Role.SITE_STAFF) and principal.site_id:
+        return query.where(site_column == principal.site_id)
+    return query.where(false())
 
 
 def get_site(site_id: str) -> Site:

@@ -17,7 +17,7 @@ from core.extensions import db
 from core.models import Role
 from sites import rules
 from sites.models import SoftwareRequest
-from sites.services import get_site
+from sites.services import get_site, scope_to
 from training import access
 from training.models import Group
 
@@ -76,13 +76,12 @@ def flagged(
     actor: Principal, now: datetime, *, group_id: str | None = None, site_id: str | None = None
 ) -> list[FlaggedRequest]:
     """Requests the actor may see, each with R15's flags (newest first)."""
-    query = select(SoftwareRequest, Group).join(Group, Group.id == SoftwareRequest.group_id)
-    if actor.has_role(Role.ORG_ADMIN, Role.FINANCE):
-        query = query.where(SoftwareRequest.organisation_id == actor.organisation_id)
-    elif actor.has_role(Role.SITE_STAFF):
-        query = query.where(SoftwareRequest.site_id == actor.site_id)
-    elif not actor.has_role(Role.REGION):
-        return []
+    query = scope_to(
+        actor,
+        select(SoftwareRequest, Group).join(Group, Group.id == SoftwareRequest.group_id),
+        SoftwareRequest.organisation_id,
+        SoftwareRequest.site_id,
+    )
     if group_id:
         query = query.where(SoftwareRequest.group_id == group_id)
     if site_id:
