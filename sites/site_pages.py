@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from flask import current_app, flash, redirect, render_template, request, url_for
+from markupsafe import Markup
 from sqlalchemy import select
 
 from core.auth import Principal, roles_required
@@ -21,6 +22,7 @@ from sites.models import OutboxMail, Site
 from sites.pages import MANAGERS, bp, day_arg
 from training import access
 from training.models import Group
+from training.signals import group_page
 
 
 def _roster_site(principal: Principal, site_id: str) -> Site:
@@ -89,6 +91,19 @@ def report(site_id: str, principal: Principal) -> Any:
 
 
 # R15: software requests
+
+
+@group_page.connect
+def group_software_section(group: Group, principal: Principal) -> Markup | None:
+    """R15 on training's group page: the group's software requests and their flags."""
+    if not principal.has_role(Role.ORG_ADMIN, Role.FINANCE, Role.REGION):
+        return None
+    items = software.flagged(principal, utcnow(), group_id=group.id)
+    return Markup(  # noqa: S704 - a template of ours, escaped by Jinja
+        render_template(
+            "sites/_group_software.html", items=items, is_region=principal.has_role(Role.REGION)
+        )
+    )
 
 
 @bp.route("/logiciels", methods=["GET", "POST"])

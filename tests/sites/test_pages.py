@@ -94,3 +94,22 @@ def test_the_outbox_shows_what_would_be_sent_without_smtp(app, client, region):
     assert "Aucun serveur SMTP configuré" in outbox
     assert f"À {org.admin.email}" in outbox
     assert "Panne de courant" in outbox
+
+
+def test_the_groups_page_flags_a_late_software_request_R15(app, client, region):
+    from datetime import date, timedelta
+
+    site = create_site(app, client, region)
+    org = make_org_with_trainees(app, client, 1)
+    start = date.today() + timedelta(days=20)
+    client.patch(f"/api/v1/groups/{org.group_id}", json={"start_date": str(start)}, headers=org.h)
+    made = client.post(
+        f"/api/v1/groups/{org.group_id}/software-requests",
+        json={"site_id": site["id"], "software": ["Gimp"]},
+        headers=org.h,
+    )
+    assert made.status_code == 201
+    page = text_of(staff_browser(app, org.admin).get(f"/groupes/{org.group_id}"))
+    assert "Logiciels sur les postes des sites (R15)" in page
+    assert "Demande tardive : moins de 5 semaines avant le début (R15)." in page
+    assert "Logiciels non validés par la Région (R15)." in page
