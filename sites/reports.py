@@ -20,10 +20,11 @@ from sites.signals import ask, signed_in
 
 @dataclass
 class Slot:
-    """One opening span of a day with its seats."""
+    """One opening range of a day with its seats: `starts`, `ends` are Paris "HH:MM"."""
 
-    starts_at: datetime
-    ends_at: datetime
+    day: date
+    starts: str
+    ends: str
     seats: int
     booked: int
     waitlisted: int
@@ -31,6 +32,14 @@ class Slot:
     @property
     def free(self) -> int:
         return max(self.seats - self.booked, 0)
+
+    @property
+    def starts_at(self) -> datetime:
+        return rules.paris_at(self.day, self.starts)
+
+    @property
+    def ends_at(self) -> datetime:
+        return rules.paris_at(self.day, self.ends)
 
 
 @dataclass
@@ -64,14 +73,18 @@ def _bookings(
     )
 
 
+Minutes = tuple[int, int, int]  # Paris minutes of the day: start, end, how many bookings
+
+
 def availability(sites: list[Site], first: date, days: int) -> list[list[DayAvailability]]:
     """Per site, per day from `first`: closed (why) or its slots with free seats. Three
     queries whatever the number of sites and days; bookings of one span are counted in SQL
-    (GROUP BY), so that a busy week reads a few hundred rows, not thousands."""
+    (GROUP BY), so that a busy week reads a few hundred rows, not thousands; the seats are
+    counted on Paris minutes of the day (integers), not datetimes."""
     last = first + timedelta(days=days - 1)
     ids = [s.id for s in sites]
-    taken: dict[tuple[str, date], list[tuple[rules.Span, int]]] = defaultdict(list)
-    waiting: dict[tuple[str, date], list[tuple[rules.Span, int]]] = defaultdict(list)
+    taken: dict[tuple[str, date], list[Minutes]] = defaultdict(list)
+    waiting: dict[tuple[str, date], list[Minutes]] = defaultdict(list)
     start = datetime.combine(first, datetime.min.time(), PARIS)
     rows = db.session.execute(
         select(Booking.site_id, Booking.starts_at, Booking.ends_at, Booking.status, func.count())
@@ -84,8 +97,13 @@ def availability(sites: list[Site], first: date, days: int) -> list[list[DayAvai
         .group_by(Booking.site_id, Booking.starts_at, Booking.ends_at, Booking.status)
     )
     for site_id, starts_at, ends_at, status, count in rows:
-        target = taken if status == "confirmed" else waiting
-        target[(site_id, local_day(starts_at))].append((rules.Span(starts_at, ends_at), count))
+        local = starts_at.astimezone(PARIS)
+        span = (
+            rules.minute_of_day(local),
+            rules.minute_of_day(ends_at.astimezone(PARIS), end=True),
+            count,
+        )
+        (taken if status == "confirmed" else waiting)[(site_id, local.date())].append(span)
     closures, holidays = closures_of(ids, first, last), holidays_between(first, last)
     out = []
     for site in sites:
@@ -93,16 +111,9 @@ def availability(sites: list[Site], first: date, days: int) -> list[list[DayAvai
         row = []
         for offset in range(days):
             day = first + timedelta(days=offset)
+            key = (site.id, day)
             row.append(
-                _day(
-                    site,
-                    hours,
-                    day,
-                    closures[site.id],
-                    holidays,
-                    taken[(site.id, day)],
-                    waiting[(site.id, day)],
-                )
+                _day(site, hours, day, closures[site.id], holidays, taken[key], waiting[key])
             )
         out.append(row)
     return out
@@ -114,28 +125,23 @@ def _day(
     day: date,
     closures: dict[date, str],
     holidays: dict[date, str],
-    taken: list[tuple[rules.Span, int]],
-    waiting: list[tuple[rules.Span, int]],
+    taken: list[Minutes],
+    waiting: list[Minutes],
 ) -> DayAvailability:
-    opening = rules.opening_spans(hours, day, normal=True)
+    ranges = hours.get(rules.DAY_KEYS[day.weekday()], [])
     reason = (
         closures.get(day)
         or holidays.get(day)
-        or (None if opening else "fermé ce jour de la semaine")
+        or (None if ranges else "fermé ce jour de la semaine")
     )
     if reason:
         return DayAvailability(site, day, reason)
-    spans, counts = [s for s, _ in taken], [c for _, c in taken]
-    slots = [
-        Slot(
-            o.starts_at,
-            o.ends_at,
-            site.seats,
-            rules.peak_overlap(spans, o, counts),
-            sum(c for w, c in waiting if w.overlaps(o)),
-        )
-        for o in opening
-    ]
+    slots = []
+    for a, b in ranges:
+        low, high = rules.hhmm_minutes(a), rules.hhmm_minutes(b)
+        booked = rules.peak_minutes(taken, low, high)
+        queued = sum(n for s, e, n in waiting if s < high and low < e)
+        slots.append(Slot(day, a, b, site.seats, booked, queued))
     return DayAvailability(site, day, None, slots)
 
 

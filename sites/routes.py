@@ -13,7 +13,6 @@ from core.db import utcnow
 from core.extensions import db
 from core.models import Role
 from core.pagination import paginate
-from core.templating import french_time
 from sites import booking as seats
 from sites import kiosk, reports, repositioning, services, software
 from sites.models import Booking, Site
@@ -126,8 +125,8 @@ def _compact(day: reports.DayAvailability) -> dict[str, Any]:
         "closed_reason": day.closed_reason,
         "slots": [
             {
-                "starts": french_time(slot.starts_at),
-                "ends": french_time(slot.ends_at),
+                "starts": slot.starts,
+                "ends": slot.ends,
                 "booked": slot.booked,
                 "free": slot.free,
                 "waitlisted": slot.waitlisted,

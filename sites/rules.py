@@ -139,6 +139,39 @@ def opening_spans(hours: Mapping[str, Any], day: date, *, normal: bool = False) 
     return [Span(_at(day, a), _at(day, b)) for a, b in ranges]
 
 
+def paris_at(day: date, hhmm: str) -> datetime:
+    """The aware datetime of a Paris wall-clock "HH:MM" (or "24:00") on a day."""
+    return _at(day, hhmm)
+
+
+@lru_cache(maxsize=256)
+def hhmm_minutes(hhmm: str) -> int:
+    """ "08:30" → 510: minutes of the day."""
+    hour, minute = hhmm.split(":")
+    return int(hour) * 60 + int(minute)
+
+
+def minute_of_day(local: datetime, end: bool = False) -> int:
+    """Minutes of the day of a Paris datetime; an end at midnight is the day's 1440."""
+    minutes = local.hour * 60 + local.minute
+    return 1440 if end and minutes == 0 else minutes
+
+
+def peak_minutes(spans: Iterable[tuple[int, int, int]], low: int, high: int) -> int:
+    """peak_overlap on minutes of one day: (start, end, count) spans within [low, high)."""
+    events = []
+    for start, end, count in spans:
+        if start < high and low < end:
+            events.append((max(start, low), count))
+            events.append((min(end, high), -count))
+    events.sort()  # an end (negative) before a start at the same minute: back to back fits
+    peak = running = 0
+    for _, step in events:
+        running += step
+        peak = max(peak, running)
+    return peak
+
+
 def _at(day: date, hhmm: str) -> datetime:
     if hhmm == "24:00":
         return datetime.combine(day + timedelta(days=1), time(0), PARIS)

@@ -106,3 +106,13 @@ def test_a_csv_line_becomes_a_site_or_says_why_not():
         rules.site_row({**row, "Département": "75"})
     with pytest.raises(InvalidInput, match="vides"):
         rules.site_row({**row, "Ville": ""})
+
+
+def test_the_peak_on_minutes_of_the_day_counts_grouped_bookings():
+    nine_to_eleven, ten_to_noon = (540, 660, 3), (600, 720, 2)
+    assert rules.peak_minutes([nine_to_eleven, ten_to_noon], 510, 750) == 5
+    assert rules.peak_minutes([nine_to_eleven, (660, 720, 4)], 510, 750) == 4  # back to back
+    assert rules.peak_minutes([nine_to_eleven], 810, 1050) == 0
+    assert rules.hhmm_minutes("13:30") == 810
+    assert rules.minute_of_day(at(MONDAY, 0), end=True) == 1440
+    assert rules.minute_of_day(at(MONDAY, 8, 30)) == 510
