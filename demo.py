@@ -5,6 +5,7 @@ that no package depends on all the others; the app factory registers its command
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import UTC, date, datetime, time, timedelta
 
 import click
@@ -18,8 +19,10 @@ from core.auth import Principal
 from core.clock import PARIS
 from core.config import LOCAL_ENVS
 from core.db import utcnow
+from core.errors import DomainError
 from core.extensions import db
 from core.models import Organisation, Role, Trainee, User
+from sites import booking as seats
 from sites import services as sites
 from sites.models import Site
 from training import services as training
@@ -94,6 +97,18 @@ def _create_world() -> list[tuple[str, str]]:
             "city": "Figeac",
             "seats": 8,
             "opening_hours": {"lun-ven": "08:30-12:30, 13:30-17:30"},
+            "address": "2 place Vival",
+        },
+    )
+    cahors = sites.create_site(
+        _principal(region),
+        {
+            "name": "Cyber-base de Cahors",
+            "department": "46",
+            "city": "Cahors",
+            "seats": 2,
+            "opening_hours": {"lun-ven": "09:00-12:00, 14:00-17:00", "sam": "09:00-12:00"},
+            "address": "16 rue de la Préfecture",
         },
     )
     for key in ("admin", "trainer", "finance", "site"):
@@ -109,7 +124,43 @@ def _create_world() -> list[tuple[str, str]]:
             site_id=site.id if key == "site" else None,
         )
     admin = _principal(users["admin"])
-    return _load_training(admin, _principal(users["trainer"]), site.id)
+    codes = _load_training(admin, _principal(users["trainer"]), site.id)
+    _book_seats(admin, site.id, cahors.id)
+    return codes
+
+
+def _book_seats(admin: Principal, figeac_id: str, cahors_id: str) -> None:
+    """Seats for the demo: the week's distance sessions still ahead at Figeac for the first
+    trainees, and a free autoformation slot next Tuesday at Cahors (2 seats) for three of
+    them: two confirmed, one on the waitlist."""
+    now = utcnow()
+    trainees = list(
+        db.session.scalars(
+            select(Trainee)
+            .where(Trainee.organisation_id == admin.organisation_id)
+            .order_by(Trainee.last_name)
+        )
+    )[:3]
+    today = now.astimezone(PARIS).date()
+    monday = today - timedelta(days=today.weekday())
+    for session in sessions.sessions_between(admin, _at(monday, 0), 7):
+        if session.kind == "regroupement" or session.starts_at <= now:
+            continue
+        for trainee in trainees[:2]:
+            with suppress(DomainError):  # a holiday: the site is closed that day
+                seats.book_seat(
+                    admin, figeac_id, {"trainee_id": trainee.id, "session_id": session.id}, now
+                )
+    tuesday = monday + timedelta(days=8)
+    slot = {
+        "starts_at": _at(tuesday, 9).astimezone(UTC),
+        "ends_at": _at(tuesday, 12).astimezone(UTC),
+    }
+    for trainee in trainees:
+        with suppress(DomainError):
+            seats.book_seat(
+                admin, cahors_id, {"trainee_id": trainee.id, "waitlist": True, **slot}, now
+            )
 
 
 def _staff(key: str) -> User:

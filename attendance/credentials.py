@@ -291,11 +291,19 @@ def _check_same_half(facts: SessionFacts, first_use: datetime, now: datetime) ->
 
 
 def _check_kiosk_site(facts: SessionFacts, site_id: str | None) -> None:
-    """A site's kiosk signs only the sessions held at that site (and, once seats are booked,
-    those booked there): a signature must never name a site where it was not given."""
-    if site_id is None or facts.site_id != site_id:
+    """A site's kiosk signs the sessions held at that site and the distance sessions (a
+    trainee followed them from the site's PC: booked there, or accepted and flagged to the
+    organisation, sites.kiosk.kiosk_sign_in); never a session held elsewhere: a signature
+    must never name a site where it was not given."""
+    if site_id is None or (facts.site_id is not None and facts.site_id != site_id):
         raise Forbidden(
             "Cette séance n'a pas lieu sur ce site : le stagiaire émarge là où elle se tient.",
+            code="wrong_site",
+        )
+    if facts.site_id is None and facts.kind == "regroupement":
+        raise Forbidden(
+            "Cette séance n'a pas lieu sur ce site : c'est un regroupement en salle, le "
+            "stagiaire émarge là où il se tient.",
             code="wrong_site",
         )
 

@@ -6,7 +6,6 @@ from collections import defaultdict
 from datetime import date, datetime, timedelta
 from typing import Any
 
-import holidays as holiday_calendars
 from sqlalchemy import Select, exists, false, func, select
 
 from attendance import journal, participants, projection, rules
@@ -16,6 +15,7 @@ from core.db import utcnow
 from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.extensions import db
 from core.models import Role
+from core.public_holidays import french_holidays
 from sites.models import Site
 from training import access
 from training import rules as training_rules
@@ -28,11 +28,6 @@ from training.services import (
     lock_order_groups,
 )
 from training.signals import group_moved, order_replanned
-
-
-def french_holidays(year: int) -> dict[date, str]:
-    """French public holidays of a year (metropolitan calendar)."""
-    return dict(holiday_calendars.country_holidays("FR", years=year, language="fr"))
 
 
 def visible_sessions(principal: Principal) -> Select:

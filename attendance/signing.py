@@ -26,6 +26,7 @@ from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
 from core.models import Role
 from core.services import CODE_ALPHABET, code_digest
+from sites import kiosk as site_kiosk
 
 CODE_LENGTH = 8
 
@@ -160,6 +161,12 @@ def sign_in(
     half = _half(session, now)
     entry = _trainee_entry("sign_in", actor, trainee_id, half, now, method, channel, device)
     outcome = _record_once(session, entry, look_first)
+    if method == "kiosk" and actor is not None and actor.site_id and session.site_id is None:
+        # A distance session followed from a site's PC: its booking is checked in, or the
+        # sign-in without one is flagged to the organisation (issue 10, item 5).
+        site_kiosk.kiosk_sign_in(
+            actor.site_id, session.id, trainee_id, session.organisation_id, now
+        )
     return Outcome(outcome.signature, outcome.created, session.trainee_name)
 
 

@@ -217,17 +217,28 @@ def main() -> int:
         from bench import billing as billing_bench
 
         run.billing = billing_bench.measure(say=lambda text: step("billing", text))
+    from bench import sites as sites_bench  # issue 10; BENCH_SITES=0 leaves it out
+
+    sites_result = None
+    if sites_bench.ENABLED:
+        say_sites = lambda text: step("sites", text)  # noqa: E731
+        sites_result = sites_bench.measure(app, env, settings.PAIRED_SETTING, say=say_sites)
 
     run.background_after = cpu.background_load()
     run.loadavg_after = _loadavg()
     run.total_s = time.perf_counter() - started
     settings.clean_up()
     text = report.render(run)
+    if sites_result is not None:
+        text += sites_bench.render(sites_result)
     path = report.write(text)
     classroom.record(classroom.render(class_outcomes))
     print()
     print(text)
     print(f"Written to {path.relative_to(settings.ROOT)}")
+    if sites_result is not None and not sites_result.ok:
+        print("CORRECTNESS CHECK FAILED: access-site bookings over capacity, or a 5xx.")
+        return 1
     if not run.correct:
         print(
             "CORRECTNESS CHECK FAILED: rows != 201 answers, or the ledger does not verify "

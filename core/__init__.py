@@ -100,6 +100,7 @@ def import_models() -> None:
     import attendance.company  # noqa: F401 - keeps company periods inside their order's dates
     import attendance.models  # noqa: F401
     import attendance.services  # noqa: F401 - re-checks the plan on order and group edits
+    import attendance.site_links  # noqa: F401 - answers the access sites about sessions
     import certificates.models  # noqa: F401
     import certificates.services  # noqa: F401 - erases its PDFs when an order is purged
     import compliance.data_pages  # noqa: F401 - logs who reads a trainee's record
@@ -126,6 +127,9 @@ def _register_feature_commands(app: Flask) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(compliance_cli)
     app.cli.add_command(demo_command)
+    from sites.cli import sites_cli
+
+    app.cli.add_command(sites_cli)
 
 
 def _register_blueprints(app: Flask) -> None:
@@ -150,6 +154,8 @@ def _register_blueprints(app: Flask) -> None:
     from core.extensions import csrf
     from core.pages import bp as core_pages
     from core.routes import blp as accounts_api
+    from sites.pages import bp as sites_pages
+    from sites.routes import blp as sites_api
     from training.pages import bp as training_pages
     from training.routes import blp as training_api
 
@@ -163,6 +169,7 @@ def _register_blueprints(app: Flask) -> None:
         compliance_api,
         personal_data_api,
         dashboards_api,
+        sites_api,
     ):
         csrf.exempt(blueprint)  # the API takes bearer tokens, never cookies
         api.register_blueprint(blueprint)
@@ -181,6 +188,7 @@ def _register_blueprints(app: Flask) -> None:
     from virtualclass.pages import bp as class_pages
 
     app.register_blueprint(class_pages)
+    app.register_blueprint(sites_pages)
 
 
 @event.listens_for(Engine, "connect")

@@ -114,6 +114,10 @@ def load_config(instance_path: str) -> dict[str, Any]:
         "CLASS_ICE_URLS": _words(os.environ.get("CLASS_ICE_URLS", "")),
         "CLASS_TURN_USERNAME": os.environ.get("CLASS_TURN_USERNAME", ""),
         "CLASS_TURN_CREDENTIAL": os.environ.get("CLASS_TURN_CREDENTIAL", ""),
+        # Access sites' notifications (sites.mail): empty keeps them in the outbox page.
+        "SMTP_URL": os.environ.get("SMTP_URL", ""),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "ne-pas-repondre@competences-plus.fr"),
+        "SMTP_INLINE": False,
     }
 
 

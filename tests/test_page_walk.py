@@ -373,3 +373,120 @@ def test_every_role_reaches_the_company_pages_in_every_state(app, client, monkey
     tutor = app.test_client().get("/tuteur")
     assert tutor.status_code == 200
     assert "Votre code" in tutor.get_data(as_text=True)
+
+
+# Access sites (issue 10): every page each role reaches, for each state of a booking and of
+# its site. The bookings lie ahead (they are for the future), so this world runs on the clock.
+
+SITE_STATES = ("confirmed", "waitlisted", "cancelled", "site_closed")
+
+
+def build_site_world(app: Flask, client: FlaskClient, state: str):  # noqa: ANN201
+    """A one-seat site, an organisation with two trainees and a session; bookings in `state`."""
+    from tests.sites.support import DAY as SITE_DAY
+    from tests.sites.support import book, create_site, make_org_with_trainees, plan_session
+
+    region = make_user(Role.REGION)
+    site = create_site(app, client, region, seats=1)
+    org = make_org_with_trainees(app, client, 2, "Sites")
+    session = plan_session(app, client, org)
+    first = book(app, client, org, site["id"], org.trainees[0], session_id=session["id"])
+    assert first.status_code == 201
+    if state == "waitlisted":
+        waiting = book(
+            app, client, org, site["id"], org.trainees[1], session_id=session["id"], waitlist=True
+        )
+        assert waiting.status_code == 202
+    if state == "cancelled":
+        assert (
+            client.delete(f"/api/v1/bookings/{first.get_json()['id']}", headers=org.h).status_code
+            == 204
+        )
+    if state == "site_closed":
+        closed = client.post(
+            f"/api/v1/sites/{site['id']}/closures",
+            json={"day": str(SITE_DAY), "reason": "Travaux"},
+            headers=bearer(app, region),
+        )
+        assert closed.status_code == 201
+    users = {
+        "org_admin": org.admin,
+        "trainer": org.trainer,
+        "finance": make_user(Role.FINANCE, org.org),
+        "region": region,
+        "site_staff": make_user(Role.SITE_STAFF, site_id=site["id"]),
+    }
+    day = SITE_DAY.isoformat()
+    site_pages = [
+        f"/sites/{site['id']}/jour?date={day}",
+        f"/sites/{site['id']}/semaine?date={day}",
+        f"/sites/{site['id']}/rapport?du={day}&au={day}",
+    ]
+    starts = {
+        "org_admin": [
+            f"/sites/disponibilites?department=46&date={day}&session_id={session['id']}",
+            "/reservations?status="
+            + (
+                "waitlisted"
+                if state == "waitlisted"
+                else "cancelled"
+                if state != "confirmed"
+                else "confirmed"
+            ),
+            f"/stagiaires/{org.trainees[0].id}/repositionner",
+            "/agenda",
+        ],
+        "region": [
+            *site_pages,
+            "/sites/nouveau",
+            "/sites/importer",
+            "/sites/boite-d-envoi",
+            "/logiciels",
+        ],
+        "site_staff": [*site_pages, "/agenda"],
+        "finance": ["/reservations"],
+        "trainer": [],
+        "trainee": ["/agenda"],
+    }
+    return site, org, users, starts
+
+
+@pytest.mark.parametrize("state", SITE_STATES)
+def test_every_site_page_renders_for_every_role_in_every_booking_state(app, client, state):
+    from tests.page_support import phone_browser
+
+    site, org, users, starts = build_site_world(app, client, state)
+    failures, walks = [], {}
+    for role, extra in starts.items():
+        if role == "trainee":
+            browser = phone_browser(app, org.admin, org.trainees[0])
+        else:
+            browser = staff_browser(app, users[role])
+        walks[role] = walk(browser, role, ["/", *extra])
+        failures += walks[role].failures()
+    assert not failures, f"État « {state} » :\n" + "\n".join(failures)
+    for role in ("org_admin", "region", "site_staff"):
+        assert walks[role].statuses.get(f"/sites/{site['id']}") == 200, (role, walks[role].statuses)
+    roster = next(page for path, page in walks["site_staff"].pages.items() if "/jour" in path)
+    roster = roster.replace("&#39;", "'")
+    name = f"{org.trainees[0].last_name} {org.trainees[0].first_name}"
+    if state == "site_closed":
+        assert "Site fermé ce jour : Travaux" in roster
+    elif state == "cancelled":
+        assert "Aucune réservation ce jour-là." in roster
+    else:
+        assert name in roster
+    if state == "waitlisted":
+        assert "En liste d'attente" in roster
+    bookings = next(
+        page
+        for path, page in walks["org_admin"].pages.items()
+        if path.startswith("/reservations?status=")
+    )
+    label = {
+        "confirmed": "Confirmée",
+        "waitlisted": "En liste d'attente",
+        "cancelled": "Annulée",
+        "site_closed": "Fermeture du site : Travaux",
+    }[state]
+    assert label in bookings.replace("&#39;", "'")
