@@ -13,7 +13,7 @@ from marshmallow import validate
 
 from compliance import rules, services
 from compliance.models import POSTPONED, REPLACED, SUBMITTED, VALIDATED, PlanSubmission
-from compliance.schemas import DecisionInSchema
+from compliance.schemas import PlanDecisionInSchema
 from core.api import Day
 from core.auth import Principal, roles_required
 from core.db import utcnow
@@ -157,7 +157,7 @@ def decide(submission_id: str, principal: Principal) -> Any:
     """The Région's decision on a submitted plan, from the group's plan page."""
     submission = services.get_submission(principal, submission_id)
     try:
-        data = read_form(DecisionInSchema(), request.form)
+        data = read_form(PlanDecisionInSchema(), request.form)
         services.decide(principal, submission.id, data, utcnow())
         db.session.commit()
     except DomainError as exc:

@@ -12,7 +12,6 @@ from compliance.rules import MILESTONES
 from compliance.schemas import (
     AnswerInSchema,
     ChecksSchema,
-    DecisionInSchema,
     DueSchema,
     HelpCreatedSchema,
     HelpInSchema,
@@ -22,6 +21,7 @@ from compliance.schemas import (
     LoanSchema,
     OutcomeInSchema,
     OutcomeSchema,
+    PlanDecisionInSchema,
     ReturnInSchema,
     SubmissionDetailSchema,
     SubmissionInSchema,
@@ -111,7 +111,7 @@ def get_plan_submission(submission_id: str, principal: Principal) -> Any:
 
 @blp.route("/plan-submissions/<submission_id>/decision", methods=["POST"])
 @roles_required(Role.REGION)
-@blp.arguments(DecisionInSchema)
+@blp.arguments(PlanDecisionInSchema)
 @blp.response(200, SubmissionDetailSchema)
 @blp.alt_response(409, schema=ErrorSchema, description="plan_already_decided")
 def decide_plan(data: dict[str, Any], submission_id: str, principal: Principal) -> Any:

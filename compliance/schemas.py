@@ -22,12 +22,12 @@ class TypicalWeekSchema(ma.Schema):
     regroupement = ma.fields.Float(required=True, validate=WeekHours)
 
 
-class ClosureSchema(ma.Schema):
+class PlanClosureSchema(ma.Schema):
     start = Day(required=True)
     end = Day(required=True)
 
 
-class ClosureOutSchema(ma.Schema):
+class PlanClosureOutSchema(ma.Schema):
     start = ma.fields.String(metadata={"format": "date"})
     end = ma.fields.String(metadata={"format": "date"})
 
@@ -45,11 +45,11 @@ class SubmissionInSchema(ma.Schema):
         metadata={"description": "hours planned on the group's component (R5)"},
     )
     closures = ma.fields.List(
-        ma.fields.Nested(ClosureSchema), load_default=list, validate=validate.Length(max=50)
+        ma.fields.Nested(PlanClosureSchema), load_default=list, validate=validate.Length(max=50)
     )
 
 
-class FlagSchema(ma.Schema):
+class PlanFlagSchema(ma.Schema):
     rule = ma.fields.String(allow_none=True)
     code = ma.fields.String()
     message = ma.fields.String()
@@ -87,8 +87,8 @@ class SubmissionSchema(ma.Schema):
     typical_week = ma.fields.Nested(TypicalWeekSchema)
     component_kind = ma.fields.String()
     component_hours = ma.fields.Float()
-    closures = ma.fields.List(ma.fields.Nested(ClosureOutSchema))
-    flags = ma.fields.List(ma.fields.Nested(FlagSchema))
+    closures = ma.fields.List(ma.fields.Nested(PlanClosureOutSchema))
+    flags = ma.fields.List(ma.fields.Nested(PlanFlagSchema))
     sessions = ma.fields.List(ma.fields.Nested(PlannedSessionSchema))
     decided_at = ParisDateTime(allow_none=True)
     decided_by_id = ma.fields.String(allow_none=True)
@@ -102,7 +102,7 @@ class SubmissionDetailSchema(SubmissionSchema):
     )
 
 
-class DecisionInSchema(ma.Schema):
+class PlanDecisionInSchema(ma.Schema):
     decision = ma.fields.String(required=True, validate=validate.OneOf([VALIDATED, POSTPONED]))
     reason = ma.fields.String(load_default="", validate=validate.Length(max=1000))
 
@@ -110,7 +110,7 @@ class DecisionInSchema(ma.Schema):
 class ChecksSchema(ma.Schema):
     group_id = ma.fields.String()
     deadline = ma.fields.Date(metadata={"description": "last day to submit (CCTP §3.3)"})
-    flags = ma.fields.List(ma.fields.Nested(FlagSchema))
+    flags = ma.fields.List(ma.fields.Nested(PlanFlagSchema))
     latest_submission_id = ma.fields.String(allow_none=True)
     validated_submission_id = ma.fields.String(allow_none=True)
     changes = ma.fields.List(ma.fields.Nested(ChangeSchema))
