@@ -17,9 +17,11 @@ from attendance.signals import order_purged
 from compliance import rules
 from compliance.models import HelpRequest
 from core.auth import Principal
+from core.clock import PARIS
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
-from core.models import Role
+from core.models import Role, Trainee, User
+from sites import mail
 from training.models import Group
 
 ASKED, ANSWERED = "help_requested", "help_answered"
@@ -35,8 +37,11 @@ def _chain(
     journal.append(session.id, entry)
 
 
-def ask(actor: Principal, session_id: str, text: str, now: datetime) -> HelpRequest:
-    """R8: a trainee taking part in an open autoformation session asks for help."""
+def ask(
+    actor: Principal, session_id: str, text: str, now: datetime, base_url: str = ""
+) -> HelpRequest:
+    """R8: a trainee taking part in an open autoformation session asks for help; the
+    session's trainers (its substitute too) are told by e-mail, sent once this commits."""
     if not actor.is_trainee:
         raise Forbidden("Seul un stagiaire demande de l'aide depuis sa séance.")
     session = get_session(actor, session_id)
@@ -74,7 +79,33 @@ def ask(actor: Principal, session_id: str, text: str, now: datetime) -> HelpRequ
     db.session.add(request)
     db.session.flush()
     _chain(session, actor.id, ASKED, now, request.text or "", request.id)
+    _mail_trainers(session, request, base_url)
     return request
+
+
+def _mail_trainers(session: TrainingSession, request: HelpRequest, base_url: str) -> None:
+    """Each trainer of the session is told by e-mail (the outbox: written in this transaction,
+    sent after the commit); the trainee's name and question go to them only."""
+    trainee = db.session.get(Trainee, request.trainee_id)
+    name = trainee.full_name if trainee else "Un stagiaire"
+    trainers = {t.id: t for t in session.group.trainers}
+    if session.substitute_trainer_id:
+        substitute = db.session.get(User, session.substitute_trainer_id)
+        if substitute is not None:
+            trainers[substitute.id] = substitute
+    link = f"{base_url.rstrip('/')}/seances/{session.id}#aide" if base_url else ""
+    body = (
+        f"{name} demande de l'aide pendant la séance d'autoformation « {session.title} » "
+        f"({request.asked_at.astimezone(PARIS):%d/%m/%Y à %H:%M}) :\n\n"
+        f"« {request.text} »\n\n"
+        "Répondez dans les 2 heures (règle R8)"
+        + (f" depuis la page de la séance : {link}" if link else " depuis la page de la séance.")
+    )
+    for trainer in trainers.values():
+        if trainer.is_active and trainer.email:
+            mail.queue_mail(
+                trainer.email, f"Demande d'aide : {session.title}", body, topic="help_request"
+            )
 
 
 def visible_requests(actor: Principal) -> Select:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
 from attendance.models import TrainingSession
@@ -52,7 +52,9 @@ def help_section(session: TrainingSession, now: datetime, principal: Principal) 
 def ask(session_id: str, principal: Principal) -> Any:
     try:
         data = read_form(HelpInSchema(), request.form)
-        asked = help_requests.ask(principal, session_id, data["text"], utcnow())
+        asked = help_requests.ask(
+            principal, session_id, data["text"], utcnow(), current_app.config["PUBLIC_BASE_URL"]
+        )
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
+
 from compliance import followup, help_web, services
 from compliance import help as help_requests
 from compliance.models import PlanSubmission
@@ -200,7 +202,9 @@ def return_equipment(data: dict[str, Any], loan_id: str, principal: Principal) -
 @blp.alt_response(409, schema=ErrorSchema, description="session_not_open, not_autoformation")
 def ask_help(data: dict[str, Any], session_id: str, principal: Principal) -> Any:
     """A trainee of an open autoformation asks for help (R8); the trainers are told live."""
-    request = help_requests.ask(principal, session_id, data["text"], utcnow())
+    request = help_requests.ask(
+        principal, session_id, data["text"], utcnow(), current_app.config["PUBLIC_BASE_URL"]
+    )
     db.session.commit()
     help_web.tell_trainers(request)
     return request

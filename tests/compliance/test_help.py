@@ -9,6 +9,7 @@ import pytest
 from attendance.signals import order_purged
 from compliance.models import HelpRequest
 from core.extensions import db, socketio
+from sites.models import OutboxMail
 from tests.attendance.support import (
     DAY,
     Clock,
@@ -56,6 +57,10 @@ def test_r8_a_request_is_told_live_answered_and_chained(
     assert options["namespace"] == "/live"
     assert payload["text"] == "Je n'arrive pas à ouvrir l'exercice 3."
     assert payload["name"] == tenant_a.trainee.full_name
+    (mail,) = db.session.scalars(db.select(OutboxMail).where(OutboxMail.topic == "help_request"))
+    assert mail.recipient == tenant_a.trainer.email  # the group's trainer, by e-mail too
+    assert "Je n'arrive pas à ouvrir l'exercice 3." in mail.body
+    assert f"/seances/{sid}#aide" in mail.body
     api_error(ask(client, amina, sid), 409, "help_pending")
     clock.set(9, 45)
     answered = client.post(
