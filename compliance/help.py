@@ -5,6 +5,8 @@ Région."""
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,22 +25,50 @@ from core.extensions import db
 from core.models import Role, Trainee, User
 from sites import mail
 from training.models import Group
+from virtualclass import rules as class_rules
 
 ASKED, ANSWERED = "help_requested", "help_answered"
 
 
 def _chain(
-    session: TrainingSession, author_id: str, kind: str, at: datetime, text: str, request_id: str
+    session: TrainingSession,
+    author_id: str,
+    kind: str,
+    at: datetime,
+    text: str,
+    request_id: str,
+    file_sha256: str | None = None,
 ) -> None:
     """A session entry authored by the trainee (request) or the trainer (answer); the text is
-    its reason, so the chain commits to it and a purge can erase it."""
-    entry = journal.session_entry(session, author_id, kind, at, {"help_request_id": request_id})
+    its reason, so the chain commits to it and a purge can erase it; a joined file's SHA-256
+    is a fact of the request's entry."""
+    facts = {"help_request_id": request_id}
+    if file_sha256:
+        facts["file_sha256"] = file_sha256
+    entry = journal.session_entry(session, author_id, kind, at, facts)
     entry.reason = text
     journal.append(session.id, entry)
 
 
+HELP_FILE_MAX_BYTES = 5 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file the trainee joins to their request, as uploaded."""
+
+    name: str
+    content_type: str
+    content: bytes
+
+
 def ask(
-    actor: Principal, session_id: str, text: str, now: datetime, base_url: str = ""
+    actor: Principal,
+    session_id: str,
+    text: str,
+    now: datetime,
+    base_url: str = "",
+    attachment: Attachment | None = None,
 ) -> HelpRequest:
     """R8: a trainee taking part in an open autoformation session asks for help; the
     session's trainers (its substitute too) are told by e-mail, sent once this commits."""
@@ -76,9 +106,20 @@ def ask(
         text=text.strip(),
         asked_at=now,
     )
+    if attachment is not None:
+        request.file_name = class_rules.check_file(
+            attachment.name,
+            attachment.content_type,
+            attachment.content[:512],
+            len(attachment.content),
+            HELP_FILE_MAX_BYTES,
+        )
+        request.file_type = attachment.content_type
+        request.file_content = attachment.content
+        request.file_sha256 = hashlib.sha256(attachment.content).hexdigest()
     db.session.add(request)
     db.session.flush()
-    _chain(session, actor.id, ASKED, now, request.text or "", request.id)
+    _chain(session, actor.id, ASKED, now, request.text or "", request.id, request.file_sha256)
     _mail_trainers(session, request, base_url)
     return request
 
@@ -131,6 +172,18 @@ def get_request(actor: Principal, request_id: str) -> HelpRequest:
     if actor.has_role(Role.TRAINER):
         get_session(actor, found.session_id)  # a trainer sees their sessions' requests only
     return found
+
+
+def attachment_of(actor: Principal, request_id: str) -> HelpRequest:
+    """The request whose joined file the caller downloads: the trainee who asked, the
+    session's trainers, the organisation and the Région (others: 404); 404 when it has none
+    or it was erased with the order's personal data."""
+    request = get_request(actor, request_id)
+    if actor.is_trainee and request.trainee_id != actor.id:
+        raise NotFound("Demande d'aide introuvable.")
+    if request.file_name is None or request.file_content is None:
+        raise NotFound("Cette demande n'a pas de fichier joint.", code="no_file")
+    return request
 
 
 def answer(actor: Principal, request_id: str, text: str, now: datetime) -> HelpRequest:
@@ -205,6 +258,6 @@ def erase_texts(order_id: str, trainee_ids: set[str]) -> None:
     db.session.execute(
         update(HelpRequest)
         .where(HelpRequest.group_id.in_(groups))
-        .values(text=None, answer=None)
+        .values(text=None, answer=None, file_name=None, file_content=None)
         .execution_options(synchronize_session=False)
     )

@@ -50,10 +50,17 @@ def help_section(session: TrainingSession, now: datetime, principal: Principal) 
 @bp.route("/mes-seances/<session_id>/aide", methods=["POST"])
 @roles_required(Role.TRAINEE)
 def ask(session_id: str, principal: Principal) -> Any:
+    request.max_content_length = help_requests.HELP_FILE_MAX_BYTES + 64 * 1024
     try:
         data = read_form(HelpInSchema(), request.form)
+        attachment = help_web.attachment_from(request.files)
         asked = help_requests.ask(
-            principal, session_id, data["text"], utcnow(), current_app.config["PUBLIC_BASE_URL"]
+            principal,
+            session_id,
+            data["text"],
+            utcnow(),
+            current_app.config["PUBLIC_BASE_URL"],
+            attachment,
         )
         db.session.commit()
     except DomainError as exc:
@@ -65,6 +72,12 @@ def ask(session_id: str, principal: Principal) -> Any:
     help_web.tell_trainers(asked)
     flash("Votre demande est envoyée : le formateur est prévenu et vous répond ici.", "success")
     return redirect(url_for("attendance_pages.my_session", session_id=session_id, _anchor="aide"))
+
+
+@bp.route("/aide/<request_id>/fichier")
+@roles_required(Role.TRAINEE, Role.TRAINER, Role.ORG_ADMIN, Role.REGION)
+def attachment(request_id: str, principal: Principal) -> Any:
+    return help_web.file_response(help_requests.attachment_of(principal, request_id))
 
 
 @bp.route("/aide/<request_id>/reponse", methods=["POST"])

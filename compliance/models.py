@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, Numeric, String, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from core.db import IdMixin, UTCDateTime
 from core.extensions import Model
@@ -91,6 +91,12 @@ class HelpRequest(IdMixin, Model):
     answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     answered_by_id: Mapped[str | None] = mapped_column(ForeignKey("app_user.id"), default=None)
     answered_late: Mapped[bool] = mapped_column(default=False)  # R8: after 2 h
+    # An optional file the trainee joins (a screenshot, the exercise): its SHA-256 is chained
+    # with the request; the file itself is erased with the order's personal data.
+    file_name: Mapped[str | None] = mapped_column(String(120), default=None)
+    file_type: Mapped[str | None] = mapped_column(String(100), default=None)
+    file_sha256: Mapped[str | None] = mapped_column(String(64), default=None)
+    file_content: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, default=None))
 
 
 class RecordAccess(IdMixin, Model):

@@ -202,6 +202,7 @@ def gather(trainee: Trainee) -> dict[str, Any]:
                 "text": h.text,
                 "answered_at": _iso(h.answered_at),
                 "answer": h.answer,
+                "file": h.file_name,
             }
             for h in helps
         ],

@@ -218,6 +218,15 @@ def session_help(session_id: str, principal: Principal) -> Any:
     return {"items": help_requests.session_requests(principal, session_id), "next_cursor": None}
 
 
+@blp.route("/help-requests/<request_id>/file", methods=["GET"])
+@roles_required(Role.TRAINEE, Role.TRAINER, Role.ORG_ADMIN, Role.REGION)
+@blp.response(200, description="the file the trainee joined to the request")
+def help_file(request_id: str, principal: Principal) -> Any:
+    """The file joined to a help request (the trainee who asked, the session's trainers, the
+    organisation, the Région); its SHA-256 is a fact of the request's chain entry."""
+    return help_web.file_response(help_requests.attachment_of(principal, request_id))
+
+
 @blp.route("/help-requests/<request_id>/answer", methods=["POST"])
 @roles_required(Role.TRAINER)
 @blp.arguments(AnswerInSchema)

@@ -206,6 +206,10 @@ class HelpSchema(HelpCreatedSchema):
     answered_at = ParisDateTime(allow_none=True)
     answered_by_id = ma.fields.String(allow_none=True)
     answered_late = ma.fields.Boolean(metadata={"description": "R8: answered after 2 h"})
+    file_name = ma.fields.String(
+        allow_none=True, metadata={"description": "a joined file: GET …/help-requests/{id}/file"}
+    )
+    file_sha256 = ma.fields.String(allow_none=True)
     minutes_to_answer = ma.fields.Function(
         lambda r: (
             int((r.answered_at - r.asked_at).total_seconds() // 60) if r.answered_at else None

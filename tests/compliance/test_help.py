@@ -178,3 +178,44 @@ def test_r8_the_pages(app, client, tenant_a, region, autoformation):
     assert "Essayez Firefox." in phone.get(f"/mes-seances/{sid}").get_data(as_text=True)
     admin_page = staff_browser(app, tenant_a.admin).get("/aide").get_data(as_text=True)
     assert "répondue après 2 h 20" in admin_page
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+
+
+def test_r8_a_file_joined_to_a_request_is_chained_and_reaches_the_trainer(
+    app, client, tenant_a, tenant_b, autoformation
+):
+    """The trainee joins a screenshot from the session's page; its SHA-256 is a fact of the
+    request's chain entry; the session's trainer downloads it, another organisation cannot;
+    a file that is not what it says is refused and nothing is recorded."""
+    import hashlib
+    import io
+
+    sid, _ = autoformation
+    phone = phone_browser(app, tenant_a.admin, tenant_a.trainee)
+    fake = {
+        "text": "Voici l'erreur",
+        "file": (io.BytesIO(b"MZ\x90\x00"), "erreur.png", "image/png"),
+    }
+    refused = phone.post(f"/mes-seances/{sid}/aide", data=fake, follow_redirects=True)
+    assert "Type de fichier refusé" in refused.get_data(as_text=True)
+    assert db.session.query(HelpRequest).count() == 0
+    sent = {"text": "Voici l'erreur", "file": (io.BytesIO(PNG), "capture.png", "image/png")}
+    done = phone.post(f"/mes-seances/{sid}/aide", data=sent, follow_redirects=True)
+    assert "Votre demande est envoyée" in done.get_data(as_text=True)
+    assert "capture.png" in done.get_data(as_text=True)
+    request = db.session.scalars(db.select(HelpRequest)).one()
+    (entry,) = [r for r in rows(sid) if r["kind"] == "help_requested"]
+    assert entry["facts"]["file_sha256"] == hashlib.sha256(PNG).hexdigest()
+    trainer = client.get(
+        f"/api/v1/help-requests/{request.id}/file", headers=bearer(app, tenant_a.trainer)
+    )
+    assert trainer.status_code == 200
+    assert trainer.data == PNG
+    assert trainer.headers["Content-Disposition"] == 'attachment; filename="capture.png"'
+    other = client.get(
+        f"/api/v1/help-requests/{request.id}/file", headers=bearer(app, tenant_b.admin)
+    )
+    api_error(other, 404)
+    assert verify(client, bearer(app, tenant_a.admin))["ok"] is True
