@@ -21,8 +21,9 @@ FRENCH_MESSAGES = (
     ("Missing data", "Ce champ est obligatoire."),
     ("Shorter than minimum length", "Ce champ est obligatoire."),
     ("Longer than maximum length", "Ce texte est trop long."),
-    ("Not a valid date", "Indiquez une date valide (jj/mm/aaaa)."),
+    # The longer message first: "Not a valid datetime" starts with "Not a valid date".
     ("Not a valid datetime", "Indiquez une date et une heure valides."),
+    ("Not a valid date", "Indiquez une date valide (jj/mm/aaaa)."),
     ("Out of range", "Indiquez une date entre 1900 et 2100."),
     ("Not a valid number", "Indiquez un nombre."),
     ("Not a valid integer", "Indiquez un nombre entier."),
