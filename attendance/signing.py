@@ -21,6 +21,7 @@ from attendance.credentials import (
 )
 from attendance.models import Signature, SignInCode, TrainingSession
 from attendance.services import get_session
+from attendance.signals import session_settled
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, NotFound
 from core.extensions import db
@@ -240,6 +241,9 @@ def sign_out(
         raise Conflict("Émargez d'abord votre arrivée.", code="not_signed_in")
     entry = _trainee_entry("sign_out", actor, trainee_id, half, now, method, channel, device)
     outcome = _record_once(session, entry, look_first)
+    if session.status == "closed" and outcome.created:  # a departure after the close (R7)
+        db.session.flush()
+        session_settled.send(db.session.get_one(TrainingSession, session.id))
     return signed, outcome.signature
 
 

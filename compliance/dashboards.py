@@ -32,7 +32,7 @@ from compliance.models import (
     SessionRollup,
 )
 from core.auth import Principal
-from core.clock import PARIS
+from core.clock import PARIS, union_minutes
 from core.errors import Forbidden, InvalidInput
 from core.extensions import db
 from core.models import Organisation, Role
@@ -151,6 +151,7 @@ def build(
     _orders(board, actor, organisation_id)
     _planned(board, actor, organisation_id, start, end)
     _closed(board, actor, organisation_id, months)
+    _ended_unclosed(board, actor, organisation_id, start, end, now)
     _help(board, actor, organisation_id, start, end, now)
     _outcomes(board, actor, organisation_id, start, end)
     board.flags = open_flags(actor, organisation_id, start, end, now)
@@ -258,6 +259,67 @@ def _closed(
     ):
         for figures in _figures(board, org_id, order_id):
             figures.billable_minutes += int(minutes or 0)
+
+
+def _ended_unclosed(
+    board: Dashboard,
+    actor: Principal,
+    organisation_id: str | None,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+) -> None:
+    """Sessions opened, never closed, whose end is past: they count as the billing counts
+    them (to their end), derived from their chains here (a forgotten close has no rollup),
+    their billable spans united with their group's month."""
+    ended = _scoped(
+        select(TrainingSession).where(
+            TrainingSession.status == "open",
+            TrainingSession.ends_at <= now,
+            TrainingSession.starts_at >= start,
+            TrainingSession.starts_at < end,
+        ),
+        TrainingSession.organisation_id,
+        actor,
+        organisation_id,
+    )
+    rows = [rollups.derive(session, now) for session in db.session.scalars(ended)]
+    for row in rows:
+        for figures in _figures(board, row.organisation_id, row.order_id):
+            figures.sessions_closed += 1
+            figures.planned_minutes += row.planned_minutes
+            figures.realised_minutes += row.realised_minutes
+            figures.participants += row.participants
+            figures.present += row.present
+            figures.add_absences(
+                {
+                    rollups.NOT_SIGNED: row.absent_not_signed,
+                    rollups.JUSTIFIED: row.absent_justified,
+                    rollups.UNJUSTIFIED: row.absent_unjustified,
+                }
+            )
+            if row.kind == rules.AUTOFORMATION:
+                figures.autoformation_minutes += row.realised_minutes
+    for group_id, month in {(r.group_id, r.month) for r in rows}:
+        mine = [r for r in rows if (r.group_id, r.month) == (group_id, month)]
+        spans = [
+            (r.billable_start, r.billable_stop)
+            for r in mine
+            if r.billable_start is not None and r.billable_stop is not None
+        ]
+        if not spans:
+            continue
+        stored = db.session.execute(
+            select(SessionRollup.billable_start, SessionRollup.billable_stop).where(
+                SessionRollup.group_id == group_id,
+                SessionRollup.month == month,
+                SessionRollup.billable_start.is_not(None),
+            )
+        ).all()
+        known = [(a, b) for a, b in stored if a is not None and b is not None]
+        more = union_minutes([*known, *spans]) - union_minutes(known)
+        for figures in _figures(board, mine[0].organisation_id, mine[0].order_id):
+            figures.billable_minutes += more
 
 
 def _help(

@@ -97,18 +97,26 @@ class Due:
 
 def outcomes_due(actor: Principal, today: date, limit: int = 500) -> list[Due]:
     """R23's reminders: the paths of the organisation (the Région: all) with a situation due
-    and not recorded, the oldest first. Paths whose exit is more than 6 months past and fully
-    recorded drop out."""
+    and not recorded, the oldest first. Paths fully recorded drop out in SQL."""
     query = select(Enrolment).join(Group).join(Order)
     if not actor.has_role(Role.REGION):
         query = query.where(Enrolment.organisation_id == actor.organisation_id)
-    query = query.where(func.coalesce(Enrolment.exit_date, Order.end_date) <= today)
+    recorded_count = (
+        select(func.count())
+        .select_from(Outcome)
+        .where(Outcome.enrolment_id == Enrolment.id)
+        .scalar_subquery()
+    )
+    query = query.where(
+        func.coalesce(Enrolment.exit_date, Order.end_date) <= today,
+        recorded_count < len(rules.MILESTONES),  # paths fully recorded drop out in SQL
+    )
     enrolments = list(db.session.scalars(query))
     recorded: dict[str, set[str]] = {}
-    if enrolments:
+    if enrolments:  # their recorded milestones: one query, no list of ids bound
         rows = db.session.execute(
             select(Outcome.enrolment_id, Outcome.milestone).where(
-                Outcome.enrolment_id.in_([e.id for e in enrolments])
+                Outcome.enrolment_id.in_(query.with_only_columns(Enrolment.id))
             )
         )
         for enrolment_id, milestone in rows:

@@ -30,11 +30,14 @@ def derive(session: TrainingSession, now: datetime) -> SessionRollup:
     sheet = register.sheet_of(session)
     state = sheet.state
     starts_at, ends_at = state.starts_at or session.starts_at, state.ends_at or session.ends_at
+    stop = min(ends_at, state.closed_at) if state.closed_at else ends_at
     absences: Counter[str] = Counter()
     for person in sheet.people:
         for half in person.halves:
             if half.status == "present":
                 continue
+            if half.half.start >= stop and half.reason is None:
+                continue  # a half-day that never took place (closed before it) is no absence
             if half.justified:
                 absences[JUSTIFIED] += 1
             elif half.reason:
@@ -42,7 +45,6 @@ def derive(session: TrainingSession, now: datetime) -> SessionRollup:
             else:
                 absences[NOT_SIGNED] += 1
     billed = sheet.held and state.synchronous
-    stop = min(ends_at, state.closed_at) if state.closed_at else ends_at
     order = db.session.get_one(Order, session.group.order_id)
     return SessionRollup(
         session_id=session.id,
