@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Date, ForeignKey, LargeBinary, Numeric, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    Numeric,
+    String,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, deferred, mapped_column, relationship
 
 from core.db import IdMixin, UTCDateTime
@@ -159,6 +168,9 @@ class SessionRollup(Model):
     billable_start: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     billable_stop: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    # A group's month is united again on each close, absence or correction (group_billable).
+    __table_args__ = (Index("ix_session_rollup_group_month", "group_id", "month"),)
 
 
 class GroupRollup(Model):
