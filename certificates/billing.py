@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -23,7 +23,7 @@ from attendance.rules import (
     half_days,
     is_held,
 )
-from core.clock import PARIS, local_day
+from core.clock import PARIS, local_day, union_minutes
 from core.errors import RuleViolation
 
 AUTOFORMATION = "autoformation"
@@ -153,21 +153,6 @@ TOTALS = (
     "autoformation_minutes",
     "planned_minutes",
 )
-
-
-def union_minutes(intervals: Iterable[tuple[datetime, datetime]]) -> int:
-    """Clock time covered by the intervals, overlaps counted once, in whole minutes (floor)."""
-    total = timedelta(0)
-    reach: datetime | None = None
-    for start, stop in sorted(intervals):
-        if reach is not None and stop <= reach:
-            continue
-        if reach is not None and start < reach:
-            start = reach
-        if stop > start:
-            total += stop - start
-        reach = stop if reach is None else max(reach, stop)
-    return int(total.total_seconds() // 60)
 
 
 def minutes_between(start: datetime, stop: datetime) -> int:
