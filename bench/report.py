@@ -284,14 +284,13 @@ def _header(run: Run) -> list[str]:
         "# Benchmarks",
         "",
         "Reproduce with **`make bench`** (runs `.venv/bin/python -m bench`, then "
-        "`bench.dashboards`; the first run also writes the billing benchmark's "
-        "20-million-entry year, about twenty minutes, kept for later runs in the database "
-        "`bench_billing`; `BENCH_LEDGER_ENTRIES=0`, `BENCH_BILLING_ENTRIES=0`, "
-        "`BENCH_CERTIFICATES_GROUPS=0` and `BENCH_SITES=0` leave parts out). It needs "
-        "PostgreSQL on 127.0.0.1:5432 (user `postgres`), Redis on 127.0.0.1:6379 and `wrk` "
-        "(`sudo apt-get install -y wrk`; the bench installs it itself when it runs as root). It empties and "
-        "refills the database `bench` (created if missing) and Redis database 14. Each run "
-        "rewrites this file.",
+        "`bench.dashboards`; the first run also writes the billing benchmark's 20-million-entry "
+        "year, about twenty minutes, kept for later runs in the database `bench_billing`; "
+        "`BENCH_LEDGER_ENTRIES=0`, `BENCH_BILLING_ENTRIES=0`, `BENCH_CERTIFICATES_GROUPS=0` and "
+        "`BENCH_SITES=0` leave parts out). It needs PostgreSQL on 127.0.0.1:5432 (user "
+        "`postgres`), Redis on 127.0.0.1:6379 and `wrk` (`sudo apt-get install -y wrk`; the bench"
+        " installs it itself when it runs as root). It empties and refills the database `bench` "
+        "(created if missing) and Redis database 14. Each run rewrites this file.",
         "",
         f"- Date: {run.started:%Y-%m-%d %H:%M %Z}; the whole run took {run.total_s:.0f} s.",
         f"- Machine: {machine()}.",
