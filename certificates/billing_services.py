@@ -12,6 +12,7 @@ chain, and a session whose chained start falls outside the month is left out.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -157,7 +158,10 @@ def chained_statement(order_ids: Select, first: datetime, after: datetime) -> Se
     alone), with conditional aggregates (the last plan's `seq`, the opening, the close,
     whether the trainer signed each half-day); per session, whether a trainee signed, one
     probe of the exactly-once index (which carries `signer_kind`); the last plan's facts, one
-    probe of ix_signature_session_facts again (which carries them). The literals stay
+    probe of ix_signature_session_facts again (which carries them); whether a `mark_absent`
+    correction was recorded, one probe of ix_signature_absent_corrections. The session's
+    group and title come from its row as the month's sessions are picked (joining the
+    sessions again afterwards made PostgreSQL hash the whole year's). The literals stay
     literals: the planner matches them against the partial indexes' predicates."""
     entry, month = SIGNATURES, SESSIONS.alias("month")
     signed = entry.c.kind == "sign_in"
@@ -171,6 +175,8 @@ def chained_statement(order_ids: Select, first: datetime, after: datetime) -> Se
     chained = (
         select(
             entry.c.session_id,
+            month.c.group_id,
+            month.c.title,
             func.max(case((entry.c.kind.in_(PLAN_KINDS), entry.c.seq))).label("plan_seq"),
             func.max(case((entry.c.kind == "opened", entry.c.at))).label("opened_at"),
             func.max(case((entry.c.kind == "closed", entry.c.at))).label("closed_at"),
@@ -184,23 +190,22 @@ def chained_statement(order_ids: Select, first: datetime, after: datetime) -> Se
             month.c.group_id.in_(select(GROUPS.c.id).where(GROUPS.c.order_id.in_(order_ids))),
             entry.c.signer_kind.op("<>")(TRAINEE),
         )
-        .group_by(entry.c.session_id)
+        # the session's group and title come along (grouped by its key, the session's row
+        # is read once, not joined again over every session of the year)
+        .group_by(entry.c.session_id, month.c.group_id, month.c.title)
         .subquery("chained")
     )
-    return (
-        select(
-            SESSIONS.c.group_id,
-            SESSIONS.c.id,
-            SESSIONS.c.title,
-            chained.c.opened_at,
-            chained.c.closed_at,
-            trainee_signed(chained.c.session_id).label("trainee_signed"),
-            chained.c.trainer_am,
-            chained.c.trainer_pm,
-            plan_facts(chained.c.session_id, chained.c.plan_seq).label("facts"),
-        )
-        .select_from(chained)
-        .join(SESSIONS, SESSIONS.c.id == chained.c.session_id)
+    return select(
+        chained.c.group_id,
+        chained.c.session_id.label("id"),
+        chained.c.title,
+        chained.c.opened_at,
+        chained.c.closed_at,
+        trainee_signed(chained.c.session_id).label("trainee_signed"),
+        chained.c.trainer_am,
+        chained.c.trainer_pm,
+        plan_facts(chained.c.session_id, chained.c.plan_seq).label("facts"),
+        absent_correction(chained.c.session_id).label("corrected"),
     )
 
 
@@ -216,6 +221,17 @@ def trainee_signed(session_id: Any) -> Any:
         signature.c.session_id == session_id,
         signature.c.kind == literal_column("'sign_in'"),
         signature.c.signer_kind == TRAINEE,
+    )
+
+
+def absent_correction(session_id: Any) -> Any:
+    """Whether a `mark_absent` correction was ever recorded in the session: one probe of the
+    partial index ix_signature_absent_corrections (a few rows in a month)."""
+    correction = SIGNATURES.alias("correction")
+    return exists().where(
+        correction.c.session_id == session_id,
+        correction.c.kind == literal_column("'correction'"),
+        correction.c.action == literal_column("'mark_absent'"),
     )
 
 
@@ -246,30 +262,17 @@ def _chained_sessions(order_ids: Select, year: int, month: int) -> dict[str, lis
         for row in db.session.connection().execute(chained_statement(order_ids, first, after))
         if row.facts is not None  # no plan in its chain: nothing counts (ledger verify says why)
     ]
-    cancelled = _uncancelled([row.id for row in rows if row.trainee_signed])
+    cancelled = _uncancelled([row.id for row in rows if row.trainee_signed and row.corrected])
     for row in rows:  # a cancelled signature: the row again, `trainee_signed` false
         by_group[row.group_id].append((*row[:5], False, *row[6:]) if row.id in cancelled else row)
     return by_group
 
 
-def _uncancelled(signed: list[str]) -> set[str]:
-    """Of the sessions a trainee signed in to, those where no signature stands any more: a
-    later `mark_absent` correction cancelled each (the attendance sheet says "not held": a
-    correction is never a signature, SPEC.md). Only sessions with such a correction are read
-    again (the partial index ix_signature_absent_corrections finds them), through the sheet."""
-    corrected: set[str] = set()
-    for chunk in range(0, len(signed), 1000):
-        corrected |= set(
-            db.session.scalars(
-                select(SIGNATURES.c.session_id)
-                .where(
-                    SIGNATURES.c.kind == literal_column("'correction'"),
-                    SIGNATURES.c.action == literal_column("'mark_absent'"),
-                    SIGNATURES.c.session_id.in_(signed[chunk : chunk + 1000]),
-                )
-                .distinct()
-            )
-        )
+def _uncancelled(corrected: list[str]) -> set[str]:
+    """Of the sessions a trainee signed in to and where a `mark_absent` correction was
+    recorded, those where no signature stands any more: the correction cancelled each (the
+    attendance sheet says "not held": a correction is never a signature, SPEC.md). Read again
+    through the sheet, as the certificates read them."""
     found = set()
     for session_id in corrected:
         sheet = register.sheet_of(db.session.get_one(TrainingSession, session_id))
@@ -296,7 +299,7 @@ HALVES[(1, 1)] = frozenset({"am", "pm"})
 def _session(row: Any) -> billing.ChainedSession:
     """A row of chained_statement as the pure rules take it (unpacked in its columns' order:
     half a million rows in a Région-wide year)."""
-    group_id, id_, title, opened_at, closed_at, trainee_signed, am, pm, facts = row
+    group_id, id_, title, opened_at, closed_at, trainee_signed, am, pm, facts, _ = row
     participants = facts.get("participants")
     return billing.ChainedSession(
         id=id_,
@@ -360,6 +363,7 @@ class _Lookups:
         self.enrolments, self.authorised = enrolments, authorised
         self.seats, self.holidays = seats, holidays
         self.counts: dict[tuple[str, date], int] = {}  # (group, day) → enrolled that day
+        self.sorted_paths: dict[str, tuple[list[date], list[date]]] = {}
 
     @classmethod
     def load(cls, group_ids: list[str], year: int) -> _Lookups:
@@ -394,16 +398,30 @@ class _Lookups:
 
     def participant_count(self, session: billing.ChainedSession) -> int:
         """Listed participants, or the group's trainees enrolled on the session's day (as
-        attendance.participants.enrolled_on counts them)."""
+        attendance.participants.enrolled_on counts them: entered on or before the day, not
+        left before it)."""
         if session.participants is not None:
             return len(session.participants)
         key = (session.group_id, billing.day_of(session.starts_at))
         found = self.counts.get(key)
         if found is None:
+            entries, exits = self._paths(session.group_id)
             day = key[1]
-            found = self.counts[key] = sum(
-                1
-                for entry, exit_ in self.enrolments.get(session.group_id, [])
-                if entry <= day and (exit_ is None or exit_ >= day)
+            found = self.counts[key] = bisect_right(entries, day) - bisect_left(exits, day)
+        return found
+
+    def _paths(self, group_id: str) -> tuple[list[date], list[date]]:
+        """The group's entry days and exit days, each sorted, once per export. A path that
+        ends before it begins (never enrolled a day) is left out of both."""
+        found = self.sorted_paths.get(group_id)
+        if found is None:
+            paths = [
+                (entry, exit_)
+                for entry, exit_ in self.enrolments.get(group_id, [])
+                if exit_ is None or exit_ >= entry
+            ]
+            found = self.sorted_paths[group_id] = (
+                sorted(entry for entry, _ in paths),
+                sorted(exit_ for _, exit_ in paths if exit_ is not None),
             )
         return found

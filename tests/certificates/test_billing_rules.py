@@ -199,3 +199,41 @@ def test_the_billing_rules_are_pure():
         if isinstance(node, ast.ImportFrom)
     }
     assert not imported & {"flask", "sqlalchemy", "marshmallow"}
+
+
+# --- a line's participant count: the group's trainees enrolled on the session's day ------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    paths=st.lists(
+        st.tuples(st.integers(0, 40), st.one_of(st.none(), st.integers(-5, 40))), max_size=12
+    ),
+    day=st.integers(-2, 45),
+)
+def test_participant_count_is_the_enrolled_on_the_day(paths, day) -> None:
+    """R11 lines: a whole-group session counts the trainees whose path covers its day, as
+    attendance.participants.enrolled_on selects them (entered on or before it, not left
+    before it), whatever the order of the paths, including one that ends before it begins."""
+    from certificates.billing_services import _Lookups
+
+    first = date(2026, 3, 1)
+    enrolments = [
+        (first + timedelta(days=entry), None if exit_ is None else first + timedelta(days=exit_))
+        for entry, exit_ in paths
+    ]
+    lookups = _Lookups({"g": enrolments}, {}, {}, set())
+    the_day = first + timedelta(days=day)
+    session = billing.ChainedSession(
+        id="s",
+        group_id="g",
+        title="Tutorat",
+        kind="tutorat",
+        starts_at=datetime(the_day.year, the_day.month, the_day.day, 9, tzinfo=UTC),
+        ends_at=datetime(the_day.year, the_day.month, the_day.day, 11, tzinfo=UTC),
+        participants=None,
+    )
+    expected = sum(
+        1 for entry, exit_ in enrolments if entry <= the_day and (exit_ is None or exit_ >= the_day)
+    )
+    assert lookups.participant_count(session) == expected
