@@ -1,7 +1,7 @@
 """What was made faster for the benchmark (issue 9, item 10) still says the same: the QR code
 drawn as squares is the verification URL's code, a font subset made once is the one
-reportlab makes, and a bulk issue spreads its groups (the hours themselves are checked by
-test_certificates.py, reading the PDFs back)."""
+reportlab makes, and a bulk issue takes a group's certificates together (the hours themselves
+are checked by test_certificates.py, reading the PDFs back)."""
 
 from __future__ import annotations
 
@@ -48,13 +48,15 @@ def test_a_font_subset_is_made_and_compressed_once_and_is_reportlabs_own() -> No
     assert pdf._Face.FLATE.encode(made) is pdf._Face.FLATE.encode(bytes(made))
 
 
-def test_bulk_workers_take_the_groups_in_turn() -> None:
+def test_bulk_issues_a_groups_certificates_together_each_group_in_one_process() -> None:
+    """A group's certificates are one batch (its chains read once, one commit): a batch is
+    what one worker takes, so two workers never wait on the same group's sessions."""
     planned = [
         bulk.Target(f"{g}{t}", kind, "2026-11" if kind == rules.ATTENDANCE else "", g)
-        for g in "ab"
+        for g in "abc"
         for t in range(2)
         for kind in (rules.ATTENDANCE, rules.REALISATION)
     ]
-    spread = bulk.spread(planned)
-    assert sorted(spread, key=planned.index) == planned  # every target, once
-    assert [t.group_id for t in spread] == ["a", "b"] * 4
+    batches = bulk.by_group(planned)
+    assert [target for batch in batches for target in batch] == planned  # every target, once
+    assert [{t.group_id for t in batch} for batch in batches] == [{"a"}, {"b"}, {"c"}]
