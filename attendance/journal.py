@@ -163,9 +163,8 @@ def append_many(entries: Mapping[str, Sequence[Signature]]) -> None:
     for session_id, length, head in heads:
         for entry in wanted[session_id]:
             length += 1
-            _seal(entry, session_id, length, head)
+            rows.append(_seal(entry, session_id, length, head))
             head = entry.hash
-            rows.append(row_of(entry))
         moved.append({"session_id": session_id, "seq": length, "head": head})
     connection.execute(INSERT, rows)
     connection.execute(MOVE_HEAD, moved)
@@ -195,8 +194,9 @@ def session_entry(
     )
 
 
-def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> None:
-    """Give the entry its place in the chain, its commitment and its hash."""
+def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> dict[str, Any]:
+    """Give the entry its place in the chain, its commitment and its hash; answers its row
+    (every column, row_of)."""
     entry.id = entry.id or new_id()  # the id is hashed: draw it now
     entry.session_id, entry.seq = session_id, seq
     entry.v = ledger.VERSION
@@ -205,7 +205,9 @@ def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> None:
         entry.salt = secrets.token_hex(16)
         entry.commitment = ledger.commitment(entry.salt, ledger.personal(fields(entry)))
     entry.prev_hash = prev or ledger.genesis(session_id)
-    entry.hash = ledger.entry_hash(entry.prev_hash, fields(entry))
+    row = fields(entry)  # the hash is not one of the fields it covers
+    entry.hash = row["hash"] = ledger.entry_hash(entry.prev_hash, row)
+    return row
 
 
 COLUMNS = tuple(column.key for column in SIGNATURES.columns)

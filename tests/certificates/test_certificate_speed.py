@@ -60,3 +60,34 @@ def test_bulk_issues_a_groups_certificates_together_each_group_in_one_process() 
     batches = bulk.by_group(planned)
     assert [target for batch in batches for target in batch] == planned  # every target, once
     assert [{t.group_id for t in batch} for batch in batches] == [{"a"}, {"b"}, {"c"}]
+
+
+def test_the_fingerprint_reads_the_lines_as_asdict_did() -> None:
+    """R17: a certificate's fingerprint decides whether it is issued again; read without
+    dataclasses.asdict's copies, the same facts must give the same SHA-256 as before (the
+    stored certificates' fingerprints were computed that way)."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+    from datetime import UTC, date, datetime
+
+    from attendance.company_rules import CompanyLine
+
+    moment = datetime(2026, 11, 3, 8, tzinfo=UTC)
+    lines = [
+        rules.Line("s1", date(2026, 11, 3), moment, moment, "tutorat", "Maths", "present", 120),
+        rules.Line(
+            "s2", date(2026, 11, 4), moment, moment, "tutorat", "Maths", "absent", 0,
+            (("Rendez-vous", True), (None, None)),
+        ),
+    ]  # fmt: skip
+    company = [CompanyLine("p1", "h1", "Garage", date(2026, 11, 2), date(2026, 11, 6), 600)]
+    before = {
+        "kind": rules.ATTENDANCE,
+        "month": "2026-11",
+        "company": 600,
+        "lines": [rules._canonical(asdict(line)) for line in lines],
+        "company_lines": [rules._canonical(asdict(line)) for line in company],
+    }
+    expected = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
+    assert rules.fingerprint(rules.ATTENDANCE, "2026-11", lines, company) == expected
