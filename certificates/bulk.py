@@ -4,9 +4,12 @@ spread over several processes, each group in one process only (a group's issue h
 sessions' rows until it commits: two processes never wait for each other); then gathered in
 one ZIP.
 
-The workers are started with `spawn` and build their own app from the parent's configuration:
-nothing (a pooled connection, a lock held by another thread) is inherited from the process
-that starts them, be it the command line or a page's background thread.
+How the workers start depends on the process that starts them. The command line runs no other
+thread: its workers are forked from it, with its app (building one costs a worker seconds of
+CPU, as much as drawing a hundred certificates), once its database connections are closed, so
+that none is shared. A page's background thread runs beside the server's threads, whose locks
+a fork would copy held: its workers are spawned and build their own app from the parent's
+configuration.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -155,13 +159,7 @@ def run(
             if progress:
                 progress(done, total)
     else:
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(
-            max_workers=min(workers, len(batches)),
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(worker_config(app),),
-        ) as pool:
+        with _pool(app, min(workers, len(batches))) as pool:
             futures = {
                 pool.submit(_issue_in_worker, batch, author_id, now): len(batch)
                 for batch in batches
@@ -205,6 +203,37 @@ def worker_config(app: Flask) -> dict[str, Any]:
 
 
 _worker_app: Flask | None = None
+
+
+def _pool(app: Flask, workers: int) -> ProcessPoolExecutor:
+    """The workers: forked from this process when it runs no other thread (see the module's
+    docstring), spawned otherwise."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        db.session.close()  # nothing checked out, nothing pooled: no connection is inherited
+        for engine in db.engines.values():
+            engine.dispose()
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_adopt_app,
+            initargs=(app,),  # not pickled: the child has it already
+        )
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(worker_config(app),),
+    )
+
+
+def _adopt_app(app: Flask) -> None:
+    """A forked worker: the parent's app, its engines' pools emptied (the parent closed its
+    connections before forking; whatever was left is dropped, never closed from here)."""
+    global _worker_app  # noqa: PLW0603 - one app per worker process
+    _worker_app = app
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
 
 
 def _start_worker(config: dict[str, Any]) -> None:
