@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
@@ -140,26 +140,34 @@ MOVE_HEAD = (
 )
 
 
-def append_all(entries: Mapping[str, Signature]) -> dict[str, int]:
-    """Chain one entry to each of several sessions (session id → entry) and store them;
-    answers each entry's place (seq). PostgreSQL: three round trips whatever the number of
-    sessions: their row locks taken in id order and their heads read under them, the entries
-    inserted in one statement, the heads moved in one batch; elsewhere one `append` each."""
+def append_many(entries: Mapping[str, Sequence[Signature]]) -> None:
+    """Chain entries to several sessions (session id → its new entries, in the order they are
+    to follow each other) and store them; each entry gets its place (`seq`). PostgreSQL: three
+    round trips whatever the number of sessions and entries: their row locks taken in id order
+    (two callers never deadlock) and their heads read under them, every entry inserted in one
+    statement, the heads moved in one batch; elsewhere one `append` each, sessions in id
+    order. A bulk issue records a whole group's certificates so (certificates.services)."""
+    wanted = {session_id: chained for session_id, chained in entries.items() if chained}
+    if not wanted:
+        return
     connection = statements_connection()
     if connection.dialect.name != "postgresql":
-        return {sid: append(sid, entry).seq for sid, entry in sorted(entries.items())}
-    heads = connection.execute(LOCK_HEADS, {"session_ids": sorted(entries)}).all()
-    if len(heads) != len(entries):
+        for session_id in sorted(wanted):
+            for entry in wanted[session_id]:
+                append(session_id, entry)
+        return
+    heads = connection.execute(LOCK_HEADS, {"session_ids": sorted(wanted)}).all()
+    if len(heads) != len(wanted):
         raise LookupError("a session to append to is missing")
+    rows, moved = [], []
     for session_id, length, head in heads:
-        _seal(entries[session_id], session_id, length + 1, head)
-    chained = [entries[session_id] for session_id, _, _ in heads]
-    connection.execute(INSERT, [row_of(entry) for entry in chained])
-    connection.execute(
-        MOVE_HEAD,
-        [{"session_id": e.session_id, "seq": e.seq, "head": e.hash} for e in chained],
-    )
-    return {entry.session_id: entry.seq for entry in chained}
+        for entry in wanted[session_id]:
+            length += 1
+            rows.append(_seal(entry, session_id, length, head))
+            head = entry.hash
+        moved.append({"session_id": session_id, "seq": length, "head": head})
+    connection.execute(INSERT, rows)
+    connection.execute(MOVE_HEAD, moved)
 
 
 def session_entry(
@@ -186,8 +194,9 @@ def session_entry(
     )
 
 
-def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> None:
-    """Give the entry its place in the chain, its commitment and its hash."""
+def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> dict[str, Any]:
+    """Give the entry its place in the chain, its commitment and its hash; answers its row
+    (every column, row_of)."""
     entry.id = entry.id or new_id()  # the id is hashed: draw it now
     entry.session_id, entry.seq = session_id, seq
     entry.v = ledger.VERSION
@@ -196,7 +205,9 @@ def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> None:
         entry.salt = secrets.token_hex(16)
         entry.commitment = ledger.commitment(entry.salt, ledger.personal(fields(entry)))
     entry.prev_hash = prev or ledger.genesis(session_id)
-    entry.hash = ledger.entry_hash(entry.prev_hash, fields(entry))
+    row = fields(entry)  # the hash is not one of the fields it covers
+    entry.hash = row["hash"] = ledger.entry_hash(entry.prev_hash, row)
+    return row
 
 
 COLUMNS = tuple(column.key for column in SIGNATURES.columns)

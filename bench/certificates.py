@@ -11,7 +11,7 @@ plan, opening, the signatures of both half-days, two absences, a correction). Th
    trainee's attendance certificate of the month and certificate of realisation: read from
    the chains, drawn, recorded in the ledger, committed), `workers=1`, in this process;
 2. **bulk, two processes**: the same over the second order, `workers=2` (the command's
-   spawned workers, their start included);
+   workers, forked from this process, their start included);
 3. **layout only**: the same documents (pdf.Document, every line as issued) drawn again by
    certificates.pdf.render, no database, in one process, then in two (started beforehand).
 
@@ -110,7 +110,7 @@ def render(run: CertificatesRun) -> list[str]:
         f"{run.days} days of last month ({run.entries:,} entries, the service's own code); "
         "every attendance certificate of the month and certificate of realisation of the "
         "first order issued by certificates.bulk.run in one process, of the second in two "
-        "(the command's spawned workers, their start included); then the same documents "
+        "(the command's workers, forked, their start included); then the same documents "
         "drawn again by certificates.pdf.render alone (no database), in one process and in "
         "two. *Per core* is certificates per CPU-second of the Python processes and "
         "PostgreSQL's backends and own processes (the bulk workers' backends are gone before "

@@ -1,10 +1,15 @@
-"""Every certificate of an order for a month, at once: spread over several processes, each
-certificate issued and committed on its own (its ledger appends serialise per session on the
-session's row), then gathered in one ZIP.
+"""Every certificate of an order for a month, at once: a group's certificates issued together
+(its chains read once, one ledger append per session for all of them, one commit), the groups
+spread over several processes, each group in one process only (a group's issue holds its
+sessions' rows until it commits: two processes never wait for each other); then gathered in
+one ZIP.
 
-The workers are started with `spawn` and build their own app from the parent's configuration:
-nothing (a pooled connection, a lock held by another thread) is inherited from the process
-that starts them, be it the command line or a page's background thread.
+How the workers start depends on the process that starts them. The command line runs no other
+thread: its workers are forked from it, with its app (building one costs a worker seconds of
+CPU, as much as drawing a hundred certificates), once its database connections are closed, so
+that none is shared. A page's background thread runs beside the server's threads, whose locks
+a fork would copy held: its workers are spawned and build their own app from the parent's
+configuration.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from __future__ import annotations
 import io
 import multiprocessing
 import pickle
+import threading
 import zipfile
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -22,9 +28,9 @@ from typing import Any
 from flask import Flask
 from sqlalchemy import or_, select
 
-from certificates import rules
+from certificates import rules, services
 from certificates.models import Certificate
-from certificates.web import download_name, issue_once
+from certificates.web import download_name, issue_all_once
 from core.errors import DomainError, NotFound
 from core.extensions import db
 from training.models import Enrolment, Group, Order
@@ -88,17 +94,43 @@ def targets(order: Order, month: str) -> list[Target]:
     return found
 
 
-def issue_target(target: Target, author_id: str, now: datetime) -> Outcome:
-    """Issue one certificate and commit it (in an app context)."""
-    enrolment = db.session.get_one(Enrolment, target.enrolment_id)
+class BulkFailed(Exception):  # noqa: N818 - what the page and the command show
+    """Some certificates could not be issued; every other one was, and is kept."""
+
+
+def issue_batch(batch: list[Target], author_id: str, now: datetime) -> tuple[list[Outcome], str]:
+    """Issue one group's targets together and commit them (in an app context). Answers their
+    outcomes and, when some could not be issued, why (the others are committed all the same;
+    issued again, those are found unchanged: never twice)."""
+    ids = sorted({target.enrolment_id for target in batch})
+    enrolments = {
+        e.id: e for e in db.session.scalars(select(Enrolment).where(Enrolment.id.in_(ids)))
+    }
+    wanted = [
+        services.Wanted(enrolments[target.enrolment_id], target.kind, target.month)
+        for target in batch
+    ]
     try:
-        issued = issue_once(author_id, enrolment, target.kind, target.month, now)
-    except DomainError as error:
+        results = issue_all_once(author_id, wanted, now)
+    except Exception as error:  # noqa: BLE001 - the group's failure, the other groups go on
         db.session.rollback()
-        if error.code != "nothing_to_certify":
-            raise
-        return Outcome(target, None, False)
-    return Outcome(target, issued.certificate.id, issued.created)
+        return [], _why(batch[0], error)
+    outcomes, failures = [], []
+    for target, result in zip(batch, results, strict=True):
+        if isinstance(result, services.Issued):
+            outcomes.append(Outcome(target, result.certificate.id, result.created))
+        elif isinstance(result, DomainError) and result.code == "nothing_to_certify":
+            outcomes.append(Outcome(target, None, False))
+        else:
+            failures.append(_why(target, result))
+    return outcomes, "; ".join(failures)
+
+
+def _why(target: Target, error: Exception) -> str:
+    message = (
+        error.message if isinstance(error, DomainError) else f"{type(error).__name__}: {error}"
+    )
+    return f"parcours {target.enrolment_id} ({target.kind}) : {message}"
 
 
 def run(
@@ -110,49 +142,52 @@ def run(
     workers: int = 1,
     progress: Progress | None = None,
 ) -> list[Outcome]:
-    """Issue every target, over `workers` processes (1: here, in the caller's app context);
-    `progress(done, total)` after each one."""
+    """Issue every target, a group's together (issue_batch), the groups over `workers`
+    processes (1, or a single group: here, in the caller's app context); `progress(done,
+    total)` after each group. Raises BulkFailed at the end when some could not be issued,
+    once every other one is."""
     outcomes: list[Outcome] = []
-    total = len(planned)
-    if workers <= 1 or total < 2:
-        for target in planned:
-            outcomes.append(issue_target(target, author_id, now))
+    failures: list[str] = []
+    total, done = len(planned), 0
+    batches = by_group(planned)
+    if workers <= 1 or len(batches) < 2:
+        for batch in batches:
+            found, failure = issue_batch(batch, author_id, now)
+            outcomes += found
+            failures += [failure] if failure else []
+            done += len(batch)
             if progress:
-                progress(len(outcomes), total)
-        return outcomes
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(
-        max_workers=min(workers, total),
-        mp_context=context,
-        initializer=_start_worker,
-        initargs=(worker_config(app),),
-    ) as pool:
-        futures = [
-            pool.submit(_issue_in_worker, target, author_id, now) for target in spread(planned)
-        ]
-        for future in as_completed(futures):
-            outcomes.append(future.result())
-            if progress:
-                progress(len(outcomes), total)
+                progress(done, total)
+    else:
+        with _pool(app, min(workers, len(batches))) as pool:
+            futures = {
+                pool.submit(_issue_in_worker, batch, author_id, now): len(batch)
+                for batch in batches
+            }
+            for future in as_completed(futures):
+                found, failure = future.result()
+                outcomes += found
+                failures += [failure] if failure else []
+                done += futures[future]
+                if progress:
+                    progress(done, total)
+    if failures:
+        raise BulkFailed(
+            f"{total - len(outcomes)} certificat(s) sur {total} n'ont pas pu être émis "
+            f"(les autres le sont) : {'; '.join(failures)}"[:2000]
+        )
     order = {target: index for index, target in enumerate(planned)}
     return sorted(outcomes, key=lambda outcome: order[outcome.target])
 
 
-def spread(planned: list[Target]) -> list[Target]:
-    """The targets taken from each group in turn. Issuing a certificate appends to each of
-    its group's sessions' chains, which holds their rows until it commits: the workers,
-    taking the next target as they finish one, then work on different groups and seldom
-    wait for each other (docs/benchmarks.md, "Certificates")."""
-    by_group: dict[str, list[Target]] = {}
+def by_group(planned: list[Target]) -> list[list[Target]]:
+    """The targets by group, in the order of their groups' first targets: what one process
+    issues together (a group's issue locks its sessions' rows until it commits, so a group
+    is never split between two processes)."""
+    batches: dict[str, list[Target]] = {}
     for target in planned:
-        by_group.setdefault(target.group_id, []).append(target)
-    queues = list(by_group.values())
-    return [
-        queue[i]
-        for i in range(max(map(len, queues), default=0))
-        for queue in queues
-        if i < len(queue)
-    ]
+        batches.setdefault(target.group_id, []).append(target)
+    return list(batches.values())
 
 
 def worker_config(app: Flask) -> dict[str, Any]:
@@ -170,6 +205,37 @@ def worker_config(app: Flask) -> dict[str, Any]:
 _worker_app: Flask | None = None
 
 
+def _pool(app: Flask, workers: int) -> ProcessPoolExecutor:
+    """The workers: forked from this process when it runs no other thread (see the module's
+    docstring), spawned otherwise."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        db.session.close()  # nothing checked out, nothing pooled: no connection is inherited
+        for engine in db.engines.values():
+            engine.dispose()
+        return ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("fork"),
+            initializer=_adopt_app,
+            initargs=(app,),  # not pickled: the child has it already
+        )
+    return ProcessPoolExecutor(
+        workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_start_worker,
+        initargs=(worker_config(app),),
+    )
+
+
+def _adopt_app(app: Flask) -> None:
+    """A forked worker: the parent's app, its engines' pools emptied (the parent closed its
+    connections before forking; whatever was left is dropped, never closed from here)."""
+    global _worker_app  # noqa: PLW0603 - one app per worker process
+    _worker_app = app
+    with app.app_context():
+        for engine in db.engines.values():
+            engine.dispose(close=False)
+
+
 def _start_worker(config: dict[str, Any]) -> None:
     global _worker_app  # noqa: PLW0603 - one app per worker process
     from core import create_app
@@ -177,11 +243,13 @@ def _start_worker(config: dict[str, Any]) -> None:
     _worker_app = create_app(config)
 
 
-def _issue_in_worker(target: Target, author_id: str, now: datetime) -> Outcome:
+def _issue_in_worker(
+    batch: list[Target], author_id: str, now: datetime
+) -> tuple[list[Outcome], str]:
     assert _worker_app is not None  # noqa: S101 - set by the initializer
     with _worker_app.app_context():
         try:
-            return issue_target(target, author_id, now)
+            return issue_batch(batch, author_id, now)
         finally:
             db.session.remove()
 

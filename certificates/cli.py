@@ -52,9 +52,12 @@ def issue_command(order_ref: str, month: str, workers: int, output: Path | None)
             bar.update(done - step["done"])
             step["done"] = done
 
-        outcomes = bulk.run(
-            app, planned, services.OPERATOR, utcnow(), workers=workers, progress=progress
-        )
+        try:
+            outcomes = bulk.run(
+                app, planned, services.OPERATOR, utcnow(), workers=workers, progress=progress
+            )
+        except bulk.BulkFailed as error:  # the others are issued: run again for the rest
+            raise click.ClickException(f"{error} Relancez la commande pour ceux-là.") from None
     certificates = bulk.month_certificates(order.id, month)
     path = output or Path(f"certificats_{rules.slug(order.number)}_{month}.zip")
     path.write_bytes(bulk.zip_of(certificates))

@@ -1,10 +1,11 @@
 """Bulk issues started from the organisation's page, and their progress pushed live.
 
 Socket.IO namespace `/certificates`: the organisation's admin joins the room of one batch
-(`join {batch_id}`) and receives `progress {batch_id, done, total}` after each certificate and
-`finished {batch_id, status, done, total}` at the end. The batch's row holds the same progress,
-so a page whose connection dropped reads it again (pages.batch_progress). `before_request` does
-not run for Socket.IO events: each handler authorises by itself.
+(`join {batch_id}`) and receives `progress {batch_id, done, total}` once each group's
+certificates are committed (they are issued together) and `finished {batch_id, status, done,
+total}` at the end. The batch's row holds the same progress, so a page whose connection
+dropped reads it again (pages.batch_progress). `before_request` does not run for Socket.IO
+events: each handler authorises by itself.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime
 
 from attendance.company_rules import CompanyLine
@@ -128,11 +128,17 @@ def fingerprint(
         "kind": kind,
         "month": month,
         "company": company_minutes(company),
-        "lines": [_canonical(asdict(line)) for line in lines],
+        "lines": [_canonical(_fields(line)) for line in lines],
     }
     if company:  # company hours (R2) signed since change the facts
-        facts["company_lines"] = [_canonical(asdict(line)) for line in company]
+        facts["company_lines"] = [_canonical(_fields(line)) for line in company]
     return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()
+
+
+def _fields(line: Line | CompanyLine) -> dict[str, object]:
+    """A line's fields by name: what dataclasses.asdict answers for these flat lines, without
+    its deep copies (a tenth of a bulk issue's time went there)."""
+    return {name.name: getattr(line, name.name) for name in fields(line)}
 
 
 def _canonical(value: object) -> object:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Collection
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -86,15 +86,51 @@ def read_facts(
 ) -> Facts:
     """The trainee's sessions of the enrolment's group as their chains tell them: every one
     that took place (realisation), or those of one Paris month (attendance); `only` these
-    sessions when given (a certificate's, read again to see whether it is outdated).
-
-    Three statements whatever the number of sessions: the group's sessions (with their
-    chains' lengths), the entries of their chains that the trainee's hours depend on (in chain
-    order), the trainee's paths in the group (who takes part in a whole-group session:
-    attendance.participants.enrolled_on, evaluated here)."""
+    sessions when given (a certificate's, read again to see whether it is outdated). The
+    chains are read as for a whole group (read_chains), for this trainee alone."""
+    chains = read_chains(enrolment.group_id, [enrolment.trainee_id], only)
+    facts = facts_of(chains, enrolment, kind, month, now)
     first, last = rules.parse_month(month) if kind == rules.ATTENDANCE else (None, None)
-    facts = Facts(enrolment, kind, month)
-    query = select(TrainingSession).where(TrainingSession.group_id == enrolment.group_id)
+    found = company_journal.counted_for([enrolment.id], first, last)[enrolment.id]
+    _add_company(facts, found)
+    return facts
+
+
+@dataclass
+class GroupChains:
+    """A group's sessions as their chains tell them, read once for any number of its trainees
+    (a bulk issue reads them once for every certificate of the group): each session's state
+    replayed once, each trainee's line of a session folded once (an attendance certificate
+    and the certificate of realisation share them)."""
+
+    sessions: list[TrainingSession]  # in time order
+    lengths: dict[str, int]  # the chains' lengths, read before their entries
+    states: dict[str, projection.SessionState]
+    signed: dict[str, dict[str, list[Any]]]  # session → trainee → the trainee's own entries
+    paths: dict[str, list[tuple[date, date | None]]]  # trainee → (entry, exit) dates
+    lines: dict[tuple[str, str], rules.Line | None] = field(default_factory=dict)
+
+    def line(self, session: TrainingSession, trainee_id: str) -> rules.Line | None:
+        key = (session.id, trainee_id)
+        if key not in self.lines:
+            self.lines[key] = _line(
+                session,
+                self.states[session.id],
+                self.signed[session.id].get(trainee_id, []),
+                trainee_id,
+                self.paths.get(trainee_id, []),
+            )
+        return self.lines[key]
+
+
+def read_chains(
+    group_id: str, trainee_ids: Collection[str], only: Collection[str] | None = None
+) -> GroupChains:
+    """Three statements whatever the number of sessions and trainees: the group's sessions
+    (with their chains' lengths), the entries of their chains that the trainees' hours depend
+    on (in chain order), the trainees' paths in the group (who takes part in a whole-group
+    session: attendance.participants.enrolled_on, evaluated here)."""
+    query = select(TrainingSession).where(TrainingSession.group_id == group_id)
     if only is not None:
         query = query.where(TrainingSession.id.in_(list(only)))
     sessions = list(
@@ -105,20 +141,40 @@ def read_facts(
     # The chains' lengths are read before the entries: an entry chained in between makes
     # the facts look stale (issued again), never fresh.
     lengths = {session.id: session.chain_length for session in sessions}
-    chains = _chains(list(lengths), enrolment.trainee_id)
-    paths = _paths(enrolment.group_id, enrolment.trainee_id)
-    for session in sessions:
-        entries = chains[session.id]
-        state = projection.replay(entries)
+    wanted = sorted(set(trainee_ids))
+    states: dict[str, list[Any]] = {session_id: [] for session_id in lengths}
+    signed: dict[str, dict[str, list[Any]]] = {session_id: {} for session_id in lengths}
+    for row in _entries(list(lengths), wanted):
+        if row["signer_kind"] == "trainee":
+            signed[row["session_id"]].setdefault(row["signer_id"], []).append(row)
+        else:
+            states[row["session_id"]].append(row)
+    return GroupChains(
+        sessions,
+        lengths,
+        {session_id: projection.replay(entries) for session_id, entries in states.items()},
+        signed,
+        _paths(group_id, wanted),
+    )
+
+
+def facts_of(
+    chains: GroupChains, enrolment: Enrolment, kind: str, month: str, now: datetime
+) -> Facts:
+    """One trainee's certificate's session lines, from the group's chains (company hours
+    apart: _add_company)."""
+    first, last = rules.parse_month(month) if kind == rules.ATTENDANCE else (None, None)
+    facts = Facts(enrolment, kind, month)
+    for session in chains.sessions:
+        state = chains.states[session.id]
         if not is_counted(state, now) or not _in_month(state, first, last):
             continue
-        line = _line(session, state, entries, enrolment.trainee_id, paths)
+        line = chains.line(session, enrolment.trainee_id)
         if line is not None:
             facts.lines.append(line)
             facts.sessions[session.id] = session
-            facts.read_lengths[session.id] = lengths[session.id]
+            facts.read_lengths[session.id] = chains.lengths[session.id]
     facts.lines.sort(key=lambda line: (line.starts_at, line.session_id))
-    _read_company(facts, first, last)
     return facts
 
 
@@ -146,12 +202,11 @@ ENTRY_COLUMNS = [
 ]
 
 
-def _chains(session_ids: list[str], trainee_id: str) -> dict[str, list[Any]]:
-    """Per session, in chain order, the entries the trainee's line depends on (one
-    statement): those that move the session's state, and the trainee's own."""
-    chains: dict[str, list[Any]] = {session_id: [] for session_id in session_ids}
+def _entries(session_ids: list[str], trainee_ids: list[str]) -> list[Any]:
+    """The sessions' entries the trainees' lines depend on, in chain order (one statement):
+    those that move a session's state, and the trainees' own."""
     if not session_ids:
-        return chains
+        return []
     entry = journal.SIGNATURES
     query = (
         select(*ENTRY_COLUMNS)
@@ -159,28 +214,28 @@ def _chains(session_ids: list[str], trainee_id: str) -> dict[str, list[Any]]:
             entry.c.session_id.in_(session_ids),
             or_(
                 entry.c.kind.in_(STATE_KINDS),
-                and_(entry.c.signer_kind == "trainee", entry.c.signer_id == trainee_id),
+                and_(entry.c.signer_kind == "trainee", entry.c.signer_id.in_(trainee_ids)),
             ),
         )
         .order_by(entry.c.session_id, entry.c.seq)
     )
-    for row in db.session.execute(query).mappings():
-        chains[row["session_id"]].append(row)
-    return chains
+    return list(db.session.execute(query).mappings())
 
 
-def _paths(group_id: str, trainee_id: str) -> list[tuple[date, date | None]]:
-    """The trainee's paths in the group: (entry, exit) dates."""
-    query = select(Enrolment.entry_date, Enrolment.exit_date).where(
-        Enrolment.group_id == group_id, Enrolment.trainee_id == trainee_id
+def _paths(group_id: str, trainee_ids: list[str]) -> dict[str, list[tuple[date, date | None]]]:
+    """The trainees' paths in the group: trainee → (entry, exit) dates."""
+    query = select(Enrolment.trainee_id, Enrolment.entry_date, Enrolment.exit_date).where(
+        Enrolment.group_id == group_id, Enrolment.trainee_id.in_(trainee_ids)
     )
-    return [(entry, exit_) for entry, exit_ in db.session.execute(query)]
+    found: dict[str, list[tuple[date, date | None]]] = {}
+    for trainee_id, entry, exit_ in db.session.execute(query):
+        found.setdefault(trainee_id, []).append((entry, exit_))
+    return found
 
 
-def _read_company(facts: Facts, first: date | None, last: date | None) -> None:
+def _add_company(facts: Facts, found: company_journal.CompanyFacts) -> None:
     """The company hours (R2) of the path, of the month for an attendance certificate, that
     both the trainee and the tutor signed, from the periods' chains."""
-    found = company_journal.counted_for([facts.enrolment.id], first, last)[facts.enrolment.id]
     facts.company = found.lines
     facts.company_lengths = found.read_lengths
 
@@ -198,8 +253,8 @@ def _line(
     trainee_id: str,
     paths: list[tuple[date, date | None]],
 ) -> rules.Line | None:
-    """The trainee's line of one session, replayed as attendance.register.roster does; None
-    when not a participant."""
+    """The trainee's line of one session (`entries`: the trainee's own in the session's
+    chain), replayed as attendance.register.roster does; None when not a participant."""
     if state.starts_at is None or state.ends_at is None or state.kind is None:
         return None  # no plan in the chain: nothing counts (ledger verify says why)
     day = local_day(state.starts_at)
@@ -211,7 +266,7 @@ def _line(
         taking_part = trainee_id in state.participants
     if not taking_part:
         return None
-    people = (dict(e) for e in entries if e["signer_kind"] == "trainee")
+    people = (dict(e) for e in entries)  # the trainee's own entries
     halves = attendance_rules.half_days(state.starts_at, state.ends_at)
     (person,) = fold(
         [trainee_id], halves, people, synchronous=state.synchronous, closed_at=state.closed_at
@@ -250,6 +305,16 @@ class Issued:
     created: bool  # False: the facts had not changed, the existing certificate is answered
 
 
+@dataclass(frozen=True)
+class Wanted:
+    """One certificate to issue: an enrolment's certificate of realisation (month "") or its
+    attendance certificate of a month."""
+
+    enrolment: Enrolment
+    kind: str
+    month: str = ""
+
+
 def latest(enrolment_id: str, kind: str, month: str) -> Certificate | None:
     """The newest certificate of this enrolment, kind and month (the one not superseded)."""
     return db.session.scalar(
@@ -264,35 +329,115 @@ def latest(enrolment_id: str, kind: str, month: str) -> Certificate | None:
     )
 
 
+def latest_of(enrolment_ids: Iterable[str]) -> dict[tuple[str, str, str], Certificate]:
+    """The newest certificate of each (enrolment, kind, month) of these enrolments (one
+    statement)."""
+    found: dict[tuple[str, str, str], Certificate] = {}
+    query = (
+        select(Certificate)
+        .where(Certificate.enrolment_id.in_(sorted(set(enrolment_ids))))
+        .order_by(Certificate.generation)
+    )
+    for certificate in db.session.scalars(query):
+        found[(certificate.enrolment_id, certificate.kind, certificate.month)] = certificate
+    return found
+
+
 def issue(
     author_id: str, enrolment: Enrolment, kind: str, month: str, now: datetime, base_url: str
 ) -> Issued:
-    """Issue the certificate, or answer the existing one when its facts are unchanged. A new
-    one supersedes the previous one (a correction since). Raises StaleFacts, or the database's
-    IntegrityError when a concurrent issue won: the caller rolls back and calls again.
-    A purged order is never issued again: its stored certificate (a trainee whose data is
-    kept for another order), or 410."""
-    if is_purged(enrolment.group.order_id):
-        kept = latest(enrolment.id, kind, month if kind == rules.ATTENDANCE else "")
-        if kept is not None and kept.pdf is not None:
-            return Issued(kept, created=False)
-        raise purged_error()
-    facts = read_facts(enrolment, kind, month if kind == rules.ATTENDANCE else "", now)
-    if not facts.lines and not facts.company:
-        raise Conflict(
-            "Aucune séance tenue pour ce parcours sur cette période : rien à certifier.",
-            code="nothing_to_certify",
-        )
-    previous = latest(enrolment.id, kind, facts.month)
-    if previous is not None and previous.fingerprint == facts.fingerprint:
-        return Issued(previous, created=False)
+    """Issue the certificate, or answer the existing one when its facts are unchanged: one
+    certificate issued as a group of one (issue_group), its failure raised."""
+    (result,) = issue_group(author_id, [Wanted(enrolment, kind, month)], now, base_url)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def issue_group(
+    author_id: str, wanted: Sequence[Wanted], now: datetime, base_url: str
+) -> list[Issued | Exception]:
+    """Issue certificates of one group's trainees together, in the caller's transaction: the
+    group's chains read once for all of them (read_chains), each certificate drawn, then
+    every one recorded in the ledger at once (one `certificate` entry per certificate in each
+    session it counts, journal.append_many) and stored. Answers, in order, each one's Issued
+    (the existing certificate when its facts are unchanged; a new one supersedes the previous
+    one, a correction since) or what kept it from being drawn (nothing_to_certify, or any
+    other failure: the others are issued all the same, none twice).
+
+    Raises StaleFacts, or the database's IntegrityError when a concurrent issue won: the
+    caller rolls back (nothing of the group is kept) and calls again. A purged order is never
+    issued again: its stored certificate (a trainee whose data is kept for another order),
+    or 410."""
+    if not wanted:
+        return []
+    group = wanted[0].enrolment.group
+    if any(w.enrolment.group_id != group.id for w in wanted):
+        raise ValueError("issue_group: the certificates of one group only")
+    months = [w.month if w.kind == rules.ATTENDANCE else "" for w in wanted]
+    if is_purged(group.order_id):
+        return [_kept(w.enrolment, w.kind, month) for w, month in zip(wanted, months, strict=True)]
+    chains = read_chains(group.id, {w.enrolment.trainee_id for w in wanted})
+    company: dict[str, dict[str, company_journal.CompanyFacts]] = {}
+    previous = latest_of(w.enrolment.id for w in wanted)
+    letterhead: Letterhead | None = None
+    results: list[Issued | Exception] = []
+    drawn: list[tuple[Certificate, Facts, Certificate | None]] = []
+    for item, month in zip(wanted, months, strict=True):
+        try:
+            facts = facts_of(chains, item.enrolment, item.kind, month, now)
+            if month not in company:  # every path's company hours of the period, at once
+                first, last = rules.parse_month(month) if month else (None, None)
+                paths = sorted({w.enrolment.id for w in wanted})
+                company[month] = company_journal.counted_for(paths, first, last)
+            _add_company(facts, company[month][item.enrolment.id])
+            if not facts.lines and not facts.company:
+                raise Conflict(
+                    "Aucune séance tenue pour ce parcours sur cette période : rien à certifier.",
+                    code="nothing_to_certify",
+                )
+            before = previous.get((item.enrolment.id, item.kind, month))
+            if before is not None and before.fingerprint == facts.fingerprint:
+                results.append(Issued(before, created=False))
+                continue
+            letterhead = letterhead or letterhead_of(
+                item.enrolment, {w.enrolment.trainee_id for w in wanted}
+            )
+            certificate = _drawn(author_id, facts, before, now, base_url, letterhead)
+        except Exception as error:  # noqa: BLE001 - one trainee's failure keeps none of the others from being issued
+            results.append(error)
+            continue
+        drawn.append((certificate, facts, before))
+        results.append(Issued(certificate, created=True))
+    _store(drawn, author_id, now)
+    return results
+
+
+def _kept(enrolment: Enrolment, kind: str, month: str) -> Issued | Exception:
+    """A purged order's certificate as it was stored, or 410."""
+    kept = latest(enrolment.id, kind, month)
+    if kept is not None and kept.pdf is not None:
+        return Issued(kept, created=False)
+    return purged_error()
+
+
+def _drawn(
+    author_id: str,
+    facts: Facts,
+    previous: Certificate | None,
+    now: datetime,
+    base_url: str,
+    letterhead: Letterhead,
+) -> Certificate:
+    """A new certificate of these facts, its PDF drawn and hashed (not stored yet)."""
+    enrolment = facts.enrolment
     certificate = Certificate(
         id=new_id(),
         organisation_id=enrolment.organisation_id,
         order_id=enrolment.group.order_id,
         enrolment_id=enrolment.id,
         trainee_id=enrolment.trainee_id,
-        kind=kind,
+        kind=facts.kind,
         month=facts.month,
         generation=previous.generation + 1 if previous else 1,
         short_id=rules.new_short_id(),
@@ -301,15 +446,28 @@ def issue(
         issued_at=now,
         issued_by_id=author_id,
     )
-    certificate.pdf = pdf.render(document(certificate, facts, previous, base_url))
+    certificate.pdf = pdf.render(document(certificate, facts, previous, base_url, letterhead))
     certificate.sha256 = hashlib.sha256(certificate.pdf).hexdigest()
-    certificate.entries = record(certificate, facts, previous, author_id, now)
-    db.session.add(certificate)
+    return certificate
+
+
+def _store(
+    drawn: list[tuple[Certificate, Facts, Certificate | None]], author_id: str, now: datetime
+) -> None:
+    """Record the drawn certificates in the ledger (record) and store them; each previous
+    one then points to the certificate that supersedes it."""
+    if not drawn:
+        return
+    record(drawn, author_id, now)
+    db.session.add_all([certificate for certificate, _, _ in drawn])
     db.session.flush()
-    if previous is not None:  # after the insert: the reference must exist
-        previous.superseded_by_id = certificate.id
+    superseded = False
+    for certificate, _, previous in drawn:  # after the insert: the reference must exist
+        if previous is not None:
+            previous.superseded_by_id = certificate.id
+            superseded = True
+    if superseded:
         db.session.flush()
-    return Issued(certificate, created=True)
 
 
 # What a certificate's entries state of it beside its id, SHA-256 and trainee (R17): the
@@ -331,33 +489,37 @@ def entry_facts(certificate: Certificate, previous: Certificate | None) -> dict:
 
 
 def record(
-    certificate: Certificate,
-    facts: Facts,
-    previous: Certificate | None,
-    author_id: str,
-    now: datetime,
-) -> list:
-    """One `certificate` entry in the chain of each session counted (journal.append_all:
-    the sessions locked in id order, so that concurrent issues never deadlock). Any entry
-    that sets hours chained since the facts were read makes them stale."""
-    stated = entry_facts(certificate, previous)
-    entries = {
-        session_id: journal.session_entry(
-            facts.sessions[session_id], author_id, ENTRY_KIND, now, facts=dict(stated)
-        )
-        for session_id in facts.sessions
-    }
-    places = journal.append_all(entries)
-    for session_id, seq in places.items():
-        _check_fresh(session_id, facts.read_lengths[session_id], seq)
-    recorded = [[session_id, places[session_id]] for session_id in sorted(places)]
-    for period_id in sorted(facts.company_lengths):  # the company periods' chains alike
-        seq = company_journal.record_certificate(period_id, author_id, now, dict(stated))
-        since = company_journal.kinds_between(period_id, facts.company_lengths[period_id], seq)
-        if any(kind != ENTRY_KIND for kind in since):
-            raise StaleFacts(period_id)
-        recorded.append([period_id, seq])
-    return recorded
+    drawn: list[tuple[Certificate, Facts, Certificate | None]], author_id: str, now: datetime
+) -> None:
+    """One `certificate` entry per certificate in the chain of each session it counts, with
+    the PDF's SHA-256 (R17): all of them in one append (journal.append_many, the sessions
+    locked in id order, so that concurrent issues never deadlock), a session's entries one
+    after the other in the certificates' order. Any entry that sets hours chained since the
+    facts were read makes them stale. Sets each certificate's `entries`."""
+    chained: dict[str, list[Signature]] = {}
+    mine: list[tuple[dict[str, Signature], dict]] = []
+    read_lengths: dict[str, int] = {}
+    for certificate, facts, previous in drawn:
+        stated = entry_facts(certificate, previous)
+        entries: dict[str, Signature] = {}
+        for session_id, session in facts.sessions.items():
+            entry = journal.session_entry(session, author_id, ENTRY_KIND, now, facts=dict(stated))
+            chained.setdefault(session_id, []).append(entry)
+            entries[session_id] = entry
+            read_lengths[session_id] = facts.read_lengths[session_id]
+        mine.append((entries, stated))
+    journal.append_many(chained)
+    for session_id, appended in chained.items():
+        _check_fresh(session_id, read_lengths[session_id], appended[0].seq)
+    for (certificate, facts, _), (entries, stated) in zip(drawn, mine, strict=True):
+        recorded = [[session_id, entries[session_id].seq] for session_id in sorted(entries)]
+        for period_id in sorted(facts.company_lengths):  # the company periods' chains alike
+            seq = company_journal.record_certificate(period_id, author_id, now, dict(stated))
+            since = company_journal.kinds_between(period_id, facts.company_lengths[period_id], seq)
+            if any(kind != ENTRY_KIND for kind in since):
+                raise StaleFacts(period_id)
+            recorded.append([period_id, seq])
+        certificate.entries = recorded
 
 
 def _check_fresh(session_id: str, read_length: int, seq: int) -> None:
@@ -374,30 +536,59 @@ def _check_fresh(session_id: str, read_length: int, seq: int) -> None:
         raise StaleFacts(session_id)
 
 
-def document(
-    certificate: Certificate, facts: Facts, previous: Certificate | None, base_url: str
-) -> pdf.Document:
-    """Everything the PDF prints."""
-    enrolment = facts.enrolment
+@dataclass(frozen=True)
+class Letterhead:
+    """What every certificate of a group prints alike (its order, its organisation and who
+    signs for it), and its trainees' names: read once for a group's certificates."""
+
+    order: Order
+    organisation: Organisation
+    signatory: Signatory | None
+    signature_image: bytes | None  # drawable, or None (the typed name then)
+    trainees: dict[str, str]  # trainee → full name
+
+
+def letterhead_of(enrolment: Enrolment, trainee_ids: Collection[str]) -> Letterhead:
+    """The letterhead of the enrolment's group, with these trainees' names."""
     order = db.session.get_one(Order, enrolment.group.order_id)
     organisation = db.session.get_one(Organisation, enrolment.organisation_id)
     signatory = db.session.get(Signatory, organisation.id)
-    trainee = db.session.get_one(Trainee, enrolment.trainee_id)
+    trainees = db.session.scalars(select(Trainee).where(Trainee.id.in_(sorted(trainee_ids))))
+    return Letterhead(
+        order,
+        organisation,
+        signatory,
+        drawable(signatory.signature_image) if signatory else None,
+        {trainee.id: trainee.full_name for trainee in trainees},
+    )
+
+
+def document(
+    certificate: Certificate,
+    facts: Facts,
+    previous: Certificate | None,
+    base_url: str,
+    letterhead: Letterhead | None = None,
+) -> pdf.Document:
+    """Everything the PDF prints."""
+    enrolment = facts.enrolment
+    head = letterhead or letterhead_of(enrolment, [enrolment.trainee_id])
+    signatory = head.signatory
     return pdf.Document(
         kind=certificate.kind,
         month=certificate.month,
         short_id=certificate.short_id,
         verify_url=verify_url(base_url, certificate.short_id),
         issued_at=certificate.issued_at,
-        organisation=organisation.name,
-        siret=organisation.siret,
+        organisation=head.organisation.name,
+        siret=head.organisation.siret,
         signatory_name=signatory.name if signatory else "",
         signatory_title=signatory.title if signatory else "",
         city=signatory.city if signatory else "",
-        signature_image=drawable(signatory.signature_image) if signatory else None,
-        trainee=trainee.full_name,
-        action_title=f"{order.title} — {enrolment.group.component}",
-        order_number=order.number,
+        signature_image=head.signature_image,
+        trainee=head.trainees[enrolment.trainee_id],
+        action_title=f"{head.order.title} — {enrolment.group.component}",
+        order_number=head.order.number,
         entry_date=enrolment.entry_date,
         exit_date=enrolment.exit_date,
         lines=tuple(facts.lines),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from functools import wraps
 from typing import Any, TypeVar
@@ -46,19 +46,30 @@ def verify_limit(view: F) -> F:
 def issue_once(
     author_id: str, enrolment: Enrolment, kind: str, month: str, now: datetime
 ) -> services.Issued:
-    """Issue and commit. Facts that moved while the PDF was drawn (a correction chained
-    meanwhile), or a concurrent issue of the same certificate that won: read again."""
+    """Issue and commit one certificate (a group of one: issue_all_once)."""
+    (result,) = issue_all_once(author_id, [services.Wanted(enrolment, kind, month)], now)
+    if isinstance(result, Exception):
+        raise result
+    return result
+
+
+def issue_all_once(
+    author_id: str, wanted: Sequence[services.Wanted], now: datetime
+) -> list[services.Issued | Exception]:
+    """Issue certificates of one group together (services.issue_group) and commit them at
+    once. Facts that moved while the PDFs were drawn (a correction chained meanwhile), or a
+    concurrent issue of one of them that won: nothing of the attempt is kept, read again."""
     base_url = current_app.config["PUBLIC_BASE_URL"]
     for _ in range(ATTEMPTS):
         try:
-            issued = services.issue(author_id, enrolment, kind, month, now, base_url)
+            results = services.issue_group(author_id, wanted, now, base_url)
             db.session.commit()
         except (services.StaleFacts, IntegrityError):
             db.session.rollback()
             continue
-        if issued.created:
+        if any(isinstance(r, services.Issued) and r.created for r in results):
             sealing.seal_soon(current_app._get_current_object())  # type: ignore[attr-defined]
-        return issued
+        return results
     raise Conflict(
         "Les émargements de ce parcours changent en ce moment : réessayez dans un instant.",
         code="certificate_busy",

@@ -1,7 +1,7 @@
 """What was made faster for the benchmark (issue 9, item 10) still says the same: the QR code
 drawn as squares is the verification URL's code, a font subset made once is the one
-reportlab makes, and a bulk issue spreads its groups (the hours themselves are checked by
-test_certificates.py, reading the PDFs back)."""
+reportlab makes, and a bulk issue takes a group's certificates together (the hours themselves
+are checked by test_certificates.py, reading the PDFs back)."""
 
 from __future__ import annotations
 
@@ -48,13 +48,46 @@ def test_a_font_subset_is_made_and_compressed_once_and_is_reportlabs_own() -> No
     assert pdf._Face.FLATE.encode(made) is pdf._Face.FLATE.encode(bytes(made))
 
 
-def test_bulk_workers_take_the_groups_in_turn() -> None:
+def test_bulk_issues_a_groups_certificates_together_each_group_in_one_process() -> None:
+    """A group's certificates are one batch (its chains read once, one commit): a batch is
+    what one worker takes, so two workers never wait on the same group's sessions."""
     planned = [
         bulk.Target(f"{g}{t}", kind, "2026-11" if kind == rules.ATTENDANCE else "", g)
-        for g in "ab"
+        for g in "abc"
         for t in range(2)
         for kind in (rules.ATTENDANCE, rules.REALISATION)
     ]
-    spread = bulk.spread(planned)
-    assert sorted(spread, key=planned.index) == planned  # every target, once
-    assert [t.group_id for t in spread] == ["a", "b"] * 4
+    batches = bulk.by_group(planned)
+    assert [target for batch in batches for target in batch] == planned  # every target, once
+    assert [{t.group_id for t in batch} for batch in batches] == [{"a"}, {"b"}, {"c"}]
+
+
+def test_the_fingerprint_reads_the_lines_as_asdict_did() -> None:
+    """R17: a certificate's fingerprint decides whether it is issued again; read without
+    dataclasses.asdict's copies, the same facts must give the same SHA-256 as before (the
+    stored certificates' fingerprints were computed that way)."""
+    import hashlib
+    import json
+    from dataclasses import asdict
+    from datetime import UTC, date, datetime
+
+    from attendance.company_rules import CompanyLine
+
+    moment = datetime(2026, 11, 3, 8, tzinfo=UTC)
+    lines = [
+        rules.Line("s1", date(2026, 11, 3), moment, moment, "tutorat", "Maths", "present", 120),
+        rules.Line(
+            "s2", date(2026, 11, 4), moment, moment, "tutorat", "Maths", "absent", 0,
+            (("Rendez-vous", True), (None, None)),
+        ),
+    ]  # fmt: skip
+    company = [CompanyLine("p1", "h1", "Garage", date(2026, 11, 2), date(2026, 11, 6), 600)]
+    before = {
+        "kind": rules.ATTENDANCE,
+        "month": "2026-11",
+        "company": 600,
+        "lines": [rules._canonical(asdict(line)) for line in lines],
+        "company_lines": [rules._canonical(asdict(line)) for line in company],
+    }
+    expected = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
+    assert rules.fingerprint(rules.ATTENDANCE, "2026-11", lines, company) == expected
