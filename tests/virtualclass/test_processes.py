@@ -30,7 +30,14 @@ class Person:
     def __init__(self, url: str, authorization: dict[str, str], **options: Any) -> None:
         self.client = sio.Client(reconnection=False)
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        for name in ("presence", "chat", "presence_check", "presence_ack"):
+        for name in (
+            "presence",
+            "chat",
+            "presence_check",
+            "presence_ack",
+            "remote",
+            "remote_pointer",
+        ):
             self.client.on(name, self._keeper(name), namespace=NS)
         self.client.connect(
             url,
@@ -108,6 +115,35 @@ def test_two_processes_share_presence_chat_and_presence_checks(app, tenant_a, se
         # Leaving on two is seen on one.
         trainee.client.disconnect()
         trainer.wait_for("presence", lambda d: amina.id not in {p["id"] for p in d["people"]})
+    finally:
+        for person in (trainer, trainee):
+            person.client.disconnect()
+
+
+def test_remote_control_crosses_processes_r16(app, tenant_a, servers, now_session):
+    """The trainer on one asks, the trainee on two consents, the pointer crosses, the
+    trainee takes the screen back: the grant is read from the database by either process."""
+    one, two = servers
+    amina = tenant_learner(app, tenant_a)
+    trainer = Person(one.url, bearer(app, tenant_a.trainer))
+    trainee = Person(two.url, amina.headers)
+    try:
+        assert trainer.ask("join", {"session_id": now_session})["ok"] is True
+        assert trainee.ask("join", {"session_id": now_session})["ok"] is True
+        asked = trainer.ask("remote_request", {"session_id": now_session, "target": amina.id})
+        assert asked["ok"] is True, asked
+        assert trainee.wait_for("remote")["state"] == "requested"
+        consent = {"session_id": now_session, "id": asked["id"], "accept": True}
+        assert trainee.ask("remote_answer", consent)["state"] == "granted"
+        assert trainer.wait_for("remote", lambda d: d["state"] == "granted")["id"] == asked["id"]
+        point = {"session_id": now_session, "x": 0.2, "y": 0.7, "click": True}
+        assert trainer.ask("remote_pointer", point)["ok"] is True
+        seen = trainee.wait_for("remote_pointer")
+        assert (seen["owner"], seen["x"], seen["y"], seen["click"]) == (amina.id, 0.2, 0.7, True)
+        assert trainee.ask("remote_end", {"session_id": now_session})["state"] == "ended"
+        assert trainer.wait_for("remote", lambda d: d["state"] == "ended")["by"] == amina.id
+        refused = trainer.ask("remote_pointer", point)
+        assert refused["error"]["code"] == "remote_control_not_granted"
     finally:
         for person in (trainer, trainee):
             person.client.disconnect()
