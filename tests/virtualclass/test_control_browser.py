@@ -43,7 +43,8 @@ def test_the_trainer_guides_a_trainees_board_with_consent_r16(
     granted = f"{trainer_name} guide votre écran : son pointeur s'y affiche pour toute la classe."
     trainee.get_by_text(granted).wait_for(timeout=10_000)
     assert dialog.is_hidden()
-    trainer.get_by_text("Vous guidez : pointez sur l'écran partagé").wait_for(timeout=10_000)
+    trainer.get_by_text(f"Vous guidez l'écran de {trainee_name}.").wait_for(timeout=10_000)
+    assert trainer.get_by_text("Vous guidez : pointez sur l'écran partagé").is_visible()
 
     board = trainer.locator("#tableau")
     board.focus()

@@ -67,7 +67,9 @@
       current = msg;
       status(mine
         ? msg.controller.name + " guide votre écran : son pointeur s'y affiche pour toute la classe."
-        : msg.controller.name + " guide l'écran de " + owner.name + " : son pointeur s'y affiche.");
+        : leading
+          ? "Vous guidez l'écran de " + owner.name + "."
+          : msg.controller.name + " guide l'écran de " + owner.name + " : son pointeur s'y affiche.");
     } else {
       current = null;
       hidePointer();
