@@ -2,9 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from blinker import Namespace
 
 _signals = Namespace()
+
+
+@dataclass(frozen=True)
+class ClassEvidence:
+    """What the virtual class proves of one trainee in one tutorat held there (R16): minutes
+    connected within the session's times, presence checks answered out of those launched.
+    Evidence printed beside the hours, never hours: those come from the chain alone (R7)."""
+
+    session_id: str
+    minutes: int
+    answered: int
+    launched: int
+
 
 order_purged = _signals.signal(
     "order-purged",
@@ -26,3 +42,20 @@ session_sheet = _signals.signal(
     "(HTML markup) or None: the virtual class adds connected minutes, presence checks and the "
     "QR sign-ins given outside the class; compliance the help requests (R8).",
 )
+
+class_evidence = _signals.signal(
+    "class-evidence",
+    doc="A certificate asks what the virtual class proves of a trainee (sender: the trainee's "
+    "id; `session_ids`: their tutorats on it; `now`: the time). The receiver answers "
+    "{session_id: ClassEvidence} for those held in the class (its trainer connected), and "
+    "leaves the others out. Certificates print it; no hour is counted from it (R7).",
+)
+
+
+def evidence_of(trainee_id: str, session_ids: list[str], now: datetime) -> dict[str, ClassEvidence]:
+    """Every receiver's answer to `class_evidence`, merged (none: no class, no evidence)."""
+    found: dict[str, ClassEvidence] = {}
+    if session_ids:
+        for _, answer in class_evidence.send(trainee_id, session_ids=session_ids, now=now):
+            found.update(answer or {})
+    return found

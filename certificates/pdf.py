@@ -37,6 +37,7 @@ from reportlab.platypus import (
 )
 from reportlab.platypus.flowables import HRFlowable
 
+from attendance.signals import ClassEvidence
 from certificates import rules
 from core.clock import PARIS
 from core.templating import MONTHS
@@ -99,6 +100,7 @@ class Document:
     lines: tuple[rules.Line, ...]
     replaces: str | None = None
     company: tuple[rules.CompanyLine, ...] = ()  # hours in a company (R2), signed by both
+    classes: tuple[ClassEvidence, ...] = ()  # tutorats held in the virtual class (R16)
 
 
 class _MemoFlate(pdfdoc.PDFStreamFilterZCompress):
@@ -335,6 +337,7 @@ def attendance_story(doc: Document) -> list[Flowable]:
         ),
         Spacer(1, 3 * mm),
         sessions_table(doc.lines, bold),
+        *class_part(doc.lines, doc.classes, bold),
         *company_part(doc.company, bold),
         Spacer(1, 3 * mm),
         p("Heures réalisées par modalité", "heading"),
@@ -349,7 +352,7 @@ def closing(doc: Document) -> list[Flowable]:
     records, the signature, the verification."""
     return [
         Spacer(1, 2 * mm),
-        p(DISTANCE_NOTE, "small"),
+        p(DISTANCE_NOTE + class_note(doc.classes), "small"),
         Spacer(1, 2 * mm),
         p(RETENTION, "small"),
         Spacer(1, 4 * mm),
@@ -379,6 +382,53 @@ def sessions_table(lines: tuple[rules.Line, ...], bold: str) -> Table:
     table = Table(rows, colWidths=widths, repeatRows=1)
     table.setStyle(grid(bold))
     return table
+
+
+def class_part(
+    lines: tuple[rules.Line, ...], classes: tuple[ClassEvidence, ...], bold: str
+) -> list[Flowable]:
+    """The tutorats held in the virtual class: the trainee's connected minutes and the
+    presence checks answered out of those launched (R16), evidence beside the hours."""
+    if not classes:
+        return []
+    by_session = {line.session_id: line for line in lines}
+    rows: list[list[object]] = [["Date", "Séance", "Connecté·e", "Appels de présence"]]
+    for proof in classes:
+        line = by_session[proof.session_id]
+        rows.append(
+            [
+                day_text(line.day),
+                p(e(line.title), "cell"),
+                rules.hours_text(proof.minutes),
+                f"{proof.answered} répondu(s) sur {proof.launched}",
+            ]
+        )
+    table = Table(rows, colWidths=[22 * mm, 70 * mm, 25 * mm, 40 * mm], repeatRows=1)
+    table.setStyle(grid(bold))
+    return [
+        Spacer(1, 2 * mm),
+        p(
+            "Tutorats tenus en classe virtuelle : temps de connexion et appels de présence "
+            "(preuves de présence ; les heures réalisées restent celles des émargements) :"
+        ),
+        table,
+    ]
+
+
+def class_note(classes: tuple[ClassEvidence, ...]) -> str:
+    """What the note on distance training adds when tutorats were held in the class."""
+    if not classes:
+        return ""
+    answered = sum(proof.answered for proof in classes)
+    launched = sum(proof.launched for proof in classes)
+    minutes = sum(proof.minutes for proof in classes)
+    return (
+        f" Pour les tutorats tenus en classe virtuelle ({len(classes)}), la présence a été "
+        f"prouvée par les appels de présence de la classe ({answered} répondu(s) sur "
+        f"{launched} lancé(s)) et par {rules.hours_text(minutes)} de connexion, conservés "
+        "avec les connexions horodatées ; ce temps de connexion est une preuve, il ne compte "
+        "pas d'heures (R16, R7)."
+    )
 
 
 def company_part(company: tuple[rules.CompanyLine, ...], bold: str) -> list[Flowable]:

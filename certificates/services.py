@@ -23,7 +23,7 @@ from attendance import rules as attendance_rules
 from attendance.models import CompanyPeriod, Signature, TrainingSession
 from attendance.presence import fold
 from attendance.rules import local_day
-from attendance.signals import order_purged
+from attendance.signals import evidence_of, order_purged
 from certificates import pdf, rules
 from certificates.models import Certificate, PurgedOrder, Signatory
 from core.auth import Principal
@@ -574,6 +574,10 @@ def document(
     enrolment = facts.enrolment
     head = letterhead or letterhead_of(enrolment, [enrolment.trainee_id])
     signatory = head.signatory
+    # What the virtual class proves of the tutorats held there (R16): printed as evidence,
+    # outside the fingerprint, for the hours come from the chain alone (R7).
+    tutorats = [line.session_id for line in facts.lines if line.kind == "tutorat"]
+    evidence = evidence_of(enrolment.trainee_id, tutorats, certificate.issued_at)
     return pdf.Document(
         kind=certificate.kind,
         month=certificate.month,
@@ -594,6 +598,9 @@ def document(
         lines=tuple(facts.lines),
         replaces=previous.short_id if previous else None,
         company=tuple(facts.company),
+        classes=tuple(
+            evidence[line.session_id] for line in facts.lines if line.session_id in evidence
+        ),
     )
 
 

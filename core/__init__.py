@@ -66,10 +66,11 @@ def _init_extensions(app: Flask) -> None:
 
     if not any(handler.namespace == "/certificates" for handler in socketio.namespace_handlers):
         socketio.on_namespace(CertificatesNamespace("/certificates"))
-    from virtualclass.events import NAMESPACE, ClassNamespace
+    from virtualclass.control import ControlledClassNamespace
+    from virtualclass.events import NAMESPACE
 
     if not any(handler.namespace == NAMESPACE for handler in socketio.namespace_handlers):
-        socketio.on_namespace(ClassNamespace(NAMESPACE))
+        socketio.on_namespace(ControlledClassNamespace(NAMESPACE))
     queue = app.config["REDIS_URL"] or None
     options = {}
     if queue:

@@ -89,3 +89,29 @@ class ClassRoom(Model):
     session_id: Mapped[str] = mapped_column(ForeignKey("training_session.id"), primary_key=True)
     organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
     conference_url: Mapped[str | None] = mapped_column(String(500), default=None)
+
+
+class RemoteControl(IdMixin, Model):
+    """The trainer guiding a participant's shared screen or board (R16 remote control, as far
+    as a browser can go): asked, consented to or refused, ended, each with its time and who
+    acted. The row is the proof of the participant's consent."""
+
+    __tablename__ = "class_remote_control"
+    organisation_id: Mapped[str] = mapped_column(ForeignKey("organisation.id"), index=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("training_session.id"), index=True)
+    controller_id: Mapped[str] = mapped_column(ForeignKey("app_user.id"))  # the trainer
+    owner_id: Mapped[str] = mapped_column(ForeignKey("trainee.id"))  # whose screen is guided
+    requested_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    granted: Mapped[bool | None] = mapped_column(default=None)  # None: not answered yet
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None)
+    ended_by_id: Mapped[str | None] = mapped_column(String(24), default=None)
+
+    @property
+    def state(self) -> str:
+        """requested, granted, refused or ended."""
+        if self.ended_at is not None:
+            return "ended"
+        if self.granted is None:
+            return "requested"
+        return "granted" if self.granted else "refused"

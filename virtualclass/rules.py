@@ -200,3 +200,21 @@ def conference_url(url: str | None) -> str | None:
             code="invalid_conference_url",
         )
     return url
+
+
+def pointer(data: Any) -> dict[str, Any]:
+    """The trainer's pointer over a guided screen (R16 remote control): `x` and `y` as
+    fractions of its width and height, 0 to 1, and whether it clicks there."""
+    found = data if isinstance(data, dict) else {}
+    x, y = _fraction(found.get("x")), _fraction(found.get("y"))
+    if x is None or y is None:
+        raise InvalidInput(
+            "Position du pointeur invalide : x et y entre 0 et 1.", code="invalid_pointer"
+        )
+    return {"x": x, "y": y, "click": found.get("click") is True}
+
+
+def _fraction(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return round(float(value), 4) if 0 <= value <= 1 else None

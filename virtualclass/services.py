@@ -18,7 +18,7 @@ from attendance import participants
 from attendance.credentials import Device, Settings
 from attendance.models import SessionKind, Signature, TrainingSession
 from attendance.services import get_session
-from attendance.signals import order_purged, session_sheet
+from attendance.signals import ClassEvidence, class_evidence, order_purged, session_sheet
 from attendance.signing import Outcome, sign_in_in_class
 from core.auth import Principal
 from core.errors import Conflict, Forbidden, NotFound
@@ -385,6 +385,61 @@ def class_sheet(session: TrainingSession, now: datetime) -> ClassSheet:
         for trainee_id in ids
     ]
     return ClassSheet(held, len(checks), sorted(lines, key=lambda line: line.name))
+
+
+@class_evidence.connect
+def evidence(
+    trainee_id: str, session_ids: list[str], now: datetime, **_: Any
+) -> dict[str, ClassEvidence]:
+    """A trainee's connected minutes and presence checks answered / launched in those of the
+    sessions that are tutorats held in the class (their trainer connected), for the
+    certificates (R16). Minutes count within the session's times, up to its close."""
+    sessions = {
+        s.id: s
+        for s in db.session.scalars(
+            select(TrainingSession).where(
+                TrainingSession.id.in_(session_ids),
+                TrainingSession.kind == SessionKind.TUTORAT,
+            )
+        )
+    }
+    rows = db.session.execute(
+        select(
+            ClassConnection.session_id,
+            ClassConnection.person_kind,
+            ClassConnection.person_id,
+            ClassConnection.joined_at,
+            ClassConnection.left_at,
+        ).where(ClassConnection.session_id.in_(list(sessions)))
+    ).all()
+    held = {row.session_id for row in rows if row.person_kind == "trainer"}
+    spans: dict[str, list[rules.Interval]] = defaultdict(list)
+    for row in rows:
+        if row.person_id == trainee_id:
+            spans[row.session_id].append(rules.Interval(row.joined_at, row.left_at))
+    launched: dict[str, int] = defaultdict(int)
+    answered: dict[str, int] = defaultdict(int)
+    checks = db.session.execute(
+        select(PresenceCheck.session_id, PresenceAnswer.trainee_id)
+        .outerjoin(
+            PresenceAnswer,
+            (PresenceAnswer.check_id == PresenceCheck.id)
+            & (PresenceAnswer.trainee_id == trainee_id),
+        )
+        .where(PresenceCheck.session_id.in_(list(held)))
+    ).all()
+    for session_id, answerer in checks:
+        launched[session_id] += 1
+        answered[session_id] += answerer is not None
+    found = {}
+    for session_id in held:
+        session = sessions[session_id]
+        end = min(session.ends_at, session.closed_at or session.ends_at)
+        minutes = rules.connected_minutes(spans[session_id], session.starts_at, end, now)
+        found[session_id] = ClassEvidence(
+            session_id, minutes, answered[session_id], launched[session_id]
+        )
+    return found
 
 
 @session_sheet.connect

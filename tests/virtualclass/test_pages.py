@@ -61,6 +61,10 @@ def test_open_the_class_page_holds_the_live_class(session_id, trainer_browser, p
     ):
         assert part in page
     assert "/classe/static/vendor/janus-1.1.2.min.js" in page  # served here, no CDN
+    # Remote control (R16): the consent asked of the trainee, hidden until a request comes.
+    assert 'id="guidage-demande" class="notice warning" hidden role="alertdialog"' in page
+    assert "vous gardez la main et pouvez arrêter à tout moment" in page
+    assert "/classe/static/control.js" in page
     trainer_page = trainer_browser.get(f"/classe/{session_id}").get_data(as_text=True)
     assert "Faire l'appel" in trainer_page
     assert "Terminer la classe" in trainer_page
@@ -68,7 +72,12 @@ def test_open_the_class_page_holds_the_live_class(session_id, trainer_browser, p
 
 
 def test_the_vendored_scripts_are_served(client):
-    for name in ("vendor/janus-1.1.2.min.js", "vendor/webrtc-adapter-8.2.0.min.js", "class.js"):
+    for name in (
+        "vendor/janus-1.1.2.min.js",
+        "vendor/webrtc-adapter-8.2.0.min.js",
+        "class.js",
+        "control.js",
+    ):
         answer = client.get(f"/classe/static/{name}")
         assert answer.status_code == 200
         assert answer.mimetype in ("text/javascript", "application/javascript")

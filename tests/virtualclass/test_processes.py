@@ -30,7 +30,14 @@ class Person:
     def __init__(self, url: str, authorization: dict[str, str], **options: Any) -> None:
         self.client = sio.Client(reconnection=False)
         self.events: queue.Queue[tuple[str, Any]] = queue.Queue()
-        for name in ("presence", "chat", "presence_check", "presence_ack"):
+        for name in (
+            "presence",
+            "chat",
+            "presence_check",
+            "presence_ack",
+            "remote",
+            "remote_pointer",
+        ):
             self.client.on(name, self._keeper(name), namespace=NS)
         self.client.connect(
             url,
@@ -76,7 +83,9 @@ def servers(app, redis_url) -> Iterator[tuple[Server, Server]]:
         yield one, two
 
 
-def test_two_processes_share_presence_chat_and_presence_checks(app, tenant_a, servers, now_session):
+@pytest.fixture
+def pair(app, tenant_a, servers, now_session) -> Iterator[tuple[Person, Person, Any]]:
+    """The trainer joined on server one, Amina on server two."""
     one, two = servers
     amina = tenant_learner(app, tenant_a)
     trainer = Person(one.url, bearer(app, tenant_a.trainer))
@@ -84,33 +93,58 @@ def test_two_processes_share_presence_chat_and_presence_checks(app, tenant_a, se
     try:
         assert trainer.ask("join", {"session_id": now_session})["ok"] is True
         assert trainee.ask("join", {"session_id": now_session})["ok"] is True
-        # Presence: the trainer (server one) sees the trainee who joined on server two.
-        seen = trainer.wait_for("presence", lambda d: {p["id"] for p in d["people"]} >= {amina.id})
-        assert {p["kind"] for p in seen["people"]} == {"trainer", "trainee"}
-        # Chat crosses both ways.
-        assert trainee.ask("chat", {"session_id": now_session, "text": "Bonjour !"})["ok"]
-        assert trainer.wait_for("chat")["text"] == "Bonjour !"
-        assert trainer.ask("chat", {"session_id": now_session, "text": "Bienvenue"})["ok"]
-        assert trainee.wait_for("chat", lambda d: d["from"] != amina.id)["text"] == "Bienvenue"
-        # The presence check launched on one reaches the trainee on two; the answer signs.
-        check = trainer.ask("presence_check", {"session_id": now_session})
-        assert check["ok"] is True
-        notice = trainee.wait_for("presence_check")
-        assert notice["check_id"] == check["check_id"]
-        answer = trainee.ask(
-            "presence_ack", {"session_id": now_session, "check_id": notice["check_id"]}
-        )
-        assert answer["ok"] is True, answer
-        assert trainer.wait_for("presence_ack")["id"] == amina.id
-        db.session.rollback()
-        signed = [r for r in rows(now_session) if r["signer_id"] == amina.id]
-        assert [(r["kind"], r["method"]) for r in signed] == [("sign_in", "virtual_class")]
-        # Leaving on two is seen on one.
-        trainee.client.disconnect()
-        trainer.wait_for("presence", lambda d: amina.id not in {p["id"] for p in d["people"]})
+        yield trainer, trainee, amina
     finally:
         for person in (trainer, trainee):
             person.client.disconnect()
+
+
+def test_two_processes_share_presence_chat_and_presence_checks(pair, now_session):
+    trainer, trainee, amina = pair
+    # Presence: the trainer (server one) sees the trainee who joined on server two.
+    seen = trainer.wait_for("presence", lambda d: {p["id"] for p in d["people"]} >= {amina.id})
+    assert {p["kind"] for p in seen["people"]} == {"trainer", "trainee"}
+    # Chat crosses both ways.
+    assert trainee.ask("chat", {"session_id": now_session, "text": "Bonjour !"})["ok"]
+    assert trainer.wait_for("chat")["text"] == "Bonjour !"
+    assert trainer.ask("chat", {"session_id": now_session, "text": "Bienvenue"})["ok"]
+    assert trainee.wait_for("chat", lambda d: d["from"] != amina.id)["text"] == "Bienvenue"
+    # The presence check launched on one reaches the trainee on two; the answer signs.
+    check = trainer.ask("presence_check", {"session_id": now_session})
+    assert check["ok"] is True
+    notice = trainee.wait_for("presence_check")
+    assert notice["check_id"] == check["check_id"]
+    answer = trainee.ask(
+        "presence_ack", {"session_id": now_session, "check_id": notice["check_id"]}
+    )
+    assert answer["ok"] is True, answer
+    assert trainer.wait_for("presence_ack")["id"] == amina.id
+    db.session.rollback()
+    signed = [r for r in rows(now_session) if r["signer_id"] == amina.id]
+    assert [(r["kind"], r["method"]) for r in signed] == [("sign_in", "virtual_class")]
+    # Leaving on two is seen on one.
+    trainee.client.disconnect()
+    trainer.wait_for("presence", lambda d: amina.id not in {p["id"] for p in d["people"]})
+
+
+def test_remote_control_crosses_processes_r16(pair, now_session):
+    """The trainer on one asks, the trainee on two consents, the pointer crosses, the
+    trainee takes the screen back: the grant is read from the database by either process."""
+    trainer, trainee, amina = pair
+    asked = trainer.ask("remote_request", {"session_id": now_session, "target": amina.id})
+    assert asked["ok"] is True, asked
+    assert trainee.wait_for("remote")["state"] == "requested"
+    consent = {"session_id": now_session, "id": asked["id"], "accept": True}
+    assert trainee.ask("remote_answer", consent)["state"] == "granted"
+    assert trainer.wait_for("remote", lambda d: d["state"] == "granted")["id"] == asked["id"]
+    point = {"session_id": now_session, "x": 0.2, "y": 0.7, "click": True}
+    assert trainer.ask("remote_pointer", point)["ok"] is True
+    seen = trainee.wait_for("remote_pointer")
+    assert (seen["owner"], seen["x"], seen["y"], seen["click"]) == (amina.id, 0.2, 0.7, True)
+    assert trainee.ask("remote_end", {"session_id": now_session})["state"] == "ended"
+    assert trainer.wait_for("remote", lambda d: d["state"] == "ended")["by"] == amina.id
+    refused = trainer.ask("remote_pointer", point)
+    assert refused["error"]["code"] == "remote_control_not_granted"
 
 
 def test_a_page_of_another_origin_is_refused(app, tenant_a, servers):

@@ -274,7 +274,7 @@
         if (track.kind !== "video") return;
         if (!on) { removeVideo("v-moi"); return; }
         localStream = new MediaStream([track]);
-        showVideo("v-moi", "Vous", localStream, true);
+        showVideo("v-moi", "Vous", localStream, true, me);
       }
     });
   }
@@ -293,8 +293,8 @@
   }
   function subscribe(feed) {
     if (feeds[feed.id]) return;
-    var who = "Participant";
-    try { who = nameOf(JSON.parse(feed.display).id); } catch (e) { /* another client's display */ }
+    var who = "Participant", person = "";
+    try { person = JSON.parse(feed.display).id; who = nameOf(person); } catch (e) { /* another client's display */ }
     janus.attach({
       plugin: "janus.plugin.videoroom",
       success: function (handle) {
@@ -314,7 +314,7 @@
         if (!on) { if (track.kind === "video") removeVideo(id); return; }
         var existing = $(id);
         if (existing) { existing.querySelector("video").srcObject.addTrack(track); return; }
-        showVideo(id, who, new MediaStream([track]), false);
+        showVideo(id, who, new MediaStream([track]), false, person);
       }
     });
   }
@@ -322,9 +322,10 @@
     var p = state.people.filter(function (x) { return x.id === id; })[0];
     return p ? p.name : "Participant";
   }
-  function showVideo(id, label, stream, muted) {
+  function showVideo(id, label, stream, muted, person) {
     removeVideo(id);
     var fig = node("figure"); fig.id = id;
+    fig.dataset.person = person || ""; // whose screen it is (control.js draws the pointer over it)
     var v = document.createElement("video");
     v.autoplay = true; v.playsInline = true; v.muted = muted; v.srcObject = stream;
     v.setAttribute("aria-label", "Vidéo de " + label);
