@@ -48,10 +48,7 @@ def day_arg(name: str = "date", default: date | None = None) -> date:
     raw = request.args.get(name, "")
     if not raw:
         return default or local_day(utcnow())
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("Indiquez une date valide (aaaa-mm-jj).", code="invalid_date") from None
+    return rules.parse_day(raw)
 
 
 # Sites
@@ -201,6 +198,25 @@ def close_day(site_id: str, principal: Principal) -> Any:
     flash(
         f"Fermeture enregistrée ; {len(hit)} réservation(s) annulée(s), "
         "les organismes sont prévenus.",
+        "success",
+    )
+    return redirect(url_for(".site", site_id=record.id))
+
+
+@bp.route("/sites/<site_id>/fermetures/<day>/retirer", methods=["POST"])
+@roles_required(Role.REGION)
+def withdraw_closure(site_id: str, day: str, principal: Principal) -> Any:
+    record = services.get_site(site_id)
+    try:
+        seats.withdraw_closure(principal, record.id, rules.parse_day(day), utcnow())
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return redirect(url_for(".site", site_id=record.id))
+    flash(
+        "Fermeture retirée : le jour est de nouveau réservable. Les réservations annulées "
+        "le restent.",
         "success",
     )
     return redirect(url_for(".site", site_id=record.id))

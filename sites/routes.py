@@ -14,7 +14,7 @@ from core.extensions import db
 from core.models import Role
 from core.pagination import paginate
 from sites import booking as seats
-from sites import kiosk, reports, repositioning, services, software
+from sites import kiosk, reports, repositioning, rules, services, software
 from sites.models import Booking, Site
 from sites.schemas import (
     AvailabilitySchema,
@@ -237,6 +237,18 @@ def close_day(data: dict[str, Any], site_id: str, principal: Principal) -> Any:
     """Announce a closure day: the bookings it hits are cancelled, their organisations told."""
     hit = seats.close_day(principal, site_id, data["day"], data["reason"], utcnow())
     return committed({**data, "cancelled_booking_ids": [b.id for b in hit]})
+
+
+@blp.route("/sites/<site_id>/closures/<day>", methods=["DELETE"])
+@roles_required(Role.REGION)
+@blp.response(204)
+@blp.alt_response(404, schema=ErrorSchema, description="site_not_found, closure_not_found")
+@blp.alt_response(409, schema=ErrorSchema, description="closure_in_past")
+def withdraw_closure(site_id: str, day: str, principal: Principal) -> Any:
+    """The Région withdraws a closure announced by mistake (`day`: YYYY-MM-DD): the day is
+    bookable again; the bookings it cancelled stay cancelled."""
+    seats.withdraw_closure(principal, site_id, rules.parse_day(day), utcnow())
+    return committed(None)
 
 
 @blp.route("/trainees/<trainee_id>/repositionings", methods=["POST"])
