@@ -88,6 +88,7 @@ class SitesResult:
     availability_busy: Latencies
     health_busy: Latencies
     availability_cold: Latencies
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -407,6 +408,8 @@ def measure(
         booking = fixed_requests("bookings under contention", server.port, booking_requests)
         say(booking.summary())
         bare_after = closed_loop(f"health, {CLIENTS} clients, after", server.port, health)
+    cpu_ms = in_process_cpu(app, auth, weeks)
+    say(", ".join(f"{k} {v:.2f} ms" for k, v in cpu_ms.items()) + " of CPU per request")
     with app.app_context():
         over = db.session.execute(
             text(
@@ -440,7 +443,35 @@ def measure(
         busy,
         busy_bare,
         avail_cold,
+        cpu_ms,
     )
+
+
+def in_process_cpu(app: Flask, auth: dict[str, str], weeks: list[date]) -> dict[str, float]:
+    """CPU per request in this process (`app.test_client()`, one at a time, so neither the
+    load of the machine nor the waits on PostgreSQL count): the department's week computed
+    (the cache emptied first: every week a miss), then the same weeks again (every one a hit),
+    and the health endpoint, side by side."""
+    from sites import availability
+
+    client = app.test_client()
+
+    def cpu_of(paths: list[str], headers: dict[str, str]) -> float:
+        began = time.process_time()
+        for path in paths:
+            assert client.get(path, headers=headers).status_code == 200  # noqa: S101
+        return 1000 * (time.process_time() - began) / len(paths)
+
+    paths = [
+        f"/api/v1/sites/availability?department={BIG_DEPARTMENT}&date={w}&days=7" for w in weeks
+    ]
+    cpu_of(paths[:5] + ["/api/v1/health/live"] * 5, auth)  # warm the process
+    with app.app_context():
+        availability.forget_all(app)
+    miss = cpu_of(paths, auth)
+    hit = cpu_of(paths, auth)
+    health = cpu_of(["/api/v1/health/live"] * len(paths), {})
+    return {"miss": miss, "hit": hit, "health": health}
 
 
 def render(result: SitesResult, label: str = "sync -w 3") -> str:
@@ -476,6 +507,14 @@ def render(result: SitesResult, label: str = "sync -w 3") -> str:
         f"{result.seats_offered} seats, slots over capacity: {result.over_capacity_slots}; "
         f"{'correct' if result.ok else 'CHECK FAILED'}.\n"
     )
+    cpu = result.cpu_ms
+    if cpu:
+        out.write(
+            f"In process, one request at a time (40 weeks, `app.test_client()`), "
+            f"CPU per request: the department's week computed (cache miss) {cpu['miss']:.2f} ms, "
+            f"answered from the cache (hit) {cpu['hit']:.2f} ms "
+            f"({cpu['miss'] / cpu['hit']:.1f} × less), health {cpu['health']:.2f} ms.\n"
+        )
     return out.getvalue()
 
 
