@@ -25,6 +25,7 @@ from tests.sites.support import (
     next_workday,
     plan_session,
 )
+from tests.sites.test_mail_and_feeds import _feed_url
 
 
 def _move(app, client, org, session_id, **body):  # noqa: ANN001, ANN201
@@ -179,10 +180,8 @@ def test_r14_the_trainees_calendar_shows_the_moved_time_at_the_site(app, client,
     )
     assert moved.status_code == 200, moved.get_json()
     phone = phone_browser(app, org.admin, org.trainees[0])
-    page = phone.post("/agenda").get_data(as_text=True)
-    start = page.index('id="feed-url" readonly value="') + len('id="feed-url" readonly value="')
-    url = page[start : page.index('"', start)].replace("http://localhost", "")
-    events = {str(e["uid"]): e for e in Calendar.from_ical(client.get(url).data).walk("VEVENT")}
+    feed = client.get(_feed_url(phone)).data
+    events = {str(e["uid"]): e for e in Calendar.from_ical(feed).walk("VEVENT")}
     event = events[f"session-{session['id']}@competences-plus.fr"]
     assert event.decoded("dtstart") == datetime.fromisoformat(paris(after, 14))
     assert str(event["location"]) == "Espace e-formation, 2 place Vival, Figeac"
