@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -52,7 +53,7 @@ def department_days(department: str, first: date, days: int) -> bytes:
     return body
 
 
-def _key(department: str, first: date, days: int, versions: list[Any]) -> str:
+def _key(department: str, first: date, days: int, versions: Sequence[Any]) -> str:
     text = ",".join(f"{site_id}:{version}" for site_id, version in versions)
     digest = hashlib.sha256(f"{department}|{first}|{days}|{text}".encode()).hexdigest()
     return PREFIX + digest

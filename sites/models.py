@@ -210,9 +210,8 @@ def _bump_site_versions(session: Session, flush_context: Any, instances: Any) ->
         elif isinstance(obj, SiteClosure | Site) and session.is_modified(obj):
             ids.add(obj.site_id if isinstance(obj, SiteClosure) else obj.id)
     if ids:
-        table = Site.__table__
         session.connection().execute(
-            update(table).where(table.c.id.in_(sorted(ids))).values(version=table.c.version + 1)
+            update(Site).where(Site.id.in_(sorted(ids))).values(version=Site.version + 1)
         )
 
 

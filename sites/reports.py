@@ -189,6 +189,23 @@ def sites_for_span(department: str, span: rules.Span) -> list[Candidate]:
 class RosterLine:
     booking: Booking
     trainee_name: str
+    signed: bool | None = None  # signed in the booked session (None: a free slot, no session)
+
+
+def roster_signed(site: Site, first: date, last: date) -> list[RosterLine]:
+    """The roster, each booking for a session saying whether its trainee signed in to it (by
+    the kiosk, a QR code, a personal code or a correction), as the staff see it on the day."""
+    lines = roster(site, first, last)
+    pairs = {
+        (line.booking.session_id, line.booking.trainee_id)
+        for line in lines
+        if line.booking.session_id
+    }
+    signed = ask(signed_in, pairs=pairs) if pairs else set()
+    for line in lines:
+        if line.booking.session_id:
+            line.signed = (line.booking.session_id, line.booking.trainee_id) in signed
+    return lines
 
 
 def roster(site: Site, first: date, last: date) -> list[RosterLine]:
