@@ -16,7 +16,9 @@ from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.extensions import db
 from core.models import Role
 from core.public_holidays import french_holidays
+from sites import moves
 from sites.models import Site
+from sites.signals import SessionInfo
 from training import access
 from training import rules as training_rules
 from training.models import Enrolment, Group, Order, RegroupementAuthorisation
@@ -123,8 +125,31 @@ def update_session(
     }
     _apply(actor, session, session.group, merged, exclude_id=session.id)
     db.session.flush()
-    _chain_plan(actor, session, "edited", now or utcnow())
+    now = now or utcnow()
+    _chain_plan(actor, session, "edited", now)
+    follow_bookings(actor, session, now)
     return session
+
+
+def follow_bookings(actor: Principal, session: TrainingSession, now: datetime) -> None:
+    """R14: the seats booked at access sites for the session follow its new times, kind and
+    participants (sites sit below: called directly, in this transaction)."""
+    taking_part = set(db.session.scalars(participants.participant_ids(session)))
+    moves.follow_session(actor, site_info(session), taking_part, now)
+
+
+def site_info(session: TrainingSession) -> SessionInfo:
+    """What the access sites know of a session (sites.signals)."""
+    return SessionInfo(
+        id=session.id,
+        organisation_id=session.organisation_id,
+        group_id=session.group_id,
+        kind=session.kind,
+        title=session.title,
+        starts_at=session.starts_at,
+        ends_at=session.ends_at,
+        site_id=session.site_id,
+    )
 
 
 def _chain_plan(actor: Principal, session: TrainingSession, kind: str, now: datetime) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import and_, or_, select, tuple_
 
 from attendance import participants
 from attendance.models import SessionParticipant, Signature, TrainingSession
+from attendance.services import site_info as info
 from attendance.services import visible_sessions
 from core.auth import Principal
 from core.clock import PARIS
@@ -27,19 +28,6 @@ from sites.signals import (
     trainee_sessions,
 )
 from training.models import Enrolment
-
-
-def info(session: TrainingSession) -> SessionInfo:
-    return SessionInfo(
-        id=session.id,
-        organisation_id=session.organisation_id,
-        group_id=session.group_id,
-        kind=session.kind,
-        title=session.title,
-        starts_at=session.starts_at,
-        ends_at=session.ends_at,
-        site_id=session.site_id,
-    )
 
 
 @session_for_booking.connect

@@ -124,7 +124,7 @@ def place(
     )
     own = db.session.scalars(
         select(Booking).where(
-            Booking.trainee_id == trainee_id, *_overlapping(span), Booking.status.in_(ACTIVE)
+            Booking.trainee_id == trainee_id, *overlapping(span), Booking.status.in_(ACTIVE)
         )
     )
     rules.check_no_overlap((b.span for b in own), span)
@@ -150,7 +150,7 @@ def place(
     return booking
 
 
-def _overlapping(span: rules.Span) -> tuple[Any, ...]:
+def overlapping(span: rules.Span) -> tuple[Any, ...]:
     # A booking fits in one day: the lower bound on starts_at lets the index range-scan.
     return (
         Booking.starts_at < span.ends_at,
@@ -159,12 +159,14 @@ def _overlapping(span: rules.Span) -> tuple[Any, ...]:
     )
 
 
-def confirmed_spans(site_id: str, span: rules.Span) -> list[rules.Span]:
-    rows = db.session.execute(
-        select(Booking.starts_at, Booking.ends_at).where(
-            Booking.site_id == site_id, Booking.status == "confirmed", *_overlapping(span)
-        )
+def confirmed_spans(site_id: str, span: rules.Span, but: str | None = None) -> list[rules.Span]:
+    """The confirmed bookings' spans overlapping `span` at a site (but the booking `but`)."""
+    query = select(Booking.starts_at, Booking.ends_at).where(
+        Booking.site_id == site_id, Booking.status == "confirmed", *overlapping(span)
     )
+    if but is not None:
+        query = query.where(Booking.id != but)
+    rows = db.session.execute(query)
     return [rules.Span(a, b) for a, b in rows]
 
 
@@ -195,17 +197,19 @@ def cancel(booking: Booking, actor: Principal, now: datetime, reason: str) -> No
     db.session.flush()
 
 
-def _when(booking: Booking) -> str:
-    start = booking.starts_at.astimezone(PARIS)
-    return f"le {start:%d/%m/%Y} de {start:%H:%M} à {booking.ends_at.astimezone(PARIS):%H:%M}"
+def when(span: rules.Span) -> str:
+    """« le 12/05/2026 de 09:00 à 12:00 », in Paris time."""
+    start = span.starts_at.astimezone(PARIS)
+    return f"le {start:%d/%m/%Y} de {start:%H:%M} à {span.ends_at.astimezone(PARIS):%H:%M}"
 
 
 def _tell_cancelled(booking: Booking, site: Site, reason: str) -> None:
     mail.tell_organisation(
         booking.organisation_id,
         f"Réservation annulée au site {site.name}",
-        f"La réservation « {booking.title} » au site {site.name} ({site.city}) {_when(booking)} "
-        f"a été annulée par le site.{(' Motif : ' + reason) if reason else ''}",
+        f"La réservation « {booking.title} » au site {site.name} ({site.city}) "
+        f"{when(booking.span)} a été annulée par le site."
+        f"{(' Motif : ' + reason) if reason else ''}",
         "cancellation",
     )
 
@@ -233,7 +237,7 @@ def promote(site: Site, now: datetime) -> list[Booking]:
 
 def _tell_promoted(booking: Booking, site: Site) -> None:
     text = (
-        f"Une place s'est libérée au site {site.name}, {site.full_address}, {_when(booking)} "
+        f"Une place s'est libérée au site {site.name}, {site.full_address}, {when(booking.span)} "
         f"(« {booking.title} ») : la réservation est confirmée."
     )
     trainee = db.session.get(Trainee, booking.trainee_id)
@@ -267,7 +271,7 @@ def close_day(
             select(Booking).where(
                 Booking.site_id == site.id,
                 Booking.status.in_(ACTIVE),
-                *_overlapping(rules.Span(start, start + timedelta(days=1))),
+                *overlapping(rules.Span(start, start + timedelta(days=1))),
             )
         )
     )
@@ -277,9 +281,26 @@ def close_day(
             booking.organisation_id,
             f"Site fermé le {day:%d/%m/%Y} : réservation annulée",
             f"Le site {site.name} ({site.city}) sera fermé le {day:%d/%m/%Y} ({reason}).\n"
-            f"La réservation « {booking.title} » {_when(booking)} est annulée. Réservez un autre "
-            "site ou repositionnez le stagiaire à domicile (R14).",
+            f"La réservation « {booking.title} » {when(booking.span)} est annulée. Réservez un "
+            "autre site ou repositionnez le stagiaire à domicile (R14).",
             "closure",
         )
     db.session.flush()
     return hit
+
+
+def withdraw_closure(actor: Principal, site_id: str, day: date, now: datetime) -> SiteClosure:
+    """The Région withdraws a closure announced by mistake: the day is bookable again. The
+    bookings it cancelled stay cancelled (their organisations were told and may book again)."""
+    if not actor.has_role(Role.REGION):
+        raise Forbidden("Seule la Région retire une fermeture annoncée.")
+    site = lock_site(get_site(site_id).id)
+    closure = db.session.scalar(
+        select(SiteClosure).where(SiteClosure.site_id == site.id, SiteClosure.day == day)
+    )
+    if closure is None:
+        raise NotFound("Aucune fermeture annoncée ce jour-là.", code="closure_not_found")
+    rules.check_withdrawal_day(day, local_day(now))
+    db.session.delete(closure)
+    db.session.flush()
+    return closure

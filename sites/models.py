@@ -4,9 +4,22 @@ R14 repositionings, R15 software requests, sign-ins without a booking, calendar 
 from __future__ import annotations
 
 from datetime import date, datetime
+from itertools import chain
+from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    inspect,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from core.db import IdMixin, UTCDateTime
 from core.extensions import Model
@@ -31,6 +44,9 @@ class Site(IdMixin, Model):
     address: Mapped[str] = mapped_column(String(300), default="", server_default="")
     # Windows 10 64 bits, Office 2016 and the software installed (R15).
     equipment: Mapped[list] = mapped_column(JSON, default=list, server_default="[]")
+    # Bumped in the transaction of every change of the site, its bookings or its closures
+    # (`_bump_site_versions`): it keys the cached availability (sites.availability).
+    version: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def full_address(self) -> str:
@@ -171,3 +187,34 @@ class OutboxMail(IdMixin, Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), default=None, index=True)
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(300), default=None)
+
+
+# What changes a site's availability: its fields, its closures, its bookings' status or span.
+_COUNTED = ("status", "starts_at", "ends_at", "site_id")
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_site_versions(session: Session, flush_context: Any, instances: Any) -> None:
+    """Bump the version of every site whose availability this flush changes, in the same
+    transaction (its row is locked by then, as every booking change locks it first): a cached
+    availability is keyed by the versions, so it is never served after a change commits."""
+    ids: set[str] = set()
+    for obj in chain(session.new, session.deleted):
+        if isinstance(obj, Booking | SiteClosure):
+            ids.add(obj.site_id)
+    for obj in session.dirty:
+        if isinstance(obj, Booking):
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in _COUNTED):
+                ids.update(_old_and_new_site(obj))
+        elif isinstance(obj, SiteClosure | Site) and session.is_modified(obj):
+            ids.add(obj.site_id if isinstance(obj, SiteClosure) else obj.id)
+    if ids:
+        session.connection().execute(
+            update(Site).where(Site.id.in_(sorted(ids))).values(version=Site.version + 1)
+        )
+
+
+def _old_and_new_site(booking: Booking) -> set[str]:
+    history = inspect(booking).attrs.site_id.history
+    return {booking.site_id, *(history.deleted or ())}

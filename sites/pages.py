@@ -5,6 +5,7 @@ requests, the outbox, and calendar links. Each page calls the same use cases as 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -48,10 +49,7 @@ def day_arg(name: str = "date", default: date | None = None) -> date:
     raw = request.args.get(name, "")
     if not raw:
         return default or local_day(utcnow())
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        raise InvalidInput("Indiquez une date valide (aaaa-mm-jj).", code="invalid_date") from None
+    return rules.parse_day(raw)
 
 
 # Sites
@@ -190,19 +188,44 @@ def site(site_id: str, principal: Principal) -> Any:
 @roles_required(*MANAGERS)
 def close_day(site_id: str, principal: Principal) -> Any:
     record = services.managed_site(principal, site_id)
-    try:
+
+    def announce() -> str:
         data = read_form(ClosureInSchema(), request.form)
         hit = seats.close_day(principal, record.id, data["day"], data["reason"], utcnow())
+        return (
+            f"Fermeture enregistrée ; {len(hit)} réservation(s) annulée(s), "
+            "les organismes sont prévenus."
+        )
+
+    return _back_to_site(record, announce)
+
+
+@bp.route("/sites/<site_id>/fermetures/<day>/retirer", methods=["POST"])
+@roles_required(Role.REGION)
+def withdraw_closure(site_id: str, day: str, principal: Principal) -> Any:
+    record = services.get_site(site_id)
+
+    def withdraw() -> str:
+        seats.withdraw_closure(principal, record.id, rules.parse_day(day), utcnow())
+        return (
+            "Fermeture retirée : le jour est de nouveau réservable. Les réservations annulées "
+            "le restent."
+        )
+
+    return _back_to_site(record, withdraw)
+
+
+def _back_to_site(record: Site, change: Callable[[], str]) -> Any:
+    """Run a change of the site's closures, commit it and say what it did (or why not) on the
+    site's page."""
+    try:
+        done = change()
         db.session.commit()
     except DomainError as exc:
         db.session.rollback()
         flash(exc.message, "error")
-        return redirect(url_for(".site", site_id=record.id))
-    flash(
-        f"Fermeture enregistrée ; {len(hit)} réservation(s) annulée(s), "
-        "les organismes sont prévenus.",
-        "success",
-    )
+    else:
+        flash(done, "success")
     return redirect(url_for(".site", site_id=record.id))
 
 

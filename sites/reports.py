@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import DateTime, func, select, type_coerce
 
 from core.clock import PARIS, local_day
 from core.extensions import db
@@ -86,8 +86,12 @@ def availability(sites: list[Site], first: date, days: int) -> list[list[DayAvai
     taken: dict[tuple[str, date], list[Minutes]] = defaultdict(list)
     waiting: dict[tuple[str, date], list[Minutes]] = defaultdict(list)
     start = datetime.combine(first, datetime.min.time(), PARIS)
+    # Naive UTC as stored (no per-row conversion): a week holds a few dozen distinct times,
+    # each turned into its Paris day and minute once.
+    starts = type_coerce(Booking.starts_at, DateTime())
+    ends = type_coerce(Booking.ends_at, DateTime())
     rows = db.session.execute(
-        select(Booking.site_id, Booking.starts_at, Booking.ends_at, Booking.status, func.count())
+        select(Booking.site_id, starts, ends, Booking.status, func.count())
         .where(
             Booking.site_id.in_(ids),
             Booking.starts_at >= start,
@@ -96,14 +100,19 @@ def availability(sites: list[Site], first: date, days: int) -> list[list[DayAvai
         )
         .group_by(Booking.site_id, Booking.starts_at, Booking.ends_at, Booking.status)
     )
+    paris: dict[tuple[datetime, bool], tuple[date, int]] = {}
+
+    def local(naive: datetime, end: bool = False) -> tuple[date, int]:
+        found = paris.get((naive, end))
+        if found is None:
+            at = naive.replace(tzinfo=UTC).astimezone(PARIS)
+            found = paris[(naive, end)] = (at.date(), rules.minute_of_day(at, end=end))
+        return found
+
     for site_id, starts_at, ends_at, status, count in rows:
-        local = starts_at.astimezone(PARIS)
-        span = (
-            rules.minute_of_day(local),
-            rules.minute_of_day(ends_at.astimezone(PARIS), end=True),
-            count,
-        )
-        (taken if status == "confirmed" else waiting)[(site_id, local.date())].append(span)
+        day, start_minute = local(starts_at)
+        span = (start_minute, local(ends_at, end=True)[1], count)
+        (taken if status == "confirmed" else waiting)[(site_id, day)].append(span)
     closures, holidays = closures_of(ids, first, last), holidays_between(first, last)
     out = []
     for site in sites:
@@ -180,6 +189,23 @@ def sites_for_span(department: str, span: rules.Span) -> list[Candidate]:
 class RosterLine:
     booking: Booking
     trainee_name: str
+    signed: bool | None = None  # signed in the booked session (None: a free slot, no session)
+
+
+def roster_signed(site: Site, first: date, last: date) -> list[RosterLine]:
+    """The roster, each booking for a session saying whether its trainee signed in to it (by
+    the kiosk, a QR code, a personal code or a correction), as the staff see it on the day."""
+    lines = roster(site, first, last)
+    pairs = {
+        (line.booking.session_id, line.booking.trainee_id)
+        for line in lines
+        if line.booking.session_id
+    }
+    signed = ask(signed_in, pairs=pairs) if pairs else set()
+    for line in lines:
+        if line.booking.session_id:
+            line.signed = (line.booking.session_id, line.booking.trainee_id) in signed
+    return lines
 
 
 def roster(site: Site, first: date, last: date) -> list[RosterLine]:

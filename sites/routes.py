@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import Response
 
 from core.api import Blueprint, ErrorSchema, page_schema
 from core.auth import ANY_ROLE, Principal, roles_required
@@ -13,8 +13,9 @@ from core.db import utcnow
 from core.extensions import db
 from core.models import Role
 from core.pagination import paginate
+from sites import availability as department
 from sites import booking as seats
-from sites import kiosk, reports, repositioning, services, software
+from sites import kiosk, reports, repositioning, rules, services, software
 from sites.models import Booking, Site
 from sites.schemas import (
     AvailabilitySchema,
@@ -98,42 +99,10 @@ def import_sites(data: dict[str, Any], principal: Principal) -> Any:
 def department_availability(args: dict[str, Any], principal: Principal) -> Any:
     """Free seats per slot of every site of a department, day by day (a week by default),
     times in Paris wall-clock (HH:MM) on each day: a compact answer, built without a
-    serialisation pass (the organisations' search reads it often)."""
-    sites = list(
-        db.session.scalars(
-            services.visible_sites()
-            .where(Site.department == args["department"])
-            .order_by(Site.name, Site.id)
-        )
-    )
-    grid = reports.availability(sites, args["date"], args["days"])
-    items = [
-        {"site": _brief(site), "days": [_compact(d) for d in days]}
-        for site, days in zip(sites, grid, strict=True)
-    ]
-    return jsonify({"items": items})
-
-
-def _brief(site: Site) -> dict[str, Any]:
-    return {"id": site.id, "name": site.name, "city": site.city, "seats": site.seats}
-
-
-def _compact(day: reports.DayAvailability) -> dict[str, Any]:
-    return {
-        "date": day.day.isoformat(),
-        "open": day.closed_reason is None,
-        "closed_reason": day.closed_reason,
-        "slots": [
-            {
-                "starts": slot.starts,
-                "ends": slot.ends,
-                "booked": slot.booked,
-                "free": slot.free,
-                "waitlisted": slot.waitlisted,
-            }
-            for slot in day.slots
-        ],
-    }
+    serialisation pass and cached per version of the department's sites (the organisations'
+    search reads it often; sites.availability)."""
+    body = department.department_days(args["department"], args["date"], args["days"])
+    return Response(body, mimetype="application/json")
 
 
 @blp.route("/sites/<site_id>", methods=["GET"])
@@ -237,6 +206,18 @@ def close_day(data: dict[str, Any], site_id: str, principal: Principal) -> Any:
     """Announce a closure day: the bookings it hits are cancelled, their organisations told."""
     hit = seats.close_day(principal, site_id, data["day"], data["reason"], utcnow())
     return committed({**data, "cancelled_booking_ids": [b.id for b in hit]})
+
+
+@blp.route("/sites/<site_id>/closures/<day>", methods=["DELETE"])
+@roles_required(Role.REGION)
+@blp.response(204)
+@blp.alt_response(404, schema=ErrorSchema, description="site_not_found, closure_not_found")
+@blp.alt_response(409, schema=ErrorSchema, description="closure_in_past")
+def withdraw_closure(site_id: str, day: str, principal: Principal) -> Any:
+    """The Région withdraws a closure announced by mistake (`day`: YYYY-MM-DD): the day is
+    bookable again; the bookings it cancelled stay cancelled."""
+    seats.withdraw_closure(principal, site_id, rules.parse_day(day), utcnow())
+    return committed(None)
 
 
 @blp.route("/trainees/<trainee_id>/repositionings", methods=["POST"])

@@ -258,6 +258,22 @@ def check_closure_day(day: date, today: date) -> None:
         )
 
 
+def parse_day(text: str) -> date:
+    """« 2026-05-12 » → the day, or 400 `invalid_date`."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise InvalidInput("Indiquez une date valide (aaaa-mm-jj).", code="invalid_date") from None
+
+
+def check_withdrawal_day(day: date, today: date) -> None:
+    """A closure is withdrawn before its day is over: a day gone by stays as it was."""
+    if day < today:
+        raise Conflict(
+            "Cette fermeture est passée : elle ne se retire plus.", code="closure_in_past"
+        )
+
+
 # R14: repositioning
 
 

@@ -39,7 +39,7 @@ def roster(site_id: str, principal: Principal) -> Any:
         "sites/roster.html",
         site=record,
         day=day,
-        lines=reports.roster(record, day, day),
+        lines=reports.roster_signed(record, day, day),
         availability=availability,
         today=local_day(utcnow()),
     )

@@ -378,7 +378,7 @@ def test_every_role_reaches_the_company_pages_in_every_state(app, client, monkey
 # Access sites (issue 10): every page each role reaches, for each state of a booking and of
 # its site. The bookings lie ahead (they are for the future), so this world runs on the clock.
 
-SITE_STATES = ("confirmed", "waitlisted", "cancelled", "site_closed")
+SITE_STATES = ("confirmed", "waitlisted", "cancelled", "site_closed", "closure_withdrawn")
 
 
 def build_site_world(app: Flask, client: FlaskClient, state: str):  # noqa: ANN201
@@ -402,13 +402,18 @@ def build_site_world(app: Flask, client: FlaskClient, state: str):  # noqa: ANN2
             client.delete(f"/api/v1/bookings/{first.get_json()['id']}", headers=org.h).status_code
             == 204
         )
-    if state == "site_closed":
+    if state in ("site_closed", "closure_withdrawn"):
         closed = client.post(
             f"/api/v1/sites/{site['id']}/closures",
             json={"day": str(SITE_DAY), "reason": "Travaux"},
             headers=bearer(app, region),
         )
         assert closed.status_code == 201
+    if state == "closure_withdrawn":  # announced by mistake: bookable again, the booking gone
+        withdrawn = client.delete(
+            f"/api/v1/sites/{site['id']}/closures/{SITE_DAY}", headers=bearer(app, region)
+        )
+        assert withdrawn.status_code == 204
     users = {
         "org_admin": org.admin,
         "trainer": org.trainer,
@@ -472,8 +477,9 @@ def test_every_site_page_renders_for_every_role_in_every_booking_state(app, clie
     name = f"{org.trainees[0].last_name} {org.trainees[0].first_name}"
     if state == "site_closed":
         assert "Site fermé ce jour : Travaux" in roster
-    elif state == "cancelled":
+    elif state in ("cancelled", "closure_withdrawn"):
         assert "Aucune réservation ce jour-là." in roster
+        assert "Site fermé ce jour" not in roster
     else:
         assert name in roster
     if state == "waitlisted":
@@ -488,5 +494,6 @@ def test_every_site_page_renders_for_every_role_in_every_booking_state(app, clie
         "waitlisted": "En liste d'attente",
         "cancelled": "Annulée",
         "site_closed": "Fermeture du site : Travaux",
+        "closure_withdrawn": "Fermeture du site : Travaux",
     }[state]
     assert label in bookings.replace("&#39;", "'")

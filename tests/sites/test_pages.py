@@ -113,3 +113,45 @@ def test_the_groups_page_flags_a_late_software_request_R15(app, client, region):
     assert "Logiciels sur les postes des sites (R15)" in page
     assert "Demande tardive : moins de 5 semaines avant le début (R15)." in page
     assert "Logiciels non validés par la Région (R15)." in page
+
+
+def test_the_day_roster_shows_which_booked_trainees_signed_in(app, client, region, monkeypatch):
+    """Session open, one trainee signed (a personal code), the other not yet: the site's staff
+    see who signed on the day's roster; a free slot has no session to sign."""
+    from datetime import datetime
+
+    from tests.attendance.support import Clock
+    from tests.conftest import bearer, paris
+    from tests.page_support import install_clock
+
+    site = create_site(app, client, region, seats=3)
+    org = make_org_with_trainees(app, client, 3)
+    session = plan_session(app, client, org)
+    for trainee in org.trainees[:2]:
+        booked = book(app, client, org, site["id"], trainee, session_id=session["id"])
+        assert booked.status_code == 201
+    book(app, client, org, site["id"], org.trainees[2], **free_slot(start=14, end=16))
+    install_clock(monkeypatch, Clock(datetime.fromisoformat(paris(DAY, 9, 5))))
+    opened = client.post(f"/api/v1/sessions/{session['id']}/open", headers=bearer(app, org.trainer))
+    assert opened.status_code == 200, opened.get_json()
+    codes = client.post(
+        f"/api/v1/sessions/{session['id']}/sign-in-codes",
+        json={"trainee_ids": [org.trainees[0].id]},
+        headers=org.h,
+    ).get_json()
+    signed = client.post("/api/v1/sign-ins", json={"code": codes[0]["code"]})
+    assert signed.status_code == 201, signed.get_json()
+    staff = staff_browser(app, make_user(Role.SITE_STAFF, site_id=site["id"]))
+    html = text_of(staff.get(f"/sites/{site['id']}/jour?date={DAY}"))
+    rows = {
+        name: row
+        for row in html.split("<tr>")[1:]
+        for name in (f"{t.last_name} {t.first_name}" for t in org.trainees)
+        if name in row
+    }
+    assert '<th scope="col">Émargement</th>' in html
+    assert "<td>Émargé</td>" in rows[f"{org.trainees[0].last_name} {org.trainees[0].first_name}"]
+    second = rows[f"{org.trainees[1].last_name} {org.trainees[1].first_name}"]
+    assert "<td>Pas encore émargé</td>" in second
+    free = rows[f"{org.trainees[2].last_name} {org.trainees[2].first_name}"]
+    assert "<td>Sans séance</td>" in free
