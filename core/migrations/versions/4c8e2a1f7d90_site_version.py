@@ -2,7 +2,7 @@
 fields, that keys the cache of a department's availability
 
 Revision ID: 4c8e2a1f7d90
-Revises: cb20f29de084
+Revises: 6ca769cbbe1c
 Create Date: 2026-12-03 16:30:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '4c8e2a1f7d90'
-down_revision = 'cb20f29de084'
+down_revision = '6ca769cbbe1c'
 branch_labels = None
 depends_on = None
 
