@@ -3,7 +3,9 @@
 An API worker publishes each live event (a signature for the trainer's screen) to the Redis
 channel that the Socket.IO servers listen to. Sending it inside the request would cost the
 request a Redis round trip; here the request only queues it, and one thread per worker process
-sends what queued up meanwhile in one pipeline (one round trip for many events).
+sends what queued up meanwhile in one pipeline (one round trip for many events). The Socket.IO
+servers publish their own emits the same way (a class's chat message reaches the clients of
+the process at once, and the other processes through the queue), without the linger.
 
 A live event is a notice, not a record: the signature is committed before its event is queued,
 and the trainer's page reloads the list from the database when its connection comes back. An
@@ -27,13 +29,15 @@ CONNECT_TIMEOUT_S = 0.5
 
 
 class QueuedRedisManager(RedisManager):
-    """A write-only `socketio.RedisManager` whose publishing happens on a background thread.
+    """A `socketio.RedisManager` whose publishing happens on a background thread (a greenlet
+    in the gevent Socket.IO servers, whose worker patches `threading`, `time` and `queue`).
 
     python-socketio's documented way to change how a pub/sub manager sends is to override
     `_publish`; everything else (the message format, `emit` to rooms) is RedisManager's own.
     `linger_s`: how long the thread lets events gather after the first one of a batch (a
     trainer's screen shows a signature 25 ms later than it could; a worker answering 170
-    sign-ins a second sends about four events per round trip instead of one).
+    sign-ins a second sends about four events per round trip instead of one). `write_only`:
+    API workers only publish; a Socket.IO server also listens (RedisManager's own listener).
     """
 
     connected: bool  # RedisManager's: whether its client is set up
@@ -43,11 +47,12 @@ class QueuedRedisManager(RedisManager):
         url: str,
         channel: str = "socketio",
         *,
+        write_only: bool = True,
         linger_s: float = 0.025,
         batch: int = 500,
         **options: Any,
     ) -> None:
-        super().__init__(url, channel=channel, write_only=True, **options)
+        super().__init__(url, channel=channel, write_only=write_only, **options)
         self.linger_s = linger_s
         self.batch = batch
         self._queue: SimpleQueue[Any] = SimpleQueue()
@@ -123,7 +128,10 @@ def live_events(url: str, write_only: bool, channel: str = "flask-socketio") -> 
     API workers (`write_only`) only publish to the live screens; they never hold Socket.IO
     clients, so they need no listener on the queue (which would receive every event), and they
     publish after the answer, from a thread, many events per round trip. The Socket.IO servers
-    listen. Both give up quickly on a Redis that is down: the sender logs and drops the event,
+    listen, and publish their emits from a thread too (no linger: what queued while the thread
+    waited for Redis goes in the next pipeline), so that a handler never waits on Redis: a
+    round trip per chat message was a fifth of a class server's CPU. Both give up quickly on
+    a Redis that is down: the sender logs and drops the event,
     and python-socketio's listener logs and reconnects with a growing delay. `channel`: Redis
     pub/sub ignores the database number, so deployments (or test runs) sharing one Redis need
     channels of their own (SOCKETIO_CHANNEL).
@@ -132,4 +140,6 @@ def live_events(url: str, write_only: bool, channel: str = "flask-socketio") -> 
     if write_only:
         redis_options["socket_timeout"] = CONNECT_TIMEOUT_S
         return QueuedRedisManager(url, channel=channel, redis_options=redis_options)
-    return RedisManager(url, channel=channel, redis_options=redis_options)
+    return QueuedRedisManager(
+        url, channel=channel, write_only=False, linger_s=0.0, redis_options=redis_options
+    )

@@ -20,6 +20,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -27,8 +28,6 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_socketio import Namespace, disconnect, emit, join_room, leave_room
 from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
 
 from attendance.register import close_session
 from attendance.rules import PARIS
@@ -46,9 +45,10 @@ PEOPLE = (Role.TRAINER, Role.TRAINEE)
 SWEEP_EVERY_S = 20.0
 CONTROLS = ("mute", "floor", "end")
 log = logging.getLogger(__name__)
-# Chat counts live in the process: a connection stays on one process (sticky sessions), so a
-# Redis round trip per message would buy nothing but latency.
-CHAT_LIMITS = FixedWindowRateLimiter(MemoryStorage())
+# Events whose handler reads nothing of the request but its connection's id: they run in an
+# application context only (see ClassNamespace.trigger_event), the hot path of a busy class.
+LIGHT_EVENTS = frozenset({"chat"})
+_light_sid: ContextVar[str | None] = ContextVar("class_light_sid", default=None)
 
 
 def room(session_id: str) -> str:
@@ -62,6 +62,7 @@ class Caller:
     principal: Principal
     verified_at: float
     seats: dict[str, Seat] = field(default_factory=dict)
+    chat: rules.ChatBucket | None = None  # the connection's chat allowance (CLASS_CHAT_RATE)
 
 
 class ClassNamespace(Namespace):
@@ -79,7 +80,9 @@ class ClassNamespace(Namespace):
         principal = principal_from_socket(auth)
         if principal is None or principal.role not in PEOPLE:
             return False  # refused: the client sees connect_error
-        self.callers[_sid()] = Caller(principal, time.monotonic())
+        now, rate = time.monotonic(), parse(current_app.config["CLASS_CHAT_RATE"])
+        chat = rules.ChatBucket(rate.amount, rate.get_expiry(), now)
+        self.callers[_sid()] = Caller(principal, now, chat=chat)
         self._start_sweeper(current_app._get_current_object())  # type: ignore[attr-defined]
         return True
 
@@ -141,8 +144,7 @@ class ClassNamespace(Namespace):
     def _chat(self, caller: Caller, data: Any, seat: Seat | None) -> dict[str, Any]:
         assert seat is not None  # noqa: S101
         text = rules.chat_text(data)
-        rate = parse(current_app.config["CLASS_CHAT_RATE"])
-        if not CHAT_LIMITS.hit(rate, "class-chat", seat.person_id):
+        if caller.chat is not None and not caller.chat.take(time.monotonic()):
             raise TooManyAttempts("Vous écrivez trop vite : patientez quelques secondes.")
         message = {
             "session_id": seat.session_id,
@@ -153,7 +155,8 @@ class ClassNamespace(Namespace):
             "at": _paris(utcnow()),
             "sent": data.get("sent") if isinstance(data.get("sent"), int | float) else None,
         }
-        emit("chat", message, to=room(seat.session_id))
+        # The server's emit: encoded once for the room, and no request needed (LIGHT_EVENTS).
+        socketio.emit("chat", message, namespace=self.namespace, to=room(seat.session_id))
         return {"at": message["at"]}
 
     def on_hand(self, data: Any) -> dict[str, Any]:
@@ -249,7 +252,25 @@ class ClassNamespace(Namespace):
         emit("control", notice, to=room(seat.session_id))
         return notice
 
-    # -- authorisation, answers -------------------------------------------------------------
+    # -- dispatch, authorisation, answers ---------------------------------------------------
+
+    def trigger_event(self, event: str, *args: Any) -> Any:
+        """Flask-SocketIO runs each event inside a request context built from the connection's
+        handshake (its URL routed again, its cookie session decoded again): the events of
+        LIGHT_EVENTS need none of it, and run in an application context with their connection's
+        id. Their authorisation is the same: `_answer` checks the caller and the seat."""
+        if event not in LIGHT_EVENTS or not args:
+            return super().trigger_event(event, *args)
+        sid, *rest = args
+        environ = self.socketio.server.get_environ(sid, namespace=self.namespace)
+        if not environ:
+            return super().trigger_event(event, *args)
+        token = _light_sid.set(str(sid))
+        try:
+            with environ["flask.app"].app_context():
+                return getattr(self, f"on_{event}")(*rest)
+        finally:
+            _light_sid.reset(token)
 
     def _answer(
         self,
@@ -340,7 +361,7 @@ class ClassNamespace(Namespace):
 
 
 def _sid() -> str:
-    return str(request.sid)  # type: ignore[attr-defined]
+    return _light_sid.get() or str(request.sid)  # type: ignore[attr-defined]
 
 
 def _session_id(data: Any) -> str:

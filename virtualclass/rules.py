@@ -81,6 +81,28 @@ def was_connected(intervals: Iterable[Interval], moment: datetime) -> bool:
     )
 
 
+class ChatBucket:
+    """A connection's chat allowance (R16, « chat rate-limited »): `amount` messages at once,
+    given back at `amount / period_s` a second. It lives with the connection, in the process
+    that holds it (sticky sessions), so a message costs no round trip to a shared store."""
+
+    __slots__ = ("amount", "period_s", "tokens", "at")
+
+    def __init__(self, amount: int, period_s: float, now: float) -> None:
+        self.amount, self.period_s = amount, period_s
+        self.tokens, self.at = float(amount), now
+
+    def take(self, now: float) -> bool:
+        """Spend one message at monotonic time `now`; False when the allowance is spent."""
+        elapsed = max(0.0, now - self.at)
+        self.tokens = min(float(self.amount), self.tokens + elapsed * self.amount / self.period_s)
+        self.at = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
+
+
 def check_answer_in_time(launched_at: datetime, closes_at: datetime, now: datetime) -> None:
     """A presence check is answered between its launch and its close (R16)."""
     if now < launched_at or now > closes_at:

@@ -135,7 +135,8 @@ def test_with_redis_unreachable_logins_codes_and_qr_answer_as_usual(tmp_path):
     lines = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
     assert lines, child.stderr[-3000:]
     out = json.loads(lines[-1].removeprefix("RESULT "))
-    assert out["manager"] == "RedisManager"  # the real message queue, not the in-memory one
+    # the real message queue (RedisManager, publishing from a thread), not the in-memory one
+    assert out["manager"] == "QueuedRedisManager"
     assert (out["login"], out["open"], out["codes"], out["code_sign_in"]) == (200, 200, 201, 201)
     assert out["rows"] == 1  # the code's signature is stored
     assert out["bind"] == 200
@@ -147,7 +148,7 @@ def test_with_redis_unreachable_logins_codes_and_qr_answer_as_usual(tmp_path):
     assert (body["failed_attempts"], body["live_events"]) == ("memory", "dropped")
     assert "Redis ne répond pas" in body["message"]
     assert child.stderr.count("Redis unreachable for failed-attempt counters") == 1
-    assert "Cannot publish to redis" in child.stderr  # the live event: dropped and logged
+    assert "Cannot publish 1 live event(s) to Redis" in child.stderr  # dropped and logged
 
 
 # --- Stopping in the middle of a run ------------------------------------------------------------

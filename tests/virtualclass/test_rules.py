@@ -72,6 +72,16 @@ def test_bad_strokes_are_refused(stroke):
         rules.stroke(stroke)
 
 
+def test_the_chat_allowance_is_spent_then_given_back_over_time_r16():
+    bucket = rules.ChatBucket(20, 10.0, now=100.0)  # CLASS_CHAT_RATE "20/10 seconds"
+    assert all(bucket.take(100.0) for _ in range(20))
+    assert bucket.take(100.0) is False  # the 21st at once: refused
+    assert bucket.take(100.4) is False  # 0.8 of a message given back
+    assert bucket.take(100.5) is True  # one message every half second
+    assert bucket.take(100.5) is False
+    assert sum(bucket.take(1000.0) for _ in range(25)) == 20  # never more than 20 at once
+
+
 def test_a_stroke_keeps_only_what_it_needs():
     kept = rules.stroke({"tool": "pen", "points": [[0.123456, 1]], "evil": "<script>"})
     assert kept == {"tool": "pen", "colour": "#000000", "width": 3, "points": [[0.1235, 1.0]]}
