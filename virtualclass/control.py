@@ -15,13 +15,11 @@ of each change by a `remote` event, and of the pointer by `remote_pointer`.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from flask import request
 from flask_socketio import emit
-from limits import parse
-from limits.storage import MemoryStorage
-from limits.strategies import FixedWindowRateLimiter
 
 from core.db import utcnow
 from core.errors import TooManyAttempts
@@ -31,9 +29,9 @@ from virtualclass.events import Caller, ClassNamespace, room
 from virtualclass.models import RemoteControl
 from virtualclass.services import Seat
 
-# A pointer moves often: the page sends at most 20 positions a second; beyond 40 is refused.
-POINTER_RATE = parse("40/second")
-POINTER_LIMITS = FixedWindowRateLimiter(MemoryStorage())
+# A pointer moves often: the page sends at most 20 positions a second; beyond 40 is refused,
+# counted on the connection like its chat (rules.ChatBucket: no shared store, no timer thread).
+POINTER_PER_S = 40
 
 
 class ControlledClassNamespace(ClassNamespace):
@@ -71,7 +69,10 @@ class ControlledClassNamespace(ClassNamespace):
 
     def _remote_pointer(self, caller: Caller, data: Any, seat: Seat | None) -> dict[str, Any]:
         assert seat is not None  # noqa: S101
-        if not POINTER_LIMITS.hit(POINTER_RATE, "class-pointer", seat.person_id):
+        now = time.monotonic()
+        if caller.pointer is None:
+            caller.pointer = rules.ChatBucket(POINTER_PER_S, 1.0, now)
+        if not caller.pointer.take(now):
             raise TooManyAttempts("Le pointeur bouge trop vite : ralentissez.")
         point = rules.pointer(data)
         row = remote.granted_to(seat)

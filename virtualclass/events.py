@@ -63,6 +63,7 @@ class Caller:
     verified_at: float
     seats: dict[str, Seat] = field(default_factory=dict)
     chat: rules.ChatBucket | None = None  # the connection's chat allowance (CLASS_CHAT_RATE)
+    pointer: rules.ChatBucket | None = None  # its remote pointer's (virtualclass/control.py)
 
 
 class ClassNamespace(Namespace):
