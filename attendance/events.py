@@ -16,10 +16,18 @@ from core.errors import DomainError
 from core.models import Role
 
 WATCHERS = (Role.TRAINER, Role.ORG_ADMIN, Role.SITE_STAFF, Role.REGION)
+# Who reads a session's help requests (R8; compliance.help.visible_requests): not the site's
+# staff, who watch the signatures of a session held at their site but not what trainees ask.
+HELP_READERS = (Role.TRAINER, Role.ORG_ADMIN, Role.REGION)
 
 
 def room(session_id: str) -> str:
     return f"session:{session_id}"
+
+
+def help_room(session_id: str) -> str:
+    """The room told of the session's help requests: its watchers who may read them."""
+    return f"help:{session_id}"
 
 
 class LiveNamespace(Namespace):
@@ -52,9 +60,13 @@ class LiveNamespace(Namespace):
             return {"ok": False, "error": error.code}
         try:
             join_room(room(session_id))
+            if principal.has_role(*HELP_READERS):
+                join_room(help_room(session_id))
         except ValueError:  # the client left while its join was being checked
             return {"ok": False, "error": "disconnected"}
         return {"ok": True, "session_id": session_id}
 
     def on_leave(self, data: dict[str, Any]) -> None:
-        leave_room(room(str((data or {}).get("session_id", ""))))
+        session_id = str((data or {}).get("session_id", ""))
+        leave_room(room(session_id))
+        leave_room(help_room(session_id))

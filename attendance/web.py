@@ -10,7 +10,7 @@ from flask import current_app, request
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from attendance.credentials import Device, Settings
-from attendance.events import room
+from attendance.events import help_room, room
 from attendance.journal import HeadMoved
 from attendance.models import Signature
 from attendance.rules import PARIS
@@ -133,5 +133,6 @@ failed_tutor_codes = FailureLimit("10/minute", scope="tutor-code")
 
 
 def announce_help(session_id: str, payload: dict[str, Any]) -> None:
-    """Tell the session's live page that a trainee asks for help (R8)."""
-    socketio.emit("help", payload, namespace="/live", to=room(session_id))
+    """Tell the session's live page that a trainee asks for help (R8): its trainers, the
+    organisation and the Région watching it, never the site's staff (help_room)."""
+    socketio.emit("help", payload, namespace="/live", to=help_room(session_id))

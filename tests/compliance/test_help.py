@@ -9,7 +9,8 @@ import pytest
 from attendance.signals import order_purged
 from compliance.models import HelpRequest
 from core.extensions import db, socketio
-from sites.models import OutboxMail
+from core.models import Role
+from sites.models import OutboxMail, Site
 from tests.attendance.support import (
     DAY,
     Clock,
@@ -20,7 +21,7 @@ from tests.attendance.support import (
     tenant_learner,
     verify,
 )
-from tests.conftest import api_error, bearer
+from tests.conftest import api_error, bearer, make_user
 from tests.page_support import install_clock as install_page_clock
 from tests.page_support import phone_browser, staff_browser
 
@@ -86,6 +87,45 @@ def test_r8_a_request_is_told_live_answered_and_chained(
     assert verify(client, bearer(app, tenant_a.admin))["ok"] is True
     mine = client.get(f"/api/v1/sessions/{sid}/help-requests", headers=amina.headers).get_json()
     assert mine["items"][0]["answer"] == "Rechargez la page puis ouvrez l'onglet Exercices."
+
+
+def test_r8_the_live_request_reaches_the_trainer_not_the_site_staff(
+    app, client, tenant_a, monkeypatch
+):
+    """A trainee at an access site asks for help: the trainer watching the session's live page
+    is told, the site's staff watching the same session (its signatures) are not: they do not
+    read help requests (GET /api/v1/help-requests refuses them)."""
+    site = Site(name="Site de Millau", department="12", city="Millau", seats=8, opening_hours={})
+    db.session.add(site)
+    db.session.commit()
+    staff = make_user(Role.SITE_STAFF, site_id=site.id)
+    clock = install_page_clock(monkeypatch, Clock(at(DAY, 8, 55)))
+    sid = plan(app, client, tenant_a, kind="autoformation", site_id=site.id)
+    clock.set(9, 0)
+    open_session(client, bearer(app, tenant_a.trainer), sid)
+    clock.set(9, 10)
+    watchers = {}
+    for who, user in (("trainer", tenant_a.trainer), ("staff", staff)):
+        token = bearer(app, user)["Authorization"].split(" ", 1)[1]
+        live = socketio.test_client(
+            app, namespace="/live", auth={"token": token}, flask_test_client=client
+        )
+        ack = live.emit("join", {"session_id": sid}, namespace="/live", callback=True)
+        assert ack["ok"] is True, (who, ack)
+        live.get_received("/live")
+        watchers[who] = live
+    try:
+        assert ask(client, tenant_learner(app, tenant_a), sid).status_code == 201
+        told = {
+            who: [e["name"] for e in live.get_received("/live")] for who, live in watchers.items()
+        }
+        assert told["trainer"] == ["help"]
+        assert told["staff"] == []
+        refused = client.get("/api/v1/help-requests", headers=bearer(app, staff))
+        assert refused.status_code == 403
+    finally:
+        for live in watchers.values():
+            live.disconnect(namespace="/live")
 
 
 def test_r8_two_hours_without_an_answer_are_flagged(app, client, tenant_a, region, autoformation):
