@@ -18,10 +18,16 @@ HOURS = {"lun-ven": "08:30-12:30, 13:30-17:30"}
 
 
 def next_workday(after_days: int = 7) -> date:
-    """A Monday-to-Friday day, not a public holiday, some days ahead."""
+    """A Monday-to-Friday day some days ahead, not a public holiday, whose next day and the
+    same day a week later are working days too: the tests book the day after and the week
+    after, on any day they run (a Friday's next day is a Saturday, when sites are closed)."""
     day = date.today() + timedelta(days=after_days)
     holidays = french_holidays(day.year) | french_holidays(day.year + 1)
-    while day.weekday() >= 5 or day in holidays:
+
+    def working(d: date) -> bool:
+        return d.weekday() < 5 and d not in holidays
+
+    while not all(working(day + timedelta(days=n)) for n in (0, 1, 7)):
         day += timedelta(days=1)
     return day
 
