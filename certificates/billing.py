@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from functools import lru_cache
 
@@ -84,7 +84,8 @@ class ChainedSession:
     @property
     def stop(self) -> datetime:
         """Where its group-time ends: the end, or the close when earlier."""
-        return min(self.ends_at, self.closed_at) if self.closed_at else self.ends_at
+        closed = self.closed_at
+        return closed if closed is not None and closed < self.ends_at else self.ends_at
 
     @property
     def audience(self) -> str:
@@ -159,8 +160,13 @@ TOTALS = (
 )
 
 
+MINUTE = timedelta(minutes=1)
+
+
 def minutes_between(start: datetime, stop: datetime) -> int:
-    return max(0, int((stop - start).total_seconds() // 60))
+    """Whole minutes from `start` to `stop` (floor; 0 when `stop` comes first), in integer
+    microseconds (as the seconds' float floored, without the float)."""
+    return max(0, (stop - start) // MINUTE)
 
 
 def hours(minutes: int) -> Decimal:
@@ -213,11 +219,13 @@ def session_flags(session: ChainedSession, participants: int, context: Context) 
     """The flags of one line: R6 over the order (autoformation), R10, a missing trainer
     signature on a half-day that took place, a public holiday, more people than seats."""
     flags = []
-    if not session.synchronous and context.over_cap is not None:
-        flags.append(context.over_cap)
-    if session.kind == "regroupement":
+    kind = session.kind
+    if kind == AUTOFORMATION:
+        if context.over_cap is not None:
+            flags.append(context.over_cap)
+    elif kind == "regroupement":
         flags += _regroupement_flags(session, context)
-    missing = _unsigned_halves(session)
+    missing = _unsigned_halves(session) if len(session.trainer_halves) < 2 else ()
     if missing:
         names = " et ".join("matin" if h == "am" else "après-midi" for h in missing)
         flags.append(
@@ -225,11 +233,15 @@ def session_flags(session: ChainedSession, participants: int, context: Context) 
         )
     if day_of(session.starts_at) in context.holidays:
         flags.append(Flag("public_holiday", "Séance un jour férié : émargement contestable."))
-    seats = context.seats.get(session.site_id) if session.site_id else None
-    if seats is not None and participants > seats:
-        flags.append(
-            Flag("over_site_capacity", f"{participants} participants pour {seats} places au site.")
-        )
+    if session.site_id:
+        seats = context.seats.get(session.site_id)
+        if seats is not None and participants > seats:
+            flags.append(
+                Flag(
+                    "over_site_capacity",
+                    f"{participants} participants pour {seats} places au site.",
+                )
+            )
     return flags
 
 
@@ -252,9 +264,11 @@ def _unsigned_halves(session: ChainedSession) -> list[str]:
     trainer."""
     if not session.synchronous or session.opened_at is None or len(session.trainer_halves) == 2:
         return []
-    halves = _halves(session.starts_at, session.ends_at)
+    stop, signed = session.stop, session.trainer_halves
     return [
-        h.name for h in halves if h.start < session.stop and h.name not in session.trainer_halves
+        h.name
+        for h in _halves(session.starts_at, session.ends_at)
+        if h.name not in signed and h.start < stop
     ]
 
 

@@ -137,7 +137,7 @@ def _order(
     billed = []
     for group in groups:
         context = lookups.context(order.modality, group, over_cap)
-        counted = [(s, lookups.participant_count(s)) for s in sessions.get(group.id, ())]
+        counted = lookups.counted(group.id, sessions.get(group.id, []))
         billed.append(
             billing.bill_group(group.id, group.name, group.component, counted, context, now)
         )
@@ -343,20 +343,22 @@ def _chained_sessions(
     first, after = billing.month_bounds(year, month)
     without_jit()
     result = db.session.connection().execute(chained_statement(order_ids, first, after))
-    # a row without a plan's kind has no plan in its chain: nothing counts (ledger verify
-    # says why)
-    rows = [row for row in result.all() if row.kind is not None]
-    cancelled = _uncancelled([row.id for row in rows if row.trainee_signed and row.corrected])
+    rows = result.all()
+    cancelled = _uncancelled(
+        [row.id for row in rows if row.corrected and row.trainee_signed and row.kind is not None]
+    )
     moments, participants = _Moments(), _Participants()
     in_month = _InMonth(year, month)
     by_group: dict[str, list[billing.ChainedSession]] = defaultdict(list)
     chained = billing.ChainedSession
     for row in rows:
-        group_id, id_, title, opened, closed, signed, am, pm, kind, starts, ends = row[:11]
+        (group_id, id_, title, opened, closed, signed, am, pm) = row[:8]
+        (kind, starts, ends, site_id, reason, listed, _) = row[8:]
+        if kind is None:
+            continue  # no plan in its chain: nothing counts (ledger verify says why)
         starts_at = moments[starts]
         if not in_month[starts_at]:
             continue
-        site_id, reason, listed = row[11:14]
         by_group[group_id].append(
             chained(
                 id_,
@@ -370,7 +372,7 @@ def _chained_sessions(
                 reason,
                 None if opened is None else moments[opened],
                 None if closed is None else moments[closed],
-                HALVES[(1 if am else 0, 1 if pm else 0)],
+                HALVES[am, pm],  # 0 or 1 each (a bool on either database is one too)
                 bool(signed) and id_ not in cancelled,  # a cancelled signature: not signed
             )
         )
@@ -478,7 +480,6 @@ class _Lookups:
     ) -> None:
         self.enrolments, self.authorised = enrolments, authorised
         self.seats, self.holidays = seats, holidays
-        self.counts: dict[tuple[str, datetime], int] = {}  # (group, start) → enrolled that day
         self.sorted_paths: dict[str, tuple[list[date], list[date]]] = {}
 
     @classmethod
@@ -512,18 +513,21 @@ class _Lookups:
             over_cap=over_cap,
         )
 
-    def participant_count(self, session: billing.ChainedSession) -> int:
-        """Listed participants, or the group's trainees enrolled on the session's day (as
-        attendance.participants.enrolled_on counts them: entered on or before the day, not
-        left before it)."""
-        if session.participants is not None:
-            return len(session.participants)
-        key = (session.group_id, session.starts_at)  # a month's sessions share their starts
-        found = self.counts.get(key)
-        if found is None:
-            entries, exits = self._paths(session.group_id)
-            day = billing.day_of(session.starts_at)
-            found = self.counts[key] = bisect_right(entries, day) - bisect_left(exits, day)
+    def counted(
+        self, group_id: str, sessions: list[billing.ChainedSession]
+    ) -> list[tuple[billing.ChainedSession, int]]:
+        """Each of a group's sessions with its participants: listed ones, or the group's
+        trainees enrolled on the session's day (as attendance.participants.enrolled_on counts
+        them: entered on or before the day, not left before it). The group's paths are
+        looked up once for all its sessions (each of its days is a different one)."""
+        entries, exits = self._paths(group_id)
+        found = []
+        for s in sessions:
+            if s.participants is not None:
+                found.append((s, len(s.participants)))
+            else:
+                day = billing.day_of(s.starts_at)
+                found.append((s, bisect_right(entries, day) - bisect_left(exits, day)))
         return found
 
     def _paths(self, group_id: str) -> tuple[list[date], list[date]]:

@@ -231,4 +231,4 @@ def test_participant_count_is_the_enrolled_on_the_day(paths, day) -> None:
     expected = sum(
         1 for entry, exit_ in enrolments if entry <= the_day and (exit_ is None or exit_ >= the_day)
     )
-    assert lookups.participant_count(session) == expected
+    assert lookups.counted("g", [session]) == [(session, expected)]
