@@ -164,8 +164,8 @@ MINUTE = timedelta(minutes=1)
 
 
 def minutes_between(start: datetime, stop: datetime) -> int:
-    """Whole minutes from `start` to `stop` (floor; 0 when `stop` comes first), in integer
-    microseconds (as the seconds' float floored, without the float)."""
+    """Whole minutes from `start` to `stop`, rounded down (0 when `stop` comes first): an
+    exact division of the timedeltas, no float on the way."""
     return max(0, (stop - start) // MINUTE)
 
 
@@ -225,7 +225,7 @@ def session_flags(session: ChainedSession, participants: int, context: Context) 
             flags.append(context.over_cap)
     elif kind == "regroupement":
         flags += _regroupement_flags(session, context)
-    missing = _unsigned_halves(session) if len(session.trainer_halves) < 2 else ()
+    missing = _unsigned_halves(session)
     if missing:
         names = " et ".join("matin" if h == "am" else "après-midi" for h in missing)
         flags.append(
@@ -233,15 +233,11 @@ def session_flags(session: ChainedSession, participants: int, context: Context) 
         )
     if day_of(session.starts_at) in context.holidays:
         flags.append(Flag("public_holiday", "Séance un jour férié : émargement contestable."))
-    if session.site_id:
-        seats = context.seats.get(session.site_id)
-        if seats is not None and participants > seats:
-            flags.append(
-                Flag(
-                    "over_site_capacity",
-                    f"{participants} participants pour {seats} places au site.",
-                )
-            )
+    seats = context.seats.get(session.site_id) if session.site_id else None
+    if seats is not None and participants > seats:
+        flags.append(
+            Flag("over_site_capacity", f"{participants} participants pour {seats} places au site.")
+        )
     return flags
 
 
