@@ -110,10 +110,13 @@ def _billings(
 def _cycles_uncollected() -> Iterator[None]:
     """Python's cycle collector paused while what the month's billing reads is loaded, and
     while each order's lines are built (never across a `yield`: the caller's code runs with
-    the collector as it was), then restored as it was. Nothing built here makes a cycle, and
-    reference counting frees it all; but the 100,000 objects of a Région-wide month that
-    outlive their step made the collector traverse the whole process (250,000 objects of the
-    app) three times a month: 0.4 s of the month's 0.9 s of Python (docs/benchmarks.md)."""
+    the collector as it was), then restored as it was. Reference counting still frees what
+    is built here (a cycle, if any, waits for the collector's next pass); but the 100,000
+    objects of a Région-wide month that outlive their step made the collector traverse the
+    whole process (250,000 objects of the app) three times a month: 0.4 s of the month's
+    0.9 s of Python (docs/benchmarks.md). The collector is the process's: another thread's
+    cycles wait as long (an order: milliseconds); two such blocks at once leave it enabled
+    at the end, whichever ends last."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -338,8 +341,9 @@ def _chained_sessions(
     """The month's sessions by group, as the pure rules take them; a session whose chained
     start falls outside the month is left out. A client-side cursor: a month's rows fit in
     memory, and PostgreSQL runs a server-side cursor's query without its parallel workers
-    (twice as slow here). The rows are fetched at once as the driver's tuples (no conversion
-    per value by SQLAlchemy: `_raw`, the facts as text), each distinct time parsed once."""
+    (twice as slow here). The rows are fetched at once, their values as the driver gives them
+    (no conversion by SQLAlchemy: `_raw`, the plan's facts as text), each distinct time and
+    participants' list parsed once."""
     first, after = billing.month_bounds(year, month)
     without_jit()
     result = db.session.connection().execute(chained_statement(order_ids, first, after))
@@ -372,7 +376,7 @@ def _chained_sessions(
                 reason,
                 None if opened is None else moments[opened],
                 None if closed is None else moments[closed],
-                HALVES[am, pm],  # 0 or 1 each (a bool on either database is one too)
+                HALVES[am, pm],  # each 0 or 1 (the max of a CASE of 1 or 0)
                 bool(signed) and id_ not in cancelled,  # a cancelled signature: not signed
             )
         )
