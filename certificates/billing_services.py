@@ -12,14 +12,30 @@ chain, and a session whose chained start falls outside the month is left out.
 
 from __future__ import annotations
 
+import gc
+import json
 from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Iterator
-from datetime import date, datetime
-from functools import lru_cache
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
 from typing import Any, cast
 
-from sqlalchemy import Select, Table, and_, case, exists, func, literal_column, select, text
+from sqlalchemy import (
+    Select,
+    String,
+    Table,
+    and_,
+    case,
+    exists,
+    func,
+    literal_column,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy import cast as cast_as
+from sqlalchemy.dialects.postgresql import JSONB
 
 from attendance import journal, register
 from attendance.models import TrainingSession
@@ -73,22 +89,47 @@ def month_billings(
 def _billings(
     order_ids: Select, year: int, month: int, now: datetime
 ) -> Iterator[billing.OrderBilling]:
-    orders = _orders(order_ids)
-    if not orders:
-        return
-    ids = [order.id for order in orders]
-    groups = _groups(ids)
-    lookups = _Lookups.load([g.id for gs in groups.values() for g in gs], year)
-    autoformation = _planned_autoformation(ids)
-    rows = _chained_sessions(order_ids, year, month)
+    with _cycles_uncollected():  # what every order's billing reads, read first
+        orders = _orders(order_ids)
+        if not orders:
+            return
+        ids = [order.id for order in orders]
+        groups = _groups(ids)
+        lookups = _Lookups.load([g.id for gs in groups.values() for g in gs], year)
+        autoformation = _planned_autoformation(ids)
+        sessions = _chained_sessions(order_ids, year, month)
     for order in orders:
-        yield _order(order, groups[order.id], rows, lookups, autoformation, (year, month), now)
+        with _cycles_uncollected():
+            billed = _order(
+                order, groups[order.id], sessions, lookups, autoformation, (year, month), now
+            )
+        yield billed  # the collector runs again while the caller (an export) consumes it
+
+
+@contextmanager
+def _cycles_uncollected() -> Iterator[None]:
+    """Python's cycle collector paused while what the month's billing reads is loaded, and
+    while each order's lines are built (never across a `yield`: the caller's code runs with
+    the collector as it was), then restored as it was. Reference counting still frees what
+    is built here (a cycle, if any, waits for the collector's next pass); but the 100,000
+    objects of a Région-wide month that outlive their step made the collector traverse the
+    whole process (250,000 objects of the app) three times a month: 0.4 s of the month's
+    0.9 s of Python (docs/benchmarks.md). The collector is the process's: another thread's
+    cycles wait as long (an order: milliseconds); two such blocks at once leave it enabled
+    at the end, whichever ends last."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _order(
     order: billing.OrderInfo,
     groups: list[Group],
-    rows: dict[str, list[Any]],
+    sessions: dict[str, list[billing.ChainedSession]],
     lookups: _Lookups,
     autoformation: dict[str, int],
     period: tuple[int, int],
@@ -99,9 +140,7 @@ def _order(
     billed = []
     for group in groups:
         context = lookups.context(order.modality, group, over_cap)
-        sessions = [_session(row) for row in rows.get(group.id, [])]
-        sessions = [s for s in sessions if billing.in_month(s.starts_at, *period)]
-        counted = [(s, lookups.participant_count(s)) for s in sessions]
+        counted = lookups.counted(group.id, sessions.get(group.id, []))
         billed.append(
             billing.bill_group(group.id, group.name, group.component, counted, context, now)
         )
@@ -158,12 +197,14 @@ def chained_statement(order_ids: Select, first: datetime, after: datetime) -> Se
     alone), with conditional aggregates (the last plan's `seq`, the opening, the close,
     whether the trainer signed each half-day); per session, whether a trainee signed, one
     probe of the exactly-once index (which carries `signer_kind`); the last plan's facts, one
-    probe of ix_signature_session_facts again (which carries them); whether a `mark_absent`
+    probe of ix_signature_session_facts again (which carries them), then the fields billing
+    reads taken from that one document as text (PLAN_FACTS: no JSON decoded in Python);
+    whether a `mark_absent`
     correction was recorded, one probe of ix_signature_absent_corrections. The session's
     group and title come from its row as the month's sessions are picked (joining the
     sessions again afterwards made PostgreSQL hash the whole year's). The literals stay
     literals: the planner matches them against the partial indexes' predicates."""
-    entry, month = SIGNATURES, SESSIONS.alias("month")
+    entry, month = SIGNATURES, MONTH
     signed = entry.c.kind == "sign_in"
 
     def any_of(condition: Any) -> Any:
@@ -195,28 +236,72 @@ def chained_statement(order_ids: Select, first: datetime, after: datetime) -> Se
         .group_by(entry.c.session_id, month.c.group_id, month.c.title)
         .subquery("chained")
     )
+    planned = (
+        select(
+            chained.c.group_id,
+            chained.c.session_id.label("id"),
+            chained.c.title,
+            chained.c.opened_at,
+            chained.c.closed_at,
+            trainee_signed(chained.c.session_id).label("trainee_signed"),
+            chained.c.trainer_am,
+            chained.c.trainer_pm,
+            _plan_document(plan_facts(chained.c.session_id, chained.c.plan_seq)).label("facts"),
+            absent_correction(chained.c.session_id).label("corrected"),
+        )
+        # a fence (PostgreSQL and SQLite flatten no subquery with an OFFSET): each session's
+        # plan is probed once, and its facts read below from that one document
+        .offset(0)
+        .subquery("planned")
+    )
     return select(
-        chained.c.group_id,
-        chained.c.session_id.label("id"),
-        chained.c.title,
-        chained.c.opened_at,
-        chained.c.closed_at,
-        trainee_signed(chained.c.session_id).label("trainee_signed"),
-        chained.c.trainer_am,
-        chained.c.trainer_pm,
-        plan_facts(chained.c.session_id, chained.c.plan_seq).label("facts"),
-        absent_correction(chained.c.session_id).label("corrected"),
+        planned.c.group_id,
+        planned.c.id,
+        planned.c.title,
+        _raw(planned.c.opened_at).label("opened_at"),
+        _raw(planned.c.closed_at).label("closed_at"),
+        planned.c.trainee_signed,
+        planned.c.trainer_am,
+        planned.c.trainer_pm,
+        *(planned.c.facts[name].as_string().label(name) for name in PLAN_FACTS),
+        planned.c.corrected,
     )
 
 
+# The facts of the last plan that billing reads, as text (the participants: their JSON list,
+# or NULL for the whole group). NULL when the chain has no plan.
+PLAN_FACTS = ("kind", "starts_at", "ends_at", "site_id", "regroupement_reason", "participants")
+
+
+def _plan_document(facts: Any) -> Any:
+    """PostgreSQL: the plan's JSON read once into jsonb, whose fields are then looked up
+    without parsing the text again for each (SQLite's json_extract parses each time, on the
+    embedded service's small months)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast_as(facts, JSONB)
+    return facts
+
+
+def _raw(column: Any) -> Any:
+    """The column as the driver gives it (no per-row conversion by SQLAlchemy): a naive UTC
+    datetime on PostgreSQL, its text on SQLite (`_Moments` makes either aware)."""
+    return type_coerce(column, String)
+
+
 TRAINEE: Any = literal_column("'trainee'")
+# The statement's aliases, made once: each alias's columns cost 40 µs apiece to build (the
+# signature table has 22), 12 ms a statement when made anew for each month.
+MONTH = SESSIONS.alias("month")
+TRAINEE_SIGNATURE = SIGNATURES.alias("trainee_signature")
+CORRECTION = SIGNATURES.alias("correction")
+PLAN = SIGNATURES.alias("plan")
 
 
 def trainee_signed(session_id: Any) -> Any:
     """Whether any trainee signed in to the session: one probe of uq_signature_once. A
     `mark_absent` correction may have cancelled that signature since: `_uncancelled` reads
     those few sessions again."""
-    signature = SIGNATURES.alias("trainee_signature")
+    signature = TRAINEE_SIGNATURE
     return exists().where(
         signature.c.session_id == session_id,
         signature.c.kind == literal_column("'sign_in'"),
@@ -227,7 +312,7 @@ def trainee_signed(session_id: Any) -> Any:
 def absent_correction(session_id: Any) -> Any:
     """Whether a `mark_absent` correction was ever recorded in the session: one probe of the
     partial index ix_signature_absent_corrections (a few rows in a month)."""
-    correction = SIGNATURES.alias("correction")
+    correction = CORRECTION
     return exists().where(
         correction.c.session_id == session_id,
         correction.c.kind == literal_column("'correction'"),
@@ -238,7 +323,7 @@ def absent_correction(session_id: Any) -> Any:
 def plan_facts(session_id: Any, seq: Any) -> Any:
     """The facts of the session's own entry at `seq`: one probe of ix_signature_session_facts,
     which carries them (no row read)."""
-    plan = SIGNATURES.alias("plan")
+    plan = PLAN
     return (
         select(plan.c.facts)
         .where(
@@ -250,22 +335,87 @@ def plan_facts(session_id: Any, seq: Any) -> Any:
     )
 
 
-def _chained_sessions(order_ids: Select, year: int, month: int) -> dict[str, list[Any]]:
-    """The month's rows by group. A client-side cursor: a month's rows fit in memory, and
-    PostgreSQL runs a server-side cursor's query without its parallel workers (twice as slow
-    here); Core, not the ORM, per row."""
+def _chained_sessions(
+    order_ids: Select, year: int, month: int
+) -> dict[str, list[billing.ChainedSession]]:
+    """The month's sessions by group, as the pure rules take them; a session whose chained
+    start falls outside the month is left out. A client-side cursor: a month's rows fit in
+    memory, and PostgreSQL runs a server-side cursor's query without its parallel workers
+    (twice as slow here). The rows are fetched at once, their values as the driver gives them
+    (no conversion by SQLAlchemy: `_raw`, the plan's facts as text), each distinct time and
+    participants' list parsed once."""
     first, after = billing.month_bounds(year, month)
     without_jit()
-    by_group: dict[str, list[Any]] = defaultdict(list)
-    rows = [
-        row
-        for row in db.session.connection().execute(chained_statement(order_ids, first, after))
-        if row.facts is not None  # no plan in its chain: nothing counts (ledger verify says why)
-    ]
-    cancelled = _uncancelled([row.id for row in rows if row.trainee_signed and row.corrected])
-    for row in rows:  # a cancelled signature: the row again, `trainee_signed` false
-        by_group[row.group_id].append((*row[:5], False, *row[6:]) if row.id in cancelled else row)
+    result = db.session.connection().execute(chained_statement(order_ids, first, after))
+    rows = result.all()
+    cancelled = _uncancelled(
+        [row.id for row in rows if row.corrected and row.trainee_signed and row.kind is not None]
+    )
+    moments, participants = _Moments(), _Participants()
+    in_month = _InMonth(year, month)
+    by_group: dict[str, list[billing.ChainedSession]] = defaultdict(list)
+    chained = billing.ChainedSession
+    for row in rows:
+        (group_id, id_, title, opened, closed, signed, am, pm) = row[:8]
+        (kind, starts, ends, site_id, reason, listed, _) = row[8:]
+        if kind is None:
+            continue  # no plan in its chain: nothing counts (ledger verify says why)
+        starts_at = moments[starts]
+        if not in_month[starts_at]:
+            continue
+        by_group[group_id].append(
+            chained(
+                id_,
+                group_id,
+                title,
+                kind,
+                starts_at,
+                moments[ends],
+                participants[listed],
+                site_id,
+                reason,
+                None if opened is None else moments[opened],
+                None if closed is None else moments[closed],
+                HALVES[am, pm],  # each 0 or 1 (the max of a CASE of 1 or 0)
+                bool(signed) and id_ not in cancelled,  # a cancelled signature: not signed
+            )
+        )
     return by_group
+
+
+class _Moments(dict[Any, datetime]):
+    """Each distinct time of a month's rows made aware UTC once: a chained time
+    ("2026-03-10T08:00:00.000000Z") or a column as the driver gives it (a naive UTC datetime
+    on PostgreSQL, its text on SQLite). Sessions start and end on few distinct times."""
+
+    def __missing__(self, key: Any) -> datetime:
+        found = datetime.fromisoformat(key) if isinstance(key, str) else key
+        if found.tzinfo is None:
+            found = found.replace(tzinfo=UTC)
+        self[key] = found
+        return found
+
+
+class _Participants(dict[str | None, tuple[str, ...] | None]):
+    """A plan's participants (their JSON list as text; None: the whole group) as a tuple, each
+    distinct list decoded once (a sub-group's sessions list the same people)."""
+
+    def __missing__(self, key: str | None) -> tuple[str, ...] | None:
+        found = None if key is None else tuple(json.loads(key))
+        self[key] = found
+        return found
+
+
+class _InMonth(dict[datetime, bool]):
+    """Whether a moment's Paris day lies in the month, once per distinct moment."""
+
+    def __init__(self, year: int, month: int) -> None:
+        super().__init__()
+        self.period = (year, month)
+
+    def __missing__(self, moment: datetime) -> bool:
+        found = self[moment] = billing.in_month(moment, *self.period)
+        return found
 
 
 def _uncancelled(corrected: list[str]) -> set[str]:
@@ -294,34 +444,6 @@ def without_jit() -> None:
 
 HALVES = {(0, 0): frozenset(), (1, 0): frozenset({"am"}), (0, 1): frozenset({"pm"})}
 HALVES[(1, 1)] = frozenset({"am", "pm"})
-
-
-def _session(row: Any) -> billing.ChainedSession:
-    """A row of chained_statement as the pure rules take it (unpacked in its columns' order:
-    half a million rows in a Région-wide year)."""
-    group_id, id_, title, opened_at, closed_at, trainee_signed, am, pm, facts, _ = row
-    participants = facts.get("participants")
-    return billing.ChainedSession(
-        id=id_,
-        group_id=group_id,
-        title=title,
-        kind=facts["kind"],
-        starts_at=_moment(facts["starts_at"]),
-        ends_at=_moment(facts["ends_at"]),
-        participants=None if participants is None else tuple(participants),
-        site_id=facts.get("site_id"),
-        regroupement_reason=facts.get("regroupement_reason"),
-        opened_at=opened_at,
-        closed_at=closed_at,
-        trainer_halves=HALVES[(1 if am else 0, 1 if pm else 0)],
-        trainee_signed=bool(trainee_signed),
-    )
-
-
-@lru_cache(maxsize=4096)
-def _moment(text: str) -> datetime:
-    """A chained time ("2026-03-10T08:00:00.000000Z"): sessions start on few distinct times."""
-    return datetime.fromisoformat(text)
 
 
 def _planned_autoformation(order_ids: list[str]) -> dict[str, int]:
@@ -362,7 +484,6 @@ class _Lookups:
     ) -> None:
         self.enrolments, self.authorised = enrolments, authorised
         self.seats, self.holidays = seats, holidays
-        self.counts: dict[tuple[str, date], int] = {}  # (group, day) → enrolled that day
         self.sorted_paths: dict[str, tuple[list[date], list[date]]] = {}
 
     @classmethod
@@ -396,18 +517,21 @@ class _Lookups:
             over_cap=over_cap,
         )
 
-    def participant_count(self, session: billing.ChainedSession) -> int:
-        """Listed participants, or the group's trainees enrolled on the session's day (as
-        attendance.participants.enrolled_on counts them: entered on or before the day, not
-        left before it)."""
-        if session.participants is not None:
-            return len(session.participants)
-        key = (session.group_id, billing.day_of(session.starts_at))
-        found = self.counts.get(key)
-        if found is None:
-            entries, exits = self._paths(session.group_id)
-            day = key[1]
-            found = self.counts[key] = bisect_right(entries, day) - bisect_left(exits, day)
+    def counted(
+        self, group_id: str, sessions: list[billing.ChainedSession]
+    ) -> list[tuple[billing.ChainedSession, int]]:
+        """Each of a group's sessions with its participants: listed ones, or the group's
+        trainees enrolled on the session's day (as attendance.participants.enrolled_on counts
+        them: entered on or before the day, not left before it). The group's paths are
+        looked up once for all its sessions (each of its days is a different one)."""
+        entries, exits = self._paths(group_id)
+        found = []
+        for s in sessions:
+            if s.participants is not None:
+                found.append((s, len(s.participants)))
+            else:
+                day = billing.day_of(s.starts_at)
+                found.append((s, bisect_right(entries, day) - bisect_left(exits, day)))
         return found
 
     def _paths(self, group_id: str) -> tuple[list[date], list[date]]:

@@ -87,10 +87,14 @@ def chained_session(
     trainer_halves: tuple[str, ...] = (),
     trainees: tuple[str, ...] = (),
     corrected: tuple[str, ...] = (),
+    absent: tuple[str, ...] = (),
     closed_at: datetime | None = None,
+    site_id: str | None = None,
+    regroupement_reason: str | None = None,
 ) -> TrainingSession:
     """A session and its chain as the service would write them: plan, opening, the trainer's
-    and the trainees' signatures, corrections (mark_present), close."""
+    and the trainees' signatures, corrections (mark_present for `corrected`, mark_absent for
+    `absent`), close."""
     session = TrainingSession(
         organisation_id=tenant_org_id,
         group_id=group_id,
@@ -101,6 +105,8 @@ def chained_session(
         created_by_id=author_id,
         whole_group=participants is None,
         status="planned",
+        site_id=site_id,
+        regroupement_reason=regroupement_reason,
     )
     db.session.add(session)
     db.session.flush()
@@ -108,8 +114,8 @@ def chained_session(
         kind=kind,
         starts_at=starts_at,
         ends_at=ends_at,
-        site_id=None,
-        regroupement_reason=None,
+        site_id=site_id,
+        regroupement_reason=regroupement_reason,
         participants=participants,
         lead_trainer_id=None,
     )
@@ -123,11 +129,12 @@ def chained_session(
             journal.append(session.id, _person(session, "trainer", author_id, half, starts_at))
         for trainee_id in trainees:
             journal.append(session.id, _person(session, "trainee", trainee_id, "am", starts_at))
-        for trainee_id in corrected:
-            entry = _person(session, "trainee", trainee_id, "am", starts_at)
-            entry.kind, entry.method, entry.action = "correction", "correction", "mark_present"
-            entry.author_id, entry.reason = author_id, "Feuille papier"
-            journal.append(session.id, entry)
+        for action, trainee_ids in (("mark_present", corrected), ("mark_absent", absent)):
+            for trainee_id in trainee_ids:
+                entry = _person(session, "trainee", trainee_id, "am", starts_at)
+                entry.kind, entry.method, entry.action = "correction", "correction", action
+                entry.author_id, entry.reason = author_id, "Feuille papier"
+                journal.append(session.id, entry)
     if opened and closed_at is not None:
         session.status, session.closed_at, session.closed_by_id = "closed", closed_at, author_id
         journal.append(session.id, journal.session_entry(session, author_id, "closed", closed_at))
