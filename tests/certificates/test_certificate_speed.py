@@ -91,3 +91,25 @@ def test_the_fingerprint_reads_the_lines_as_asdict_did() -> None:
     }
     expected = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
     assert rules.fingerprint(rules.ATTENDANCE, "2026-11", lines, company) == expected
+
+
+def test_r17_a_certificate_entry_as_a_plain_object_is_the_row_and_hash_of_a_signature() -> None:
+    """A bulk issue chains its certificate entries as journal.NewEntry (no ORM object each):
+    every column of a Signature, the same row stored and the same hash (the ledger's
+    verification recomputes it from the stored row)."""
+    from dataclasses import fields
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from attendance import journal, ledger
+
+    assert {f.name for f in fields(journal.NewEntry)} == set(journal.COLUMNS)
+    session = SimpleNamespace(organisation_id="org")
+    at = datetime(2026, 12, 4, 10, tzinfo=UTC)
+    stated = {"certificate_id": "c1", "sha256": "ab" * 32, "issued_at": at.isoformat()}
+    orm = journal.session_entry(session, "author", "certificate", at, dict(stated))  # type: ignore[arg-type]
+    plain = journal.new_session_entry(session, "author", "certificate", at, dict(stated))  # type: ignore[arg-type]
+    orm.id = plain.id = "e1"
+    rows = [journal._seal(entry, "s1", 7, "f" * 64) for entry in (orm, plain)]
+    assert rows[0] == rows[1]
+    assert plain.hash == orm.hash == ledger.entry_hash("f" * 64, rows[1])
