@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
 from operator import itemgetter
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, Table, Update, bindparam, insert, select, update
 from sqlalchemy.sql.dml import ReturningInsert
@@ -69,6 +69,9 @@ SWAP_HEAD = {open_only: _swap_head(open_only) for open_only in (False, True)}
 SWAP_AND_INSERT = {open_only: _swap_and_insert(SWAP_HEAD[open_only]) for open_only in SWAP_HEAD}
 
 
+E = TypeVar("E", bound="Signature | NewEntry")  # an entry to chain: either kind, stored alike
+
+
 class HeadMoved(Exception):  # noqa: N818 - a signal to retry, not an error
     """The compare-and-set lost (another entry came first, or the session closed) on a
     connection in autocommit, where only the one-statement fast path is atomic: run the use
@@ -77,11 +80,11 @@ class HeadMoved(Exception):  # noqa: N818 - a signal to retry, not an error
 
 def append(
     session_id: str,
-    entry: Signature,
+    entry: E,
     head: tuple[int, str] | None = None,
     *,
     require_open: bool = False,
-) -> Signature:
+) -> E:
     """Chain `entry` after the session's head and store it; `entry` stays a plain object.
 
     Fast path, when the caller read the head (`head` = chain length and hash): one
@@ -140,7 +143,7 @@ MOVE_HEAD = (
 )
 
 
-def append_many(entries: Mapping[str, Sequence[Signature]]) -> None:
+def append_many(entries: Mapping[str, Sequence[Signature | NewEntry]]) -> None:
     """Chain entries to several sessions (session id → its new entries, in the order they are
     to follow each other) and store them; each entry gets its place (`seq`). PostgreSQL: three
     round trips whatever the number of sessions and entries: their row locks taken in id order
@@ -179,22 +182,74 @@ def session_entry(
 ) -> Signature:
     """An entry of the session itself: its plan or an edit (with `facts`), its opening, its
     close. The author signs it; it names no trainee and no half-day."""
-    return Signature(
-        organisation_id=session.organisation_id,
-        kind=kind,
-        signer_kind="session",
-        signer_id=author_id,
-        half_day="",
-        at=at,
-        method=kind,
-        channel="",
-        device={},
-        author_id=author_id,
-        facts=facts,
-    )
+    return Signature(**_session_fields(session, author_id, kind, at, facts))
 
 
-def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> dict[str, Any]:
+@dataclass(slots=True)
+class NewEntry:
+    """An entry to chain, as a plain object: the same columns as Signature (each one is
+    hashed and stored), without the ORM's bookkeeping, which costs more than hashing it. A
+    bulk issue chains thousands (certificates.services.record); append and append_many store
+    them with a Core insert, as they store Signatures."""
+
+    organisation_id: str
+    kind: str
+    signer_kind: str
+    signer_id: str
+    half_day: str
+    at: datetime
+    method: str
+    channel: str
+    device: dict[str, Any] = field(default_factory=dict)
+    author_id: str | None = None
+    action: str | None = None
+    reason: str | None = None
+    justified: bool | None = None
+    facts: dict[str, Any] | None = None
+    id: str = ""
+    session_id: str = ""
+    seq: int = 0
+    v: int = ledger.VERSION
+    salt: str | None = None
+    commitment: str | None = None
+    prev_hash: str = ""
+    hash: str = ""
+
+
+def new_session_entry(
+    session: TrainingSession,
+    author_id: str,
+    kind: str,
+    at: datetime,
+    facts: dict[str, Any] | None = None,
+) -> NewEntry:
+    """session_entry's entry as a plain NewEntry (the same fields, hence the same hash)."""
+    return NewEntry(**_session_fields(session, author_id, kind, at, facts))
+
+
+def _session_fields(
+    session: TrainingSession,
+    author_id: str,
+    kind: str,
+    at: datetime,
+    facts: dict[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        "organisation_id": session.organisation_id,
+        "kind": kind,
+        "signer_kind": "session",
+        "signer_id": author_id,
+        "half_day": "",
+        "at": at,
+        "method": kind,
+        "channel": "",
+        "device": {},
+        "author_id": author_id,
+        "facts": facts,
+    }
+
+
+def _seal(entry: Signature | NewEntry, session_id: str, seq: int, prev: str) -> dict[str, Any]:
     """Give the entry its place in the chain, its commitment and its hash; answers its row
     (every column, row_of)."""
     entry.id = entry.id or new_id()  # the id is hashed: draw it now
@@ -213,12 +268,12 @@ def _seal(entry: Signature, session_id: str, seq: int, prev: str) -> dict[str, A
 COLUMNS = tuple(column.key for column in SIGNATURES.columns)
 
 
-def row_of(entry: Signature) -> dict[str, Any]:
+def row_of(entry: Signature | NewEntry) -> dict[str, Any]:
     """Every column of the entry, for a Core insert."""
     return {name: getattr(entry, name) for name in COLUMNS}
 
 
-def fields(entry: Signature) -> dict[str, Any]:
+def fields(entry: Signature | NewEntry) -> dict[str, Any]:
     """Every stored column of an entry: what the ledger hashes and checks."""
     return {name: getattr(entry, name) for name in COLUMNS}
 

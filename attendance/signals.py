@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,17 +46,23 @@ session_sheet = _signals.signal(
 
 class_evidence = _signals.signal(
     "class-evidence",
-    doc="A certificate asks what the virtual class proves of a trainee (sender: the trainee's "
-    "id; `session_ids`: their tutorats on it; `now`: the time). The receiver answers "
-    "{session_id: ClassEvidence} for those held in the class (its trainer connected), and "
-    "leaves the others out. Certificates print it; no hour is counted from it (R7).",
+    doc="Certificates ask what the virtual class proves of trainees (sender: the trainees' "
+    "ids, a tuple; `session_ids`: their tutorats on it; `now`: the time). The receiver "
+    "answers {trainee_id: {session_id: ClassEvidence}} for those held in the class (its "
+    "trainer connected), and leaves the others out. Certificates print it; no hour is "
+    "counted from it (R7).",
 )
 
 
-def evidence_of(trainee_id: str, session_ids: list[str], now: datetime) -> dict[str, ClassEvidence]:
-    """Every receiver's answer to `class_evidence`, merged (none: no class, no evidence)."""
-    found: dict[str, ClassEvidence] = {}
-    if session_ids:
-        for _, answer in class_evidence.send(trainee_id, session_ids=session_ids, now=now):
-            found.update(answer or {})
+def evidence_of(
+    trainee_ids: Collection[str], session_ids: Collection[str], now: datetime
+) -> dict[str, dict[str, ClassEvidence]]:
+    """Every receiver's answer to `class_evidence`, merged, per trainee (none: no class, no
+    evidence). Asked once for a group's certificates (certificates.services.issue_group)."""
+    found: dict[str, dict[str, ClassEvidence]] = {trainee_id: {} for trainee_id in trainee_ids}
+    if session_ids and trainee_ids:
+        sender = tuple(sorted(trainee_ids))
+        for _, answer in class_evidence.send(sender, session_ids=sorted(session_ids), now=now):
+            for trainee_id, proofs in (answer or {}).items():
+                found.setdefault(trainee_id, {}).update(proofs)
     return found

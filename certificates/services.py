@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import io
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -23,7 +23,7 @@ from attendance import rules as attendance_rules
 from attendance.models import CompanyPeriod, Signature, TrainingSession
 from attendance.presence import fold
 from attendance.rules import local_day
-from attendance.signals import evidence_of, order_purged
+from attendance.signals import ClassEvidence, evidence_of, order_purged
 from certificates import pdf, rules
 from certificates.models import Certificate, PurgedOrder, Signatory
 from core.auth import Principal
@@ -380,9 +380,8 @@ def issue_group(
     chains = read_chains(group.id, {w.enrolment.trainee_id for w in wanted})
     company: dict[str, dict[str, company_journal.CompanyFacts]] = {}
     previous = latest_of(w.enrolment.id for w in wanted)
-    letterhead: Letterhead | None = None
-    results: list[Issued | Exception] = []
-    drawn: list[tuple[Certificate, Facts, Certificate | None]] = []
+    results: list[Issued | Exception | None] = []
+    pending: list[tuple[int, Facts, Certificate | None]] = []  # to draw: place, facts, previous
     for item, month in zip(wanted, months, strict=True):
         try:
             facts = facts_of(chains, item.enrolment, item.kind, month, now)
@@ -400,17 +399,49 @@ def issue_group(
             if before is not None and before.fingerprint == facts.fingerprint:
                 results.append(Issued(before, created=False))
                 continue
-            letterhead = letterhead or letterhead_of(
-                item.enrolment, {w.enrolment.trainee_id for w in wanted}
-            )
-            certificate = _drawn(author_id, facts, before, now, base_url, letterhead)
         except Exception as error:  # noqa: BLE001 - one trainee's failure keeps none of the others from being issued
             results.append(error)
             continue
-        drawn.append((certificate, facts, before))
-        results.append(Issued(certificate, created=True))
+        pending.append((len(results), facts, before))
+        results.append(None)
+    drawn = _draw_all(pending, results, author_id, now, base_url)
     _store(drawn, author_id, now)
-    return results
+    return [result for result in results if result is not None]
+
+
+def _draw_all(
+    pending: list[tuple[int, Facts, Certificate | None]],
+    results: list[Issued | Exception | None],
+    author_id: str,
+    now: datetime,
+    base_url: str,
+) -> list[tuple[Certificate, Facts, Certificate | None]]:
+    """Draw the group's new certificates, with what they all print alike read once: the
+    letterhead, and the virtual class's evidence of every trainee's tutorats (R16). Each
+    one's place in `results` gets its Issued, or what kept it from being drawn."""
+    drawn: list[tuple[Certificate, Facts, Certificate | None]] = []
+    if not pending:
+        return drawn
+    trainees = {facts.enrolment.trainee_id for _, facts, _ in pending}
+    try:
+        letterhead = letterhead_of(pending[0][1].enrolment, trainees)
+        tutorats = {
+            line.session_id for _, f, _ in pending for line in f.lines if line.kind == "tutorat"
+        }
+        evidence = evidence_of(trainees, tutorats, now)
+    except Exception as error:  # noqa: BLE001 - answered for each of them, as for one
+        for index, _, _ in pending:
+            results[index] = error
+        return drawn
+    for index, facts, before in pending:
+        try:
+            certificate = _drawn(author_id, facts, before, now, base_url, letterhead, evidence)
+        except Exception as error:  # noqa: BLE001 - one trainee's failure keeps none of the others from being issued
+            results[index] = error
+            continue
+        drawn.append((certificate, facts, before))
+        results[index] = Issued(certificate, created=True)
+    return drawn
 
 
 def _kept(enrolment: Enrolment, kind: str, month: str) -> Issued | Exception:
@@ -428,6 +459,7 @@ def _drawn(
     now: datetime,
     base_url: str,
     letterhead: Letterhead,
+    evidence: dict[str, dict[str, ClassEvidence]],
 ) -> Certificate:
     """A new certificate of these facts, its PDF drawn and hashed (not stored yet)."""
     enrolment = facts.enrolment
@@ -446,7 +478,10 @@ def _drawn(
         issued_at=now,
         issued_by_id=author_id,
     )
-    certificate.pdf = pdf.render(document(certificate, facts, previous, base_url, letterhead))
+    proofs = evidence.get(enrolment.trainee_id, {})
+    certificate.pdf = pdf.render(
+        document(certificate, facts, previous, base_url, letterhead, proofs)
+    )
     certificate.sha256 = hashlib.sha256(certificate.pdf).hexdigest()
     return certificate
 
@@ -496,14 +531,14 @@ def record(
     locked in id order, so that concurrent issues never deadlock), a session's entries one
     after the other in the certificates' order. Any entry that sets hours chained since the
     facts were read makes them stale. Sets each certificate's `entries`."""
-    chained: dict[str, list[Signature]] = {}
-    mine: list[tuple[dict[str, Signature], dict]] = []
+    chained: dict[str, list[journal.NewEntry]] = {}
+    mine: list[tuple[dict[str, journal.NewEntry], dict]] = []
     read_lengths: dict[str, int] = {}
     for certificate, facts, previous in drawn:
         stated = entry_facts(certificate, previous)
-        entries: dict[str, Signature] = {}
+        entries: dict[str, journal.NewEntry] = {}
         for session_id, session in facts.sessions.items():
-            entry = journal.session_entry(session, author_id, ENTRY_KIND, now, facts=dict(stated))
+            entry = journal.new_session_entry(session, author_id, ENTRY_KIND, now, dict(stated))
             chained.setdefault(session_id, []).append(entry)
             entries[session_id] = entry
             read_lengths[session_id] = facts.read_lengths[session_id]
@@ -569,15 +604,19 @@ def document(
     previous: Certificate | None,
     base_url: str,
     letterhead: Letterhead | None = None,
+    evidence: Mapping[str, ClassEvidence] | None = None,
 ) -> pdf.Document:
-    """Everything the PDF prints."""
+    """Everything the PDF prints; the letterhead and the class's evidence of the trainee's
+    tutorats as read for a whole group, else read here."""
     enrolment = facts.enrolment
     head = letterhead or letterhead_of(enrolment, [enrolment.trainee_id])
     signatory = head.signatory
     # What the virtual class proves of the tutorats held there (R16): printed as evidence,
     # outside the fingerprint, for the hours come from the chain alone (R7).
-    tutorats = [line.session_id for line in facts.lines if line.kind == "tutorat"]
-    evidence = evidence_of(enrolment.trainee_id, tutorats, certificate.issued_at)
+    if evidence is None:
+        tutorats = [line.session_id for line in facts.lines if line.kind == "tutorat"]
+        trainee = enrolment.trainee_id
+        evidence = evidence_of([trainee], tutorats, certificate.issued_at)[trainee]
     return pdf.Document(
         kind=certificate.kind,
         month=certificate.month,

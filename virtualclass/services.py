@@ -389,11 +389,13 @@ def class_sheet(session: TrainingSession, now: datetime) -> ClassSheet:
 
 @class_evidence.connect
 def evidence(
-    trainee_id: str, session_ids: list[str], now: datetime, **_: Any
-) -> dict[str, ClassEvidence]:
-    """A trainee's connected minutes and presence checks answered / launched in those of the
-    sessions that are tutorats held in the class (their trainer connected), for the
-    certificates (R16). Minutes count within the session's times, up to its close."""
+    trainee_ids: tuple[str, ...], session_ids: list[str], now: datetime, **_: Any
+) -> dict[str, dict[str, ClassEvidence]]:
+    """Each trainee's connected minutes and presence checks answered / launched in those of
+    the sessions that are tutorats held in the class (their trainer connected), for the
+    certificates (R16): three statements for any number of trainees (a group's certificates
+    ask once). Minutes count within the session's times, up to its close."""
+    wanted = set(trainee_ids)
     sessions = {
         s.id: s
         for s in db.session.scalars(
@@ -412,33 +414,38 @@ def evidence(
             ClassConnection.left_at,
         ).where(ClassConnection.session_id.in_(list(sessions)))
     ).all()
-    held = {row.session_id for row in rows if row.person_kind == "trainer"}
-    spans: dict[str, list[rules.Interval]] = defaultdict(list)
+    held = sorted({row.session_id for row in rows if row.person_kind == "trainer"})
+    found: dict[str, dict[str, ClassEvidence]] = {trainee_id: {} for trainee_id in trainee_ids}
+    if not held:
+        return found
+    spans: dict[tuple[str, str], list[rules.Interval]] = defaultdict(list)
     for row in rows:
-        if row.person_id == trainee_id:
-            spans[row.session_id].append(rules.Interval(row.joined_at, row.left_at))
+        if row.person_id in wanted:
+            spans[(row.person_id, row.session_id)].append(
+                rules.Interval(row.joined_at, row.left_at)
+            )
     launched: dict[str, int] = defaultdict(int)
-    answered: dict[str, int] = defaultdict(int)
-    checks = db.session.execute(
-        select(PresenceCheck.session_id, PresenceAnswer.trainee_id)
-        .outerjoin(
-            PresenceAnswer,
-            (PresenceAnswer.check_id == PresenceCheck.id)
-            & (PresenceAnswer.trainee_id == trainee_id),
-        )
-        .where(PresenceCheck.session_id.in_(list(held)))
-    ).all()
-    for session_id, answerer in checks:
+    answered: dict[tuple[str, str], int] = defaultdict(int)
+    checks = select(PresenceCheck.session_id).where(PresenceCheck.session_id.in_(held))
+    for session_id in db.session.scalars(checks):
         launched[session_id] += 1
-        answered[session_id] += answerer is not None
-    found = {}
+    answers = db.session.execute(
+        select(PresenceCheck.session_id, PresenceAnswer.trainee_id)
+        .join(PresenceAnswer, PresenceAnswer.check_id == PresenceCheck.id)
+        .where(PresenceCheck.session_id.in_(held), PresenceAnswer.trainee_id.in_(sorted(wanted)))
+    )
+    for session_id, trainee_id in answers:
+        answered[(trainee_id, session_id)] += 1
     for session_id in held:
         session = sessions[session_id]
         end = min(session.ends_at, session.closed_at or session.ends_at)
-        minutes = rules.connected_minutes(spans[session_id], session.starts_at, end, now)
-        found[session_id] = ClassEvidence(
-            session_id, minutes, answered[session_id], launched[session_id]
-        )
+        for trainee_id in trainee_ids:
+            minutes = rules.connected_minutes(
+                spans[(trainee_id, session_id)], session.starts_at, end, now
+            )
+            found[trainee_id][session_id] = ClassEvidence(
+                session_id, minutes, answered[(trainee_id, session_id)], launched[session_id]
+            )
     return found
 
 

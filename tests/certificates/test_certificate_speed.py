@@ -50,7 +50,8 @@ def test_a_font_subset_is_made_and_compressed_once_and_is_reportlabs_own() -> No
 
 def test_bulk_issues_a_groups_certificates_together_each_group_in_one_process() -> None:
     """A group's certificates are one batch (its chains read once, one commit): a batch is
-    what one worker takes, so two workers never wait on the same group's sessions."""
+    what one worker takes, so two workers never wait on the same group's sessions (when
+    there are enough groups for every worker: `balanced`)."""
     planned = [
         bulk.Target(f"{g}{t}", kind, "2026-11" if kind == rules.ATTENDANCE else "", g)
         for g in "abc"
@@ -60,6 +61,31 @@ def test_bulk_issues_a_groups_certificates_together_each_group_in_one_process() 
     batches = bulk.by_group(planned)
     assert [target for batch in batches for target in batch] == planned  # every target, once
     assert [{t.group_id for t in batch} for batch in batches] == [{"a"}, {"b"}, {"c"}]
+    assert bulk.balanced(planned * 3, 1) == bulk.by_group(planned * 3)
+
+
+def test_too_few_groups_for_the_workers_are_cut_into_parts_of_whole_trainees() -> None:
+    """5 groups for 2 processes: whole groups would split 3 against 2 (one process idle a
+    fifth of the time); cut in two, 5 parts each. A trainee's two certificates stay in one
+    part (they share its lines); the processes take different groups first."""
+    planned = [
+        bulk.Target(f"{g}{t}", kind, "2026-11" if kind == rules.ATTENDANCE else "", g)
+        for g in "abcde"
+        for t in range(20)
+        for kind in (rules.ATTENDANCE, rules.REALISATION)
+    ]
+    batches = bulk.balanced(planned, 2)
+    assert len(batches) == 10
+    issued = [t for batch in batches for t in batch]
+    assert len(issued) == len(set(issued)) == len(planned)  # each target once
+    assert set(issued) == set(planned)
+    assert all(len({t.group_id for t in batch}) == 1 for batch in batches)
+    assert all(len(batch) == 20 for batch in batches)
+    for trainee in {t.enrolment_id for t in planned}:
+        assert sum(any(t.enrolment_id == trainee for t in batch) for batch in batches) == 1
+    assert [batch[0].group_id for batch in batches[:5]] == list("abcde")
+    eight = [bulk.Target(t.enrolment_id, t.kind, t.month, t.enrolment_id[:2]) for t in planned]
+    assert bulk.balanced(eight, 2) == bulk.by_group(eight)  # 50 groups: whole ones
 
 
 def test_the_fingerprint_reads_the_lines_as_asdict_did() -> None:
@@ -91,3 +117,25 @@ def test_the_fingerprint_reads_the_lines_as_asdict_did() -> None:
     }
     expected = hashlib.sha256(json.dumps(before, sort_keys=True).encode()).hexdigest()
     assert rules.fingerprint(rules.ATTENDANCE, "2026-11", lines, company) == expected
+
+
+def test_r17_a_certificate_entry_as_a_plain_object_is_the_row_and_hash_of_a_signature() -> None:
+    """A bulk issue chains its certificate entries as journal.NewEntry (no ORM object each):
+    every column of a Signature, the same row stored and the same hash (the ledger's
+    verification recomputes it from the stored row)."""
+    from dataclasses import fields
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from attendance import journal, ledger
+
+    assert {f.name for f in fields(journal.NewEntry)} == set(journal.COLUMNS)
+    session = SimpleNamespace(organisation_id="org")
+    at = datetime(2026, 12, 4, 10, tzinfo=UTC)
+    stated = {"certificate_id": "c1", "sha256": "ab" * 32, "issued_at": at.isoformat()}
+    orm = journal.session_entry(session, "author", "certificate", at, dict(stated))  # type: ignore[arg-type]
+    plain = journal.new_session_entry(session, "author", "certificate", at, dict(stated))  # type: ignore[arg-type]
+    orm.id = plain.id = "e1"
+    rows = [journal._seal(entry, "s1", 7, "f" * 64) for entry in (orm, plain)]
+    assert rows[0] == rows[1]
+    assert plain.hash == orm.hash == ledger.entry_hash("f" * 64, rows[1])

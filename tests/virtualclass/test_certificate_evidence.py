@@ -111,3 +111,33 @@ def test_a_tutorat_not_held_in_the_class_prints_no_class_evidence_r16(
     ):
         assert "tenus en classe virtuelle" not in text
         assert "appels de présence" not in text
+
+
+def test_a_groups_certificates_issued_together_each_print_their_own_class_evidence_r16(
+    app, client, tenant_a, held_in_class
+):
+    """A bulk issue asks the class once for the whole group (services.issue_group): each
+    trainee's certificate still prints that trainee's minutes and answers, not another's."""
+    from certificates import rules, services
+    from certificates.web import issue_all_once
+    from core.db import utcnow
+    from core.extensions import db
+    from training.models import Enrolment
+
+    admin_h = bearer(app, tenant_a.admin)
+    lea_enrolment = enrolment_of(client, admin_h, tenant_a.group_id, held_in_class.id)
+    wanted = [
+        services.Wanted(db.session.get_one(Enrolment, enrolment_id), kind, month)
+        for enrolment_id in (tenant_a.enrolment_id, lea_enrolment)
+        for kind, month in ((rules.ATTENDANCE, MONTH), (rules.REALISATION, ""))
+    ]
+    amina_att, amina_real, lea_att, lea_real = (
+        pdf_text(result.certificate.pdf)
+        for result in issue_all_once(services.OPERATOR, wanted, utcnow())
+        if isinstance(result, services.Issued)
+    )
+    assert "1 h 1 répondu(s) sur 2" in amina_att
+    assert "0 h 0 répondu(s) sur 2" not in amina_att
+    assert "0 h 0 répondu(s) sur 2" in lea_att
+    assert "(1 répondu(s) sur 2 lancé(s)) et par 1 h de connexion" in amina_real
+    assert "(0 répondu(s) sur 2 lancé(s)) et par 0 h de connexion" in lea_real
