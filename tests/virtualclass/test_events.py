@@ -57,6 +57,10 @@ def test_trainer_and_trainee_join_and_both_see_who_is_connected(
     assert [p["kind"] for p in answer["presence"]] == ["trainer", "trainee"]
     (presence,) = received(trainer, "presence")
     assert {p["id"] for p in presence["people"]} == {tenant_a.trainer.id, amina.id}
+    assert presence["people"] == answer["presence"]  # the room and the joiner see one list
+    again = ask(trainee, "join", {"session_id": session_id})  # joined already: same answer
+    assert again["presence"] == answer["presence"]
+    assert not received(trainer, "presence")
     # Media: no Janus configured in the tests, the page is told so.
     assert answer["media"]["available"] is False
     assert answer["media"]["reason"] == "not_configured"
