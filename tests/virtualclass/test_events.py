@@ -55,6 +55,8 @@ def test_trainer_and_trainee_join_and_both_see_who_is_connected(
     assert answer["ok"] is True
     assert answer["you"] == {"id": amina.id, "name": amina.trainee.full_name, "kind": "trainee"}
     assert [p["kind"] for p in answer["presence"]] == ["trainer", "trainee"]
+    names = [tenant_a.trainer.full_name, amina.trainee.full_name]
+    assert [p["name"] for p in answer["presence"]] == names
     (presence,) = received(trainer, "presence")
     assert {p["id"] for p in presence["people"]} == {tenant_a.trainer.id, amina.id}
     assert presence["people"] == answer["presence"]  # the room and the joiner see one list
