@@ -7,6 +7,11 @@ each, on Redis (Flask-SocketIO's message queue); with two processes each room's 
 split between them, so that every broadcast crosses Redis. The clients are raw Socket.IO over
 WebSocket (wsproto on asyncio: hundreds of connections in one process).
 
+Each step runs twice, on the service and on its floor (bench/classfloor.py: bare Flask-SocketIO
+on the same worker, settings and Redis queue), both up side by side and loaded in turn; the
+report gives for each the deliveries, p50/p99, the servers' CPU per chat message (counted from
+the chat's start, the joins apart) and the service's ratio to the floor.
+
 `python -m bench.classroom` runs it alone (after `make bench-venv`); `make bench` runs it last.
 """
 
@@ -182,9 +187,12 @@ class Outcome:
     p99_ms: float
     max_ms: float
     refused: int
-    server_cores: float  # the Socket.IO processes
+    server_cores: float  # the Socket.IO processes, during the chat
     client_cores: float  # this process: the 16 × rooms clients
     other_cores: float  # other programs of the machine meanwhile
+    server: str = "service"  # or "floor" (bench/classfloor.py)
+    chat_cpu_ms: float = float("nan")  # the servers' CPU per chat message, its 16 deliveries in
+    join_cpu_ms: float = float("nan")  # the servers' CPU per client's connect and join
 
     @property
     def ok(self) -> bool:
@@ -194,13 +202,31 @@ class Outcome:
     def messages_per_s(self) -> float:
         return self.sent / self.seconds
 
+    @property
+    def overloaded(self) -> bool:
+        return bool(self.refused) or self.p99_ms > GIVE_UP_P99_MS
+
+
+@dataclass
+class Drive:
+    """One step's clients: what they saw, and the CPU of the joins and of the chat apart."""
+
+    tally: Tally
+    clients: int
+    joins: Any  # bench.cpu.Usage from the first connection to the chat's start
+    chat: Any  # from the chat's start to its last deliveries
+
 
 async def _drive(
-    ports: list[int], rooms: list[tuple[str, list[str]]], seconds: float
-) -> tuple[Tally, int]:
+    ports: list[int], rooms: list[tuple[str, list[str]]], seconds: float, pids: list[int]
+) -> Drive:
     """Connect every client (room by room, alternating servers), then each sends one message
-    a second (random phase) for `seconds`; wait for the last deliveries."""
+    a second (random phase) for `seconds`; wait for the last deliveries. The CPU of `pids`
+    (and of the machine) is read before the joins, at the chat's start and at its end."""
+    from bench import cpu
+
     tally = Tally()
+    joined = cpu.snapshot(pids, settings.DATABASE_NAME)
     clients: list[Client] = []
     for session_id, tokens in rooms:
         for i, token in enumerate(tokens):
@@ -214,6 +240,7 @@ async def _drive(
     await asyncio.sleep(1.0)  # the joins' presence broadcasts settle
     for client in clients:
         client.recording = True
+    chatting = cpu.snapshot(pids, settings.DATABASE_NAME)
     loop = asyncio.get_running_loop()
     started = loop.time()
 
@@ -231,9 +258,15 @@ async def _drive(
 
     await asyncio.gather(*(speak(c, n) for n, c in enumerate(clients)))
     await asyncio.sleep(2.0)
+    done = cpu.snapshot(pids, settings.DATABASE_NAME)
     for client in clients:
         client.close()
-    return tally, len(clients)
+    return Drive(
+        tally,
+        len(clients),
+        cpu.usage(joined, chatting, pids),
+        cpu.usage(chatting, done, pids),
+    )
 
 
 def rooms_from_database(app: Any, count: int) -> list[tuple[str, list[str]]]:
@@ -278,8 +311,10 @@ def rooms_from_database(app: Any, count: int) -> list[tuple[str, list[str]]]:
 
 def measure(app: Any, env: dict[str, str], say: Any) -> list[Outcome]:
     """The issue's load on one process and on two, then the capacity of each (the most rooms
-    whose messages all arrive with p99 < 200 ms), in the same run."""
-    from bench import cpu
+    whose messages all arrive with p99 < 200 ms), in the same run; each step twice, on the
+    service and on the floor (bench/classfloor.py: bare Flask-SocketIO, same worker, settings
+    and Redis), both up side by side and loaded in turn (alternating which goes first), so
+    that other programs weigh on both alike."""
     from bench.server import Server
 
     if not PROD_PYTHON.exists():
@@ -293,60 +328,99 @@ def measure(app: Any, env: dict[str, str], say: Any) -> list[Outcome]:
     }
     outcomes: list[Outcome] = []
     for processes in (1, 2):
-        servers = [
-            Server(env, 1, "gevent", python=str(PROD_PYTHON), app="wsgi:app")
-            for _ in range(processes)
-        ]
-        for server in servers:
-            server.__enter__()
+        servers = {
+            kind: [
+                Server(env, 1, "gevent", python=str(PROD_PYTHON), app=module)
+                for _ in range(processes)
+            ]
+            for kind, module in (("service", "wsgi:app"), ("floor", "bench.classfloor:app"))
+        }
+        started: list[Server] = []
         try:
-            pids = [pid for s in servers for pid in (s.pid, *s.worker_pids())]
-            ports = [s.port for s in servers]
-            asyncio.run(_drive(ports, rooms[: STEPS[0]], 3.0))  # warm-up, not counted
-            for count in STEPS:
-                before = cpu.snapshot(pids, settings.DATABASE_NAME)
-                tally, clients = asyncio.run(_drive(ports, rooms[:count], SECONDS))
-                used = cpu.usage(before, cpu.snapshot(pids, settings.DATABASE_NAME), pids)
-                delivered, expected = tally.delivered()
-                outcome = Outcome(
-                    label=f"{processes} process{'es' if processes > 1 else ''}",
-                    processes=processes,
-                    rooms=count,
-                    clients=clients,
-                    seconds=SECONDS,
-                    sent=len(tally.sent),
-                    delivered=delivered,
-                    expected=expected,
-                    p50_ms=tally.p(50),
-                    p99_ms=tally.p(99),
-                    max_ms=max(tally.latencies_ms, default=float("nan")),
-                    refused=tally.refused,
-                    server_cores=used.cores("gunicorn"),
-                    client_cores=used.cores("bench"),
-                    other_cores=used.cores("other programs"),
-                )
-                outcomes.append(outcome)
-                say(
-                    f"{outcome.label}, {count} rooms ({clients} clients): "
-                    f"{outcome.messages_per_s:,.0f} messages/s, delivered {delivered:,}/"
-                    f"{expected:,}, p50 {outcome.p50_ms:.1f} ms, p99 {outcome.p99_ms:.1f} ms; "
-                    f"servers {outcome.server_cores:.2f} cores, clients "
-                    f"{outcome.client_cores:.2f}, other programs {outcome.other_cores:.2f}"
-                    + (f"; {tally.refused} clients could not join" if tally.refused else "")
-                )
-                if outcome.refused or outcome.p99_ms > GIVE_UP_P99_MS:
-                    break  # overloaded: larger steps would only pile up
-                time.sleep(2.0)  # let the process settle before the next step
+            for server in (*servers["service"], *servers["floor"]):
+                server.__enter__()
+                started.append(server)
+            for kind, group in servers.items():  # warm-up, not counted
+                _run_step(kind, group, processes, rooms[: STEPS[0]], 3.0)
+            going = {"service": True, "floor": True}
+            for n, count in enumerate(STEPS):
+                order = ("service", "floor") if n % 2 == 0 else ("floor", "service")
+                for kind in order:
+                    if not going[kind]:
+                        continue
+                    outcome = _run_step(kind, servers[kind], processes, rooms[:count], SECONDS)
+                    outcomes.append(outcome)
+                    say(_said(outcome))
+                    going[kind] = not outcome.overloaded  # larger steps would only pile up
+                    time.sleep(2.0)  # let the processes settle before the next step
+                if not any(going.values()):
+                    break
         finally:
-            for server in servers:
+            for server in started:
                 server.stop()
+            if any(o.refused for o in outcomes if o.processes == processes):
+                for server in started:  # why clients could not join: the servers' warnings
+                    if server.log_text():
+                        say(server.log_text()[-3000:])
     return outcomes
 
 
-def capacity(outcomes: list[Outcome], processes: int) -> Outcome | None:
+def _run_step(
+    kind: str,
+    servers: list[Any],
+    processes: int,
+    rooms: list[tuple[str, list[str]]],
+    seconds: float,
+) -> Outcome:
+    pids = [pid for s in servers for pid in (s.pid, *s.worker_pids())]
+    drive = asyncio.run(_drive([s.port for s in servers], rooms, seconds, pids))
+    tally, chat = drive.tally, drive.chat
+    delivered, expected = tally.delivered()
+    sent = len(tally.sent)
+    return Outcome(
+        label=f"{processes} process{'es' if processes > 1 else ''}",
+        processes=processes,
+        rooms=len(rooms),
+        clients=drive.clients,
+        seconds=seconds,
+        sent=sent,
+        delivered=delivered,
+        expected=expected,
+        p50_ms=tally.p(50),
+        p99_ms=tally.p(99),
+        max_ms=max(tally.latencies_ms, default=float("nan")),
+        refused=tally.refused,
+        server_cores=chat.cores("gunicorn"),
+        client_cores=chat.cores("bench"),
+        other_cores=chat.cores("other programs"),
+        server=kind,
+        chat_cpu_ms=1000 * chat.groups.get("gunicorn", 0.0) / max(1, sent),
+        join_cpu_ms=1000 * drive.joins.groups.get("gunicorn", 0.0) / max(1, drive.clients),
+    )
+
+
+def _said(o: Outcome) -> str:
+    return (
+        f"{o.server}, {o.label}, {o.rooms} rooms ({o.clients} clients): "
+        f"{o.messages_per_s:,.0f} messages/s, delivered {o.delivered:,}/{o.expected:,}, "
+        f"p50 {o.p50_ms:.1f} ms, p99 {o.p99_ms:.1f} ms; server CPU {o.chat_cpu_ms:.2f} ms per "
+        f"chat message, {o.join_cpu_ms:.1f} ms per join; servers {o.server_cores:.2f} cores, "
+        f"clients {o.client_cores:.2f}, other programs {o.other_cores:.2f}"
+        + (f"; {o.refused} clients could not join" if o.refused else "")
+    )
+
+
+def capacity(outcomes: list[Outcome], processes: int, server: str = "service") -> Outcome | None:
     """The largest load of the capacity steps that `processes` carried within the target."""
-    carried = [o for o in outcomes if o.processes == processes and o.ok]
+    carried = [o for o in outcomes if o.processes == processes and o.server == server and o.ok]
     return max(carried, key=lambda o: o.rooms, default=None)
+
+
+def _pair(outcomes: list[Outcome]) -> list[tuple[Outcome | None, Outcome | None]]:
+    """(service, floor) per process count and rooms, in the order of the steps."""
+    keys = sorted({(o.processes, o.rooms) for o in outcomes})
+    found = {(o.server, o.processes, o.rooms): o for o in outcomes}
+    return [(found.get(("service", *k)), found.get(("floor", *k))) for k in keys]
 
 
 def render(outcomes: list[Outcome]) -> str:
@@ -358,23 +432,51 @@ def render(outcomes: list[Outcome]) -> str:
         "(also the last part of `make bench`). Servers: gunicorn, one gevent worker per process, "
         "Redis message queue; clients: raw Socket.IO over WebSocket in one asyncio process on the "
         f"same 2-core machine. {SECONDS:.0f} s per step; latency: sent → received by each of "
-        "the room's 16 participants (the sender included).",
+        "the room's 16 participants (the sender included). Each step runs on the service and "
+        "on its floor (`bench/classfloor.py`: bare Flask-SocketIO, same worker, settings and "
+        "Redis queue, a `join` that enters the room, a `chat` re-emitted to it), both servers "
+        "up side by side and loaded in turn. CPU per chat message: the servers' CPU from the "
+        "chat's start to its last deliveries over the messages sent (each with its 16 "
+        "deliveries); the joins are counted apart (CPU per client's connect and join).",
         "",
-        "| processes | rooms | clients | messages/s | delivered | p50 ms | p99 ms | max ms | "
-        "servers (cores) | clients (cores) | other programs (cores) | within target |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| processes | rooms | clients | messages/s | delivered, service / floor | "
+        "p50 ms, service / floor | p99 ms, service / floor | CPU ms per chat message, "
+        "service / floor | ratio | CPU ms per join, service / floor | servers (cores), "
+        "service / floor | other programs (cores) | service within target |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for o in outcomes:
-        lines.append(
-            f"| {o.processes} | {o.rooms} | {o.clients} | {o.messages_per_s:,.0f} | "
-            f"{o.delivered:,} / {o.expected:,} | {o.p50_ms:.1f} | {o.p99_ms:.1f} | "
-            f"{o.max_ms:.1f} | {o.server_cores:.2f} | {o.client_cores:.2f} | "
-            f"{o.other_cores:.2f} | {'yes' if o.ok else 'no'} |"
-        )
-    one, two = capacity(outcomes, 1), capacity(outcomes, 2)
+
+    def both(s: Outcome | None, f: Outcome | None, fmt: str, get: Any) -> str:
+        return " / ".join(format(get(o), fmt) if o else "–" for o in (s, f))
+
+    for s, f in _pair(outcomes):
+        o = s or f
+        assert o is not None  # noqa: S101 - a pair has one at least
+        ratio = s.chat_cpu_ms / f.chat_cpu_ms if s and f and f.chat_cpu_ms else float("nan")
+        cells = [
+            f"{o.processes}",
+            f"{o.rooms}",
+            f"{o.clients}",
+            f"{o.messages_per_s:,.0f}",
+            both(s, f, "", lambda x: f"{x.delivered:,} of {x.expected:,}"),
+            *(both(s, f, ".1f", get) for get in (lambda x: x.p50_ms, lambda x: x.p99_ms)),
+            both(s, f, ".2f", lambda x: x.chat_cpu_ms),
+            f"{ratio:.2f} ×",
+            both(s, f, ".1f", lambda x: x.join_cpu_ms),
+            *(
+                both(s, f, ".2f", get)
+                for get in (lambda x: x.server_cores, lambda x: x.other_cores)
+            ),
+            "yes" if s and s.ok else "no",
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for processes in (1, 2):
-        at_issue = [o for o in outcomes if o.processes == processes and o.rooms == ROOMS]
+        at_issue = [
+            o
+            for o in outcomes
+            if o.processes == processes and o.rooms == ROOMS and o.server == "service"
+        ]
         lines.append(
             f"- The issue's load ({ROOMS} rooms, {ROOMS * ROOM_SIZE} clients) on {processes} "
             f"process{'es' if processes > 1 else ''}: "
@@ -387,24 +489,25 @@ def render(outcomes: list[Outcome]) -> str:
             )
         )
     lines.append("")
-    if one and two:
-        ratio = two.rooms / one.rooms
-        lines.append(
-            f"Capacity within p99 < {TARGET_P99_MS:.0f} ms and every message delivered: one "
-            f"process {one.rooms} rooms, two processes {two.rooms} rooms: **{ratio:.2f} ×** "
-            "(target ≥ 1.6 ×)."
-        )
-    else:
-        carried = {1: one, 2: two}
-        lines.append(
-            "Capacity within the target: "
-            + "; ".join(
-                f"{n} process{'es' if n > 1 else ''}: "
-                + (f"{o.rooms} rooms" if o else "none of the steps")
-                for n, o in carried.items()
+    for server in ("service", "floor"):
+        one, two = capacity(outcomes, 1, server), capacity(outcomes, 2, server)
+        head = f"Capacity of the {server} within p99 < {TARGET_P99_MS:.0f} ms and every message"
+        if one and two:
+            lines.append(
+                f"{head} delivered: one process {one.rooms} rooms, two processes {two.rooms} "
+                f"rooms: **{two.rooms / one.rooms:.2f} ×**"
+                + (" (target ≥ 1.6 ×)." if server == "service" else ".")
             )
-            + "."
-        )
+        else:
+            lines.append(
+                f"{head} delivered: "
+                + "; ".join(
+                    f"{n} process{'es' if n > 1 else ''}: "
+                    + (f"{o.rooms} rooms" if o else "none of the steps")
+                    for n, o in ((1, one), (2, two))
+                )
+                + "."
+            )
     lines.append(
         f"Load average of the machine (2 cores) when the run ended: {os.getloadavg()[0]:.1f}."
     )
@@ -438,7 +541,9 @@ def main() -> int:
     record(section)
     print(section)
     settings.clean_up()
-    at_target = [o for o in outcomes if o.rooms == ROOMS and o.processes == 1]
+    at_target = [
+        o for o in outcomes if o.rooms == ROOMS and o.processes == 1 and o.server == "service"
+    ]
     return 0 if at_target and at_target[0].delivered == at_target[0].expected else 1
 
 

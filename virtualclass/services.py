@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import render_template
 from markupsafe import Markup
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 
 from attendance import participants
 from attendance.credentials import Device, Settings
@@ -134,34 +134,44 @@ def still_here(sids: list[str], now: datetime) -> None:
         )
 
 
+# Who is connected, with each person's name, in one statement built once (a join reads it, and
+# tells the room: the same list). A trainer's name is their account's, a trainee's their record's.
+PRESENCE = (
+    select(
+        ClassConnection.person_id,
+        ClassConnection.person_kind,
+        ClassConnection.joined_at,
+        User.first_name.label("user_first"),
+        User.last_name.label("user_last"),
+        Trainee.first_name.label("trainee_first"),
+        Trainee.last_name.label("trainee_last"),
+    )
+    .outerjoin(User, User.id == ClassConnection.person_id)
+    .outerjoin(Trainee, Trainee.id == ClassConnection.person_id)
+    .where(ClassConnection.session_id == bindparam("session_id"), ClassConnection.left_at.is_(None))
+    .order_by(ClassConnection.joined_at)
+)
+
+
 def presence(session_id: str) -> list[dict[str, Any]]:
     """Who is connected now, from the database (so every process gives the same answer)."""
-    rows = db.session.scalars(
-        select(ClassConnection)
-        .where(ClassConnection.session_id == session_id, ClassConnection.left_at.is_(None))
-        .order_by(ClassConnection.joined_at)
-    )
     people: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        people.setdefault(
-            row.person_id, {"id": row.person_id, "kind": row.person_kind, "since": row.joined_at}
-        )
-    names = _names(people)
-    return sorted(
-        ({**p, "name": names.get(p["id"], "")} for p in people.values()),
-        key=lambda p: (p["kind"] != "trainer", p["name"]),
-    )
-
-
-def _names(people: dict[str, Any]) -> dict[str, str]:
-    ids = list(people)
-    names = {
-        t.id: t.full_name for t in db.session.scalars(select(Trainee).where(Trainee.id.in_(ids)))
-    }
-    names.update(
-        {u.id: u.full_name for u in db.session.scalars(select(User).where(User.id.in_(ids)))}
-    )
-    return names
+    for row in db.session.execute(PRESENCE, {"session_id": session_id}):
+        if row.person_id in people:
+            continue  # connected more than once: since the first connection
+        if row.user_first is not None:
+            name = f"{row.user_first} {row.user_last}"
+        elif row.trainee_first is not None:
+            name = f"{row.trainee_first} {row.trainee_last}"
+        else:
+            name = ""
+        people[row.person_id] = {
+            "id": row.person_id,
+            "kind": row.person_kind,
+            "since": row.joined_at,
+            "name": name,
+        }
+    return sorted(people.values(), key=lambda p: (p["kind"] != "trainer", p["name"]))
 
 
 def launch_check(seat: Seat, now: datetime, window_s: int) -> PresenceCheck:

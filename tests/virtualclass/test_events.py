@@ -55,8 +55,14 @@ def test_trainer_and_trainee_join_and_both_see_who_is_connected(
     assert answer["ok"] is True
     assert answer["you"] == {"id": amina.id, "name": amina.trainee.full_name, "kind": "trainee"}
     assert [p["kind"] for p in answer["presence"]] == ["trainer", "trainee"]
+    names = [tenant_a.trainer.full_name, amina.trainee.full_name]
+    assert [p["name"] for p in answer["presence"]] == names
     (presence,) = received(trainer, "presence")
     assert {p["id"] for p in presence["people"]} == {tenant_a.trainer.id, amina.id}
+    assert presence["people"] == answer["presence"]  # the room and the joiner see one list
+    again = ask(trainee, "join", {"session_id": session_id})  # joined already: same answer
+    assert again["presence"] == answer["presence"]
+    assert not received(trainer, "presence")
     # Media: no Janus configured in the tests, the page is told so.
     assert answer["media"]["available"] is False
     assert answer["media"]["reason"] == "not_configured"
