@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
@@ -86,5 +87,9 @@ class CpuCap:
         for pid in self.pids:
             with contextlib.suppress(OSError):  # the process is gone
                 (self.base / "cgroup.procs").write_text(str(pid))
-        with contextlib.suppress(OSError):
-            self.path.rmdir()
+        for _ in range(50):  # a stopped server's worker may take a moment to leave it
+            try:
+                self.path.rmdir()
+                return
+            except OSError:
+                time.sleep(0.1)

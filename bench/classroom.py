@@ -24,6 +24,7 @@ import random
 import secrets
 import sys
 import time
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,7 +40,7 @@ from wsproto.events import (
     TextMessage,
 )
 
-from bench import settings
+from bench import cgroup, settings
 
 NS = "/class"
 ROOM_SIZE = 16
@@ -51,6 +52,17 @@ STEPS = tuple(
     sorted(
         {int(n) for n in os.environ.get("BENCH_CLASS_STEPS", "10,20,30,40,50,60").split(",")}
         | {ROOMS}
+    )
+)
+# Two processes against one, each capped at this share of a core (bench/cgroup.py), so that the
+# 2-core machine holds both servers, the clients and Redis: "0" leaves the capped series out.
+CAP = float(os.environ.get("BENCH_CLASS_CAP", "0.35"))
+CAPPED_STEPS = tuple(
+    sorted(
+        int(n)
+        for n in os.environ.get(
+            "BENCH_CLASS_CAPPED_STEPS", "10,15,20,25,30,35,40,45,50,55,60,70"
+        ).split(",")
     )
 )
 TARGET_P99_MS = 200.0
@@ -193,6 +205,7 @@ class Outcome:
     server: str = "service"  # or "floor" (bench/classfloor.py)
     chat_cpu_ms: float = float("nan")  # the servers' CPU per chat message, its 16 deliveries in
     join_cpu_ms: float = float("nan")  # the servers' CPU per client's connect and join
+    cap: float = 0.0  # each server process's share of a core (0: uncapped)
 
     @property
     def ok(self) -> bool:
@@ -315,11 +328,9 @@ def measure(app: Any, env: dict[str, str], say: Any) -> list[Outcome]:
     service and on the floor (bench/classfloor.py: bare Flask-SocketIO, same worker, settings
     and Redis), both up side by side and loaded in turn (alternating which goes first), so
     that other programs weigh on both alike."""
-    from bench.server import Server
-
     if not PROD_PYTHON.exists():
         raise SystemExit("The Socket.IO servers need gevent: run `make bench-venv` first.")
-    rooms = rooms_from_database(app, max(ROOMS, *STEPS))
+    rooms = rooms_from_database(app, max(ROOMS, *STEPS, *CAPPED_STEPS))
     env = {
         **env,
         "SOCKETIO_WRITE_ONLY": "",
@@ -328,27 +339,55 @@ def measure(app: Any, env: dict[str, str], say: Any) -> list[Outcome]:
     }
     outcomes: list[Outcome] = []
     for processes in (1, 2):
-        servers = {
-            kind: [
-                Server(env, 1, "gevent", python=str(PROD_PYTHON), app=module)
-                for _ in range(processes)
-            ]
-            for kind, module in (("service", "wsgi:app"), ("floor", "bench.classfloor:app"))
-        }
-        started: list[Server] = []
+        outcomes += _series(env, rooms, processes, ("service", "floor"), STEPS, 0.0, say)
+    if CAP and cgroup.available():
+        for processes in (1, 2):
+            outcomes += _series(env, rooms, processes, ("service",), CAPPED_STEPS, CAP, say)
+    elif CAP:
+        say("no writable CPU cgroup here: the capped series (one process against two) is left out")
+    return outcomes
+
+
+def _series(
+    env: dict[str, str],
+    rooms: list[tuple[str, list[str]]],
+    processes: int,
+    kinds: tuple[str, ...],
+    steps: tuple[int, ...],
+    cap: float,
+    say: Any,
+) -> list[Outcome]:
+    """The steps on `processes` server processes of each kind, loaded in turn (alternating
+    which goes first), until each is overloaded; with `cap`, each server process is held to
+    that share of a core (bench/cgroup.py)."""
+    from bench.server import Server
+
+    modules = {"service": "wsgi:app", "floor": "bench.classfloor:app"}
+    servers = {
+        kind: [
+            Server(env, 1, "gevent", python=str(PROD_PYTHON), app=modules[kind])
+            for _ in range(processes)
+        ]
+        for kind in kinds
+    }
+    outcomes: list[Outcome] = []
+    started: list[Server] = []
+    with ExitStack() as caps:
         try:
-            for server in (*servers["service"], *servers["floor"]):
+            for server in (s for kind in kinds for s in servers[kind]):
                 server.__enter__()
                 started.append(server)
+                if cap:
+                    caps.enter_context(cgroup.CpuCap(cap)).add([server.pid, *server.worker_pids()])
             for kind, group in servers.items():  # warm-up, not counted
-                _run_step(kind, group, processes, rooms[: STEPS[0]], 3.0)
-            going = {"service": True, "floor": True}
-            for n, count in enumerate(STEPS):
-                order = ("service", "floor") if n % 2 == 0 else ("floor", "service")
+                _run_step(kind, group, processes, rooms[: steps[0]], 3.0)
+            going = dict.fromkeys(kinds, True)
+            for n, count in enumerate(steps):
+                order = kinds if n % 2 == 0 else kinds[::-1]
                 for kind in order:
                     if not going[kind]:
                         continue
-                    outcome = _run_step(kind, servers[kind], processes, rooms[:count], SECONDS)
+                    outcome = _run_step(kind, servers[kind], processes, rooms[:count], SECONDS, cap)
                     outcomes.append(outcome)
                     say(_said(outcome))
                     going[kind] = not outcome.overloaded  # larger steps would only pile up
@@ -358,7 +397,7 @@ def measure(app: Any, env: dict[str, str], say: Any) -> list[Outcome]:
         finally:
             for server in started:
                 server.stop()
-            if any(o.refused for o in outcomes if o.processes == processes):
+            if any(o.refused for o in outcomes):
                 for server in started:  # why clients could not join: the servers' warnings
                     if server.log_text():
                         say(server.log_text()[-3000:])
@@ -371,6 +410,7 @@ def _run_step(
     processes: int,
     rooms: list[tuple[str, list[str]]],
     seconds: float,
+    cap: float = 0.0,
 ) -> Outcome:
     pids = [pid for s in servers for pid in (s.pid, *s.worker_pids())]
     drive = asyncio.run(_drive([s.port for s in servers], rooms, seconds, pids))
@@ -396,12 +436,15 @@ def _run_step(
         server=kind,
         chat_cpu_ms=1000 * chat.groups.get("gunicorn", 0.0) / max(1, sent),
         join_cpu_ms=1000 * drive.joins.groups.get("gunicorn", 0.0) / max(1, drive.clients),
+        cap=cap,
     )
 
 
 def _said(o: Outcome) -> str:
     return (
-        f"{o.server}, {o.label}, {o.rooms} rooms ({o.clients} clients): "
+        f"{o.server}, {o.label}"
+        + (f" capped at {o.cap:g} core each" if o.cap else "")
+        + f", {o.rooms} rooms ({o.clients} clients): "
         f"{o.messages_per_s:,.0f} messages/s, delivered {o.delivered:,}/{o.expected:,}, "
         f"p50 {o.p50_ms:.1f} ms, p99 {o.p99_ms:.1f} ms; server CPU {o.chat_cpu_ms:.2f} ms per "
         f"chat message, {o.join_cpu_ms:.1f} ms per join; servers {o.server_cores:.2f} cores, "
@@ -410,9 +453,15 @@ def _said(o: Outcome) -> str:
     )
 
 
-def capacity(outcomes: list[Outcome], processes: int, server: str = "service") -> Outcome | None:
+def capacity(
+    outcomes: list[Outcome], processes: int, server: str = "service", cap: float = 0.0
+) -> Outcome | None:
     """The largest load of the capacity steps that `processes` carried within the target."""
-    carried = [o for o in outcomes if o.processes == processes and o.server == server and o.ok]
+    carried = [
+        o
+        for o in outcomes
+        if o.processes == processes and o.server == server and o.cap == cap and o.ok
+    ]
     return max(carried, key=lambda o: o.rooms, default=None)
 
 
@@ -423,7 +472,9 @@ def _pair(outcomes: list[Outcome]) -> list[tuple[Outcome | None, Outcome | None]
     return [(found.get(("service", *k)), found.get(("floor", *k))) for k in keys]
 
 
-def render(outcomes: list[Outcome]) -> str:
+def render(everything: list[Outcome]) -> str:
+    outcomes = [o for o in everything if not o.cap]
+    capped = [o for o in everything if o.cap]
     lines = [
         MARK_BEGIN,
         "## The virtual class: rooms of 16, one chat message a second each (issue 11)",
@@ -490,29 +541,75 @@ def render(outcomes: list[Outcome]) -> str:
         )
     lines.append("")
     for server in ("service", "floor"):
-        one, two = capacity(outcomes, 1, server), capacity(outcomes, 2, server)
-        head = f"Capacity of the {server} within p99 < {TARGET_P99_MS:.0f} ms and every message"
-        if one and two:
-            lines.append(
-                f"{head} delivered: one process {one.rooms} rooms, two processes {two.rooms} "
-                f"rooms: **{two.rooms / one.rooms:.2f} ×**"
-                + (" (target ≥ 1.6 ×)." if server == "service" else ".")
+        lines.append(
+            _capacity_line(
+                f"Capacity of the {server} within p99 < {TARGET_P99_MS:.0f} ms and every message "
+                "delivered",
+                capacity(outcomes, 1, server),
+                capacity(outcomes, 2, server),
+                " (target ≥ 1.6 ×)." if server == "service" else ".",
             )
-        else:
-            lines.append(
-                f"{head} delivered: "
-                + "; ".join(
-                    f"{n} process{'es' if n > 1 else ''}: "
-                    + (f"{o.rooms} rooms" if o else "none of the steps")
-                    for n, o in ((1, one), (2, two))
-                )
-                + "."
-            )
+        )
+    lines += _render_capped(capped)
     lines.append(
         f"Load average of the machine (2 cores) when the run ended: {os.getloadavg()[0]:.1f}."
     )
     lines.append(MARK_END)
     return "\n".join(lines) + "\n"
+
+
+def _render_capped(capped: list[Outcome]) -> list[str]:
+    """One process against two, each held to the same share of a core (bench/cgroup.py)."""
+    if not capped:
+        return ["", "One process against two at the same share of a core: not run (no cap)."]
+    cap = capped[0].cap
+    lines = [
+        "",
+        f"One process against two, each server process capped at {cap:g} of a core (Linux "
+        "cgroup CPU quota, bench/cgroup.py), the service only: uncapped, two processes, the "
+        "clients and Redis share the same two cores and the second process has no core of "
+        "its own; capped alike, the ratio is what a second process adds.",
+        "",
+        "| processes | rooms | clients | delivered | p50 ms | p99 ms | CPU ms per chat message "
+        "| servers (cores) | within target |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for o in capped:
+        lines.append(
+            f"| {o.processes} | {o.rooms} | {o.clients} | {o.delivered:,} of {o.expected:,} | "
+            f"{o.p50_ms:.1f} | {o.p99_ms:.1f} | {o.chat_cpu_ms:.2f} | {o.server_cores:.2f} | "
+            f"{'yes' if o.ok else 'no'} |"
+        )
+    lines.append("")
+    lines.append(
+        _capacity_line(
+            f"Capacity capped at {cap:g} core per process, within p99 < {TARGET_P99_MS:.0f} ms "
+            "and every message delivered",
+            capacity(capped, 1, cap=cap),
+            capacity(capped, 2, cap=cap),
+            " (target ≥ 1.6 ×).",
+        )
+    )
+    return lines
+
+
+def _capacity_line(head: str, one: Outcome | None, two: Outcome | None, target: str) -> str:
+    """`head`: one process N rooms, two processes M rooms, and their ratio when both carried
+    a step."""
+    if one and two:
+        return (
+            f"{head}: one process {one.rooms} rooms, two processes {two.rooms} rooms: "
+            f"**{two.rooms / one.rooms:.2f} ×**{target}"
+        )
+    return (
+        f"{head}: "
+        + "; ".join(
+            f"{n} process{'es' if n > 1 else ''}: "
+            + (f"{o.rooms} rooms" if o else "none of the steps")
+            for n, o in ((1, one), (2, two))
+        )
+        + "."
+    )
 
 
 def record(section: str, doc: Path = settings.DOC) -> None:
@@ -535,7 +632,7 @@ def main() -> int:
     data.ensure_database()
     app = create_app()
     data.rebuild_schema(app)
-    data.populate(app, max(ROOMS, *STEPS), ROOM_SIZE)
+    data.populate(app, max(ROOMS, *STEPS, *CAPPED_STEPS), ROOM_SIZE)
     outcomes = measure(app, env, say=lambda text: print(f"[bench] class: {text}", flush=True))
     section = render(outcomes)
     record(section)
