@@ -226,14 +226,26 @@ def conference_url(url: str | None) -> str | None:
 
 def pointer(data: Any) -> dict[str, Any]:
     """The trainer's pointer over a guided screen (R16 remote control): `x` and `y` as
-    fractions of its width and height, 0 to 1, and whether it clicks there."""
+    fractions of its width and height, 0 to 1, and whether it clicks there; `n`, when given,
+    the page's increasing number of the position, relayed so that the screens keep the latest
+    one: each event is handled in its own greenlet, and two positions may reach the room in
+    the other order."""
     found = data if isinstance(data, dict) else {}
     x, y = _fraction(found.get("x")), _fraction(found.get("y"))
     if x is None or y is None:
         raise InvalidInput(
             "Position du pointeur invalide : x et y entre 0 et 1.", code="invalid_pointer"
         )
-    return {"x": x, "y": y, "click": found.get("click") is True}
+    point: dict[str, Any] = {"x": x, "y": y, "click": found.get("click") is True}
+    if "n" in found:
+        n = found["n"]
+        if isinstance(n, bool) or not isinstance(n, int | float) or not 0 <= n < 2**53:
+            raise InvalidInput(
+                "Numéro de position du pointeur invalide : un nombre positif.",
+                code="invalid_pointer",
+            )
+        point["n"] = n
+    return point
 
 
 def _fraction(value: Any) -> float | None:

@@ -82,6 +82,10 @@ def test_the_trainer_asks_the_trainee_consents_and_the_room_sees_the_pointer_r16
             (amina.id, 0.3, 0.5, True),
         ]
     assert received(trainer, "remote_pointer") == []  # the trainer draws their own
+    # A position's number is relayed: screens keep the latest when two arrive out of order.
+    assert room.point(trainer, 0.4, n=1733300000123)["n"] == 1733300000123
+    ((numbered,),) = [received(sock, "remote_pointer") for sock in (trainee,)]
+    assert (numbered["x"], numbered["n"]) == (0.4, 1733300000123)
 
     row = db.session.scalar(select(RemoteControl).where(RemoteControl.owner_id == amina.id))
     assert row.granted is True
@@ -142,6 +146,10 @@ def test_a_trainee_not_in_the_class_cannot_be_asked_and_bad_input_changes_nothin
         answer = room.call(room.trainer, "remote_pointer", **bad)
         assert answer["error"]["code"] == "invalid_pointer"
         assert "entre 0 et 1" in answer["error"]["message"]
+    for bad_n in ("3", -1, True, 2**60):
+        answer = room.call(room.trainer, "remote_pointer", x=0.5, y=0.5, n=bad_n)
+        assert answer["error"]["code"] == "invalid_pointer"
+        assert "Numéro de position" in answer["error"]["message"]
     assert received(room.trainee, "remote_pointer") == []
     assert db.session.scalar(select(RemoteControl.granted)) is True  # still granted
 

@@ -15,6 +15,9 @@
   var $ = function (id) { return document.getElementById(id); };
   var current = null; // the `remote` notice in force (requested or granted), or null
   var pos = {x: 0.5, y: 0.5}, lastSent = 0;
+  // Each position is numbered (increasing, across reloads): the server handles each event on
+  // its own, so two may reach a screen in the other order; a screen keeps the latest.
+  var lastN = 0, seenN = {};
 
   function send(event, body, done) {
     body.session_id = sessionId;
@@ -117,7 +120,13 @@
     }
   }
   function hidePointer() { var p = $("pointeur"); if (p) p.hidden = true; }
-  socket.on("remote_pointer", function (msg) { showPointer(msg.owner, msg.x, msg.y, msg.click); });
+  socket.on("remote_pointer", function (msg) {
+    if (typeof msg.n === "number") {
+      if (msg.n <= (seenN[msg.owner] || 0)) return; // an older position, come late
+      seenN[msg.owner] = msg.n;
+    }
+    showPointer(msg.owner, msg.x, msg.y, msg.click);
+  });
 
   /* -- the trainer granted points with the mouse, a finger, or the arrow keys -------------- */
   var armed = null;
@@ -126,7 +135,8 @@
     if (!click && now - lastSent < 50) return; // 20 positions a second at most
     lastSent = now;
     showPointer(armed.owner, pos.x, pos.y, click);
-    send("remote_pointer", {x: pos.x, y: pos.y, click: click});
+    lastN = Math.max(Date.now(), lastN + 1);
+    send("remote_pointer", {x: pos.x, y: pos.y, click: click, n: lastN});
   }
   function onMove(e) {
     var r = e.currentTarget.getBoundingClientRect();
