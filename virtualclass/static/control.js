@@ -56,6 +56,7 @@
   /* -- what the room is told: requested, granted, refused, ended -------------------------- */
   socket.on("remote", function (msg) {
     var owner = msg.owner, mine = owner.id === me, leading = msg.controller.id === me;
+    delete seenN[owner.id]; // a new guidance: its trainer's page numbers from its own clock
     $("guidage-demande").hidden = !(msg.state === "requested" && mine);
     if (msg.state === "requested") {
       current = msg;
