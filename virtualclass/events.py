@@ -106,21 +106,21 @@ class ClassNamespace(Namespace):
         session_id = _session_id(data)
         session, seat = services.enter(caller.principal, session_id)
         if session_id in caller.seats:  # joined already from this connection
-            return self._joined(session, seat, _people(services.presence(session_id)))
+            return self._joined(session, seat, services.presence(session_id))
         services.connect(seat, _sid(), utcnow())
         db.session.commit()
         join_room(room(session_id))
         caller.seats[session_id] = seat
         # The room's list and the joiner's answer are the same list: read once.
-        people = self._push_presence(session_id)
-        return self._joined(session, seat, people)
+        return self._joined(session, seat, self._push_presence(session_id))
 
-    def _joined(self, session: Any, seat: Seat, people: list[dict[str, Any]]) -> dict[str, Any]:
+    def _joined(self, session: Any, seat: Seat, present: services.Presence) -> dict[str, Any]:
         return {
             "session_id": seat.session_id,
             "you": {"id": seat.person_id, "name": seat.name, "kind": seat.person_kind},
             "sid": _sid(),
-            "presence": people,
+            "presence": _people(present.people),
+            "presence_version": present.version,
             "board": services.board(seat.session_id),
             "files": [services.file_notice(f) for f in services.files(seat.session_id)],
             "media": media.access(session, seat),
@@ -315,16 +315,21 @@ class ClassNamespace(Namespace):
     def _drop(self, sid: str) -> None:
         disconnect(sid, namespace=self.namespace)
 
-    def _push_presence(self, session_id: str) -> list[dict[str, Any]]:
-        """Tell the room who is connected now; answers the list told."""
-        people = _people(services.presence(session_id))
+    def _push_presence(self, session_id: str) -> services.Presence:
+        """Tell the room who is connected now, with the list's version (a page keeps the
+        highest it received: two lists told at once may arrive in either order)."""
+        present = services.presence(session_id)
         socketio.emit(
             "presence",
-            {"session_id": session_id, "people": people},
+            {
+                "session_id": session_id,
+                "people": _people(present.people),
+                "version": present.version,
+            },
             namespace=self.namespace,
             to=room(session_id),
         )
-        return people
+        return present
 
     # -- the sweeper: revoked accounts, connections of dead processes -------------------------
 

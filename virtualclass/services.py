@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import render_template
 from markupsafe import Markup
-from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy import bindparam, delete, func, select, true, update
 
 from attendance import participants
 from attendance.credentials import Device, Settings
@@ -136,7 +136,16 @@ def still_here(sids: list[str], now: datetime) -> None:
 
 # Who is connected, with each person's name, in one statement built once (a join reads it, and
 # tells the room: the same list). A trainer's name is their account's, a trainee's their record's.
-PRESENCE = (
+# The same statement counts the room's changes so far (each connection counts once when it
+# opens and once when it closes): the list's version. Two joins at once each tell the room a
+# list, and each page may receive the two in either order (two threads or two processes
+# send them); a page keeps the list of the highest version, the one read last.
+_CHANGES = (
+    select((func.count() + func.count(ClassConnection.left_at)).label("version"))
+    .where(ClassConnection.session_id == bindparam("session_id"))
+    .subquery("changes")
+)
+_OPEN = (
     select(
         ClassConnection.person_id,
         ClassConnection.person_kind,
@@ -149,16 +158,31 @@ PRESENCE = (
     .outerjoin(User, User.id == ClassConnection.person_id)
     .outerjoin(Trainee, Trainee.id == ClassConnection.person_id)
     .where(ClassConnection.session_id == bindparam("session_id"), ClassConnection.left_at.is_(None))
-    .order_by(ClassConnection.joined_at)
+    .subquery("open")
+)
+PRESENCE = (
+    select(_CHANGES.c.version, *_OPEN.c)
+    .select_from(_CHANGES.outerjoin(_OPEN, true()))  # the version even when no one is left
+    .order_by(_OPEN.c.joined_at)
 )
 
 
-def presence(session_id: str) -> list[dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Presence:
+    """Who is connected now, and the version of that list (it only grows)."""
+
+    version: int
+    people: list[dict[str, Any]]
+
+
+def presence(session_id: str) -> Presence:
     """Who is connected now, from the database (so every process gives the same answer)."""
     people: dict[str, dict[str, Any]] = {}
+    version = 0
     for row in db.session.execute(PRESENCE, {"session_id": session_id}):
-        if row.person_id in people:
-            continue  # connected more than once: since the first connection
+        version = row.version
+        if row.person_id is None or row.person_id in people:
+            continue  # no one connected; or connected more than once: since the first time
         if row.user_first is not None:
             name = f"{row.user_first} {row.user_last}"
         elif row.trainee_first is not None:
@@ -171,7 +195,8 @@ def presence(session_id: str) -> list[dict[str, Any]]:
             "since": row.joined_at,
             "name": name,
         }
-    return sorted(people.values(), key=lambda p: (p["kind"] != "trainer", p["name"]))
+    listed = sorted(people.values(), key=lambda p: (p["kind"] != "trainer", p["name"]))
+    return Presence(version, listed)
 
 
 def launch_check(seat: Seat, now: datetime, window_s: int) -> PresenceCheck:

@@ -68,6 +68,29 @@ def test_trainer_and_trainee_join_and_both_see_who_is_connected(
     assert answer["media"]["reason"] == "not_configured"
 
 
+def test_each_presence_list_carries_a_version_that_grows_with_every_change(
+    app, client, tenant_a, session_id, trainer_h, amina
+):
+    """Two joins at once each tell the room a list, and a page may receive the two in either
+    order (two threads, two processes): the version says which was read last (issue 11,
+    point 1: live presence; the 16-page browser test showed 15 on one page under load)."""
+    trainer = joined(app, client, trainer_h, session_id)
+    alone = services.presence(session_id)
+    assert [p["id"] for p in alone.people] == [tenant_a.trainer.id]
+    trainee = connect(app, client, amina.headers)
+    answer = ask(trainee, "join", {"session_id": session_id})
+    (told,) = received(trainer, "presence")
+    assert told["version"] == answer["presence_version"] > alone.version
+    assert len(told["people"]) == 2
+    assert ask(trainee, "leave", {"session_id": session_id})["session_id"] == session_id
+    (after,) = received(trainer, "presence")
+    assert [p["id"] for p in after["people"]] == [tenant_a.trainer.id]
+    assert after["version"] > told["version"]  # the same people as `alone`, a later list
+    trainer.disconnect(namespace=NS)
+    empty = services.presence(session_id)
+    assert (empty.people, empty.version > after["version"]) == ([], True)
+
+
 def test_join_a_session_not_open_is_refused(app, client, tenant_a, clock, trainer_h):
     sid = plan(app, client, tenant_a)
     answer = ask(connect(app, client, trainer_h), "join", {"session_id": sid})

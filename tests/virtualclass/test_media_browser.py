@@ -150,6 +150,15 @@ def test_without_janus_the_class_says_media_is_unavailable_and_chat_works(
     trainee.get_by_role("button", name="Envoyer").click()
     trainee.locator("#messages li", has_text="Bonjour à tous").wait_for(timeout=10_000)
     assert trainee.evaluate("document.documentElement.scrollWidth") <= 320
+    # Two presence lists told at once arrive in either order: the page keeps the later one.
+    assert trainee.locator("#compte").inner_text() == "1"
+    tell = "([people, version]) => window.classSocket.listeners('presence')[0]({people, version})"
+    someone = {"id": "x", "kind": "trainee", "name": "Zoé Martin", "since": ""}
+    trainee.evaluate(tell, [[someone, {**someone, "id": "y"}], 1_000])
+    assert trainee.locator("#compte").inner_text() == "2"
+    trainee.evaluate(tell, [[], 999])  # read earlier, arrived later: not drawn
+    assert trainee.locator("#compte").inner_text() == "2"
+    assert trainee.locator("#participants li").count() == 2
 
 
 def test_ending_the_class_destroys_its_room_and_revokes_the_tokens(

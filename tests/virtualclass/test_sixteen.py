@@ -27,6 +27,10 @@ from tests.virtualclass.test_media_browser import (  # noqa: F401 - the janus fi
 from virtualclass import services
 
 TRAINEES = 15
+ROOM_STATE = (
+    "[document.getElementById('compte').textContent,"
+    " document.getElementById('etat-connexion').textContent]"
+)
 
 
 def test_a_trainer_and_fifteen_trainees_share_one_class_r16(
@@ -164,10 +168,15 @@ def test_fifteen_trainees_receive_the_trainers_video_through_janus_r16(
     trainees = device_pages(browser, live_url, app, tenant_a, [tenant_a.trainee, *others])
     for page in trainees:  # the 15 pages load side by side
         page.goto(f"{live_url}/classe/{now_session}", wait_until="commit")
-    for page in [trainer, *trainees]:
-        page.wait_for_function(
-            "document.getElementById('compte').textContent === '16'", timeout=60_000
-        )
+    everyone = [trainer, *trainees]
+    deadline = time.monotonic() + 60
+    while True:
+        seen = [page.evaluate(ROOM_STATE) for page in everyone]
+        if all(count == "16" for count, _ in seen) or time.monotonic() > deadline:
+            break
+        trainer.wait_for_timeout(500)
+    late = {n: state for n, state in enumerate(seen) if state[0] != "16"}
+    assert not late, f"pages (0: the trainer) not showing the 16 present: {late}"
     deadline = time.monotonic() + 60  # bounds on a loaded machine; far less when quiet
     waiting = list(trainees)
     while waiting:

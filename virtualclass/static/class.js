@@ -8,7 +8,7 @@
   var sessionId = root.dataset.session;
   var isTrainer = root.dataset.trainer === "oui";
   var me = root.dataset.me;
-  var state = {people: [], hands: {}, sid: null, media: null, check: null};
+  var state = {people: [], version: -1, hands: {}, sid: null, media: null, check: null};
   var $ = function (id) { return document.getElementById(id); };
 
   function text(el, value) { el.textContent = value; return el; }
@@ -35,7 +35,7 @@
       if (!ack.ok) { text($("etat-connexion"), errorOf(ack)); return; }
       state.sid = ack.sid;
       text($("etat-connexion"), "Vous êtes dans la classe.");
-      drawPresence(ack.presence);
+      newPresence(ack.presence, ack.presence_version);
       board.reset(ack.board);
       ack.files.forEach(addFile);
       if (!state.media) startMedia(ack.media);
@@ -49,7 +49,14 @@
   });
 
   /* -- participants and hands ------------------------------------------------------------ */
-  socket.on("presence", function (msg) { drawPresence(msg.people); });
+  /* Two lists told at once (two joins, two server processes) may arrive in either order:
+     keep the one of the highest version, read last on the server. */
+  socket.on("presence", function (msg) { newPresence(msg.people, msg.version); });
+  function newPresence(people, version) {
+    if (version < state.version) return;
+    state.version = version;
+    drawPresence(people);
+  }
   socket.on("hand", function (msg) {
     if (msg.raised) state.hands[msg.id] = true; else delete state.hands[msg.id];
     drawPresence(state.people);
