@@ -354,7 +354,8 @@ class ClassNamespace(Namespace):
 
     def sweep(self) -> list[str]:
         """Drop connections of revoked accounts (within 60 s: every 20 s, each account read
-        again), mark this process's connections alive, and close those of dead processes."""
+        again), mark this process's connections alive, and close those of dead processes (the
+        rooms they were in are told who is left)."""
         dropped = []
         for sid, caller in list(self.callers.items()):
             if still_valid(caller.principal) is None:
@@ -364,8 +365,11 @@ class ClassNamespace(Namespace):
                 caller.verified_at = time.monotonic()
         now = utcnow()
         services.still_here([s for s, c in self.callers.items() if c.seats], now)
-        services.close_stale(set(self.callers), now - timedelta(seconds=3 * SWEEP_EVERY_S), now)
+        before = now - timedelta(seconds=3 * SWEEP_EVERY_S)
+        changed = services.close_stale(set(self.callers), before, now)
         db.session.commit()
+        for session_id in changed:
+            self._push_presence(session_id)
         return dropped
 
 

@@ -107,20 +107,22 @@ def disconnect(sid: str, now: datetime, session_id: str | None = None) -> list[s
     return sorted({row.session_id for row in rows})
 
 
-def close_stale(sids_alive: set[str], before: datetime, now: datetime) -> int:
+def close_stale(sids_alive: set[str], before: datetime, now: datetime) -> list[str]:
     """Close connections of processes that died: open rows not seen since `before` whose
-    connection no process holds (each process refreshes `seen_at` of its own)."""
+    connection no process holds (each process refreshes `seen_at` of its own). Answers the
+    sessions whose presence changed."""
     rows = db.session.scalars(
         select(ClassConnection).where(
             ClassConnection.left_at.is_(None), ClassConnection.seen_at < before
         )
     )
-    closed = 0
+    changed = set()
     for row in rows:
         if row.sid not in sids_alive:
-            row.left_at, closed = row.seen_at, closed + 1
+            row.left_at = row.seen_at
+            changed.add(row.session_id)
     db.session.flush()
-    return closed
+    return sorted(changed)
 
 
 def still_here(sids: list[str], now: datetime) -> None:

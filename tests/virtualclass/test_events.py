@@ -257,6 +257,30 @@ def test_a_revoked_device_is_dropped_by_the_sweeper(app, client, tenant_a, sessi
     assert row.left_at is not None
 
 
+def test_the_room_is_told_when_the_sweeper_closes_a_dead_process_connections(
+    app, client, tenant_a, session_id, trainer_h, amina
+):
+    """A process that died leaves its people listed; the next sweep of a live process closes
+    their connections and tells the rooms who is left (issue 11, points 1 and 6)."""
+    trainer = joined(app, client, trainer_h, session_id)
+    trainee = joined(app, client, amina.headers, session_id)
+    handler = namespace()
+    row = db.session.scalar(select(ClassConnection).where(ClassConnection.person_id == amina.id))
+    del handler.callers[row.sid]  # her connection was another process's, now dead
+    row.joined_at -= timedelta(hours=1)
+    row.seen_at -= timedelta(hours=1)  # its last sign of life, an hour ago
+    db.session.commit()
+    received(trainer, "presence")
+    handler.sweep()
+    (told,) = received(trainer, "presence")
+    assert [p["id"] for p in told["people"]] == [tenant_a.trainer.id]
+    db.session.refresh(row)
+    assert row.left_at == row.seen_at  # connected until its last sign of life
+    handler.sweep()  # nothing more to close: the room is not told again
+    assert not received(trainer, "presence")
+    assert trainee.is_connected(NS)  # the test's socket itself was not dropped
+
+
 def test_a_revoked_device_is_refused_at_its_next_event(
     app, client, tenant_a, session_id, amina, monkeypatch
 ):
