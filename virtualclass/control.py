@@ -86,15 +86,21 @@ class ControlledClassNamespace(ClassNamespace):
         caller = self.callers.get(str(request.sid))  # type: ignore[attr-defined]
         seats = list(caller.seats.values()) if caller else []
         super().on_disconnect(reason)
-        self._end_for_absent(seats)
+        self._end_for_absent([(s.session_id, s.person_id) for s in seats])
 
     def _leave(self, caller: Caller, data: Any, seat: Seat | None) -> dict[str, Any]:
         answer = super()._leave(caller, data, seat)
-        self._end_for_absent([seat] if seat else [])
+        self._end_for_absent([(seat.session_id, seat.person_id)] if seat else [])
         return answer
 
-    def _end_for_absent(self, seats: list[Seat]) -> None:
-        ended = [remote.end_for_absent(s.session_id, s.person_id, utcnow()) for s in seats]
+    def _gone(self, closed: list[tuple[str, str]]) -> None:
+        """The sweeper closed a dead process's connections: their guidances end too."""
+        super()._gone(closed)
+        self._end_for_absent(closed)
+
+    def _end_for_absent(self, people: list[tuple[str, str]]) -> None:
+        """(session, person) pairs who left: a guidance they were part of ends."""
+        ended = [remote.end_for_absent(session, person, utcnow()) for session, person in people]
         db.session.commit()
         for row in ended:
             if row is not None:

@@ -366,11 +366,15 @@ class ClassNamespace(Namespace):
         now = utcnow()
         services.still_here([s for s, c in self.callers.items() if c.seats], now)
         before = now - timedelta(seconds=3 * SWEEP_EVERY_S)
-        changed = services.close_stale(set(self.callers), before, now)
+        closed = services.close_stale(set(self.callers), before, now)
         db.session.commit()
-        for session_id in changed:
-            self._push_presence(session_id)
+        self._gone(closed)
         return dropped
+
+    def _gone(self, closed: list[tuple[str, str]]) -> None:
+        """People the sweeper found gone, (session, person): their rooms are told who is left."""
+        for session_id in sorted({session_id for session_id, _ in closed}):
+            self._push_presence(session_id)
 
 
 def _sid() -> str:

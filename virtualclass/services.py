@@ -107,22 +107,22 @@ def disconnect(sid: str, now: datetime, session_id: str | None = None) -> list[s
     return sorted({row.session_id for row in rows})
 
 
-def close_stale(sids_alive: set[str], before: datetime, now: datetime) -> list[str]:
+def close_stale(sids_alive: set[str], before: datetime, now: datetime) -> list[tuple[str, str]]:
     """Close connections of processes that died: open rows not seen since `before` whose
-    connection no process holds (each process refreshes `seen_at` of its own). Answers the
-    sessions whose presence changed."""
+    connection no process holds (each process refreshes `seen_at` of its own). Answers who
+    left which class: (session, person) pairs."""
     rows = db.session.scalars(
         select(ClassConnection).where(
             ClassConnection.left_at.is_(None), ClassConnection.seen_at < before
         )
     )
-    changed = set()
+    closed = set()
     for row in rows:
         if row.sid not in sids_alive:
             row.left_at = row.seen_at
-            changed.add(row.session_id)
+            closed.add((row.session_id, row.person_id))
     db.session.flush()
-    return sorted(changed)
+    return sorted(closed)
 
 
 def still_here(sids: list[str], now: datetime) -> None:

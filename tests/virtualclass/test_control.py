@@ -6,6 +6,7 @@ room. Every step is authorised in its handler, shown to the room, and stored."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,7 +15,8 @@ from sqlalchemy import select
 from core.extensions import db
 from tests.attendance.support import Learner, enrol
 from tests.virtualclass.conftest import NS, ask, connect, joined, received
-from virtualclass.models import RemoteControl
+from tests.virtualclass.test_events import namespace
+from virtualclass.models import ClassConnection, RemoteControl
 
 
 @dataclass
@@ -162,6 +164,26 @@ def test_the_guidance_ends_when_its_trainee_leaves_the_class_r16(amina, room):
     assert [(n["owner"]["id"], n["by"]) for n in ended] == [(amina.id, amina.id)]
     refused = room.point(room.trainer)
     assert refused["error"]["code"] == "remote_control_not_granted"
+
+
+def test_the_guidance_ends_when_its_trainees_process_died_r16(amina, room):
+    """Her connection was another process's, which died: no disconnection was handled. The
+    next sweep closes it and ends the guidance, so the class is not left `remote_control_busy`
+    with a trainee who is gone."""
+    room.grant(amina.id)
+    row = db.session.scalar(select(ClassConnection).where(ClassConnection.person_id == amina.id))
+    handler = namespace()
+    del handler.callers[row.sid]
+    row.joined_at -= timedelta(hours=1)
+    row.seen_at -= timedelta(hours=1)
+    db.session.commit()
+    room.trainer.get_received(NS)
+    handler.sweep()
+    ended = received(room.trainer, "remote")
+    assert [(n["state"], n["owner"]["id"], n["by"]) for n in ended] == [
+        ("ended", amina.id, amina.id)
+    ]
+    assert room.point(room.trainer)["error"]["code"] == "remote_control_not_granted"
 
 
 def test_a_new_request_replaces_one_still_unanswered(amina, room, lea):
