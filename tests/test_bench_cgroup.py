@@ -37,3 +37,18 @@ def test_a_capped_process_gets_at_most_its_share_of_a_core() -> None:
     assert cpu <= 0.25 * elapsed + 0.15, (cpu, elapsed)
     assert throttled > 0
     assert not path.exists()
+
+
+def test_a_group_left_by_a_killed_run_is_removed_by_the_next() -> None:
+    if not cgroup.available():
+        if os.environ.get("CI") == "true":
+            pytest.fail("CI: the class bench's cap needs writable CPU cgroups here")
+        pytest.skip("no writable CPU cgroup on this machine")
+    with cgroup.CpuCap(0.25) as killed:  # as if SIGKILL: its group stays, empty
+        left = killed.path.with_name(killed.path.name + "-killed")
+        left.mkdir()
+    assert left.exists()
+    with cgroup.CpuCap(0.25) as cap:
+        assert cap.path.exists()
+        assert not left.exists()
+    assert not cap.path.exists()
