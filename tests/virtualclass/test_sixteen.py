@@ -27,9 +27,9 @@ from tests.virtualclass.test_media_browser import (  # noqa: F401 - the janus fi
 from virtualclass import services
 
 TRAINEES = 15
-ROOM_STATE = (
-    "[document.getElementById('compte').textContent,"
-    " document.getElementById('etat-connexion').textContent]"
+ROOM_STATE = (  # what a page shows of the room (nothing yet while it still loads)
+    "[document.getElementById('compte')?.textContent ?? '',"
+    " document.getElementById('etat-connexion')?.textContent ?? '']"
 )
 
 
