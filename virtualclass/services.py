@@ -152,10 +152,8 @@ _OPEN = (
         ClassConnection.person_id,
         ClassConnection.person_kind,
         ClassConnection.joined_at,
-        User.first_name.label("user_first"),
-        User.last_name.label("user_last"),
-        Trainee.first_name.label("trainee_first"),
-        Trainee.last_name.label("trainee_last"),
+        func.coalesce(User.first_name, Trainee.first_name).label("first_name"),
+        func.coalesce(User.last_name, Trainee.last_name).label("last_name"),
     )
     .outerjoin(User, User.id == ClassConnection.person_id)
     .outerjoin(Trainee, Trainee.id == ClassConnection.person_id)
@@ -185,17 +183,11 @@ def presence(session_id: str) -> Presence:
         version = row.version
         if row.person_id is None or row.person_id in people:
             continue  # no one connected; or connected more than once: since the first time
-        if row.user_first is not None:
-            name = f"{row.user_first} {row.user_last}"
-        elif row.trainee_first is not None:
-            name = f"{row.trainee_first} {row.trainee_last}"
-        else:
-            name = ""
         people[row.person_id] = {
             "id": row.person_id,
             "kind": row.person_kind,
             "since": row.joined_at,
-            "name": name,
+            "name": f"{row.first_name} {row.last_name}" if row.first_name is not None else "",
         }
     listed = sorted(people.values(), key=lambda p: (p["kind"] != "trainer", p["name"]))
     return Presence(version, listed)
