@@ -90,11 +90,13 @@ def trainee_page(browser, url: str, app, client, tenant: Tenant):  # noqa: ANN00
 
 
 def received_video(page, janus: LocalJanus, seconds: float = 30.0) -> dict[str, int]:  # noqa: ANN001
-    """The trainee's inbound video statistics, once frames are decoded (or after `seconds`)."""
+    """The trainee's inbound video statistics, once more than 10 frames and 10,000 bytes
+    (what the test asserts) are in (or after `seconds`)."""
     deadline = time.monotonic() + seconds
     while True:
         stats: dict[str, int] = page.evaluate(INBOUND_VIDEO)
-        if stats["frames"] > 10 or time.monotonic() > deadline:
+        arrived = stats["frames"] > 10 and stats["bytes"] > 10_000
+        if arrived or time.monotonic() > deadline:
             assert stats["frames"] > 10, (stats, janus.log.read_text()[-3000:])
             return stats
         page.wait_for_timeout(500)

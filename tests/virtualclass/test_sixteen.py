@@ -181,7 +181,9 @@ def test_fifteen_trainees_receive_the_trainers_video_through_janus_r16(
     waiting = list(trainees)
     while waiting:
         stats = {page: page.evaluate(INBOUND_VIDEO) for page in waiting}
-        waiting = [page for page, seen in stats.items() if seen["frames"] <= 10]
+        # until each has what is asserted below: more than 10 frames and 1,000 bytes (a grey
+        # field compresses well: 11 frames may come in fewer bytes)
+        waiting = [p for p, seen in stats.items() if seen["frames"] <= 10 or seen["bytes"] <= 1_000]
         if waiting and time.monotonic() > deadline:
             pytest.fail(
                 f"{len(waiting)} of 15 trainees decode no video: {janus.log.read_text()[-2000:]}"
