@@ -13,7 +13,10 @@ plan, opening, the signatures of both half-days, two absences, a correction). Th
 2. **bulk, two processes**: the same over the second order, `workers=2` (the command's
    workers, forked from this process, their start included);
 3. **layout only**: the same documents (pdf.Document, every line as issued) drawn again by
-   certificates.pdf.render, no database, in one process, then in two (started beforehand).
+   certificates.pdf.render, no database, in one process, then in two (started beforehand);
+4. **layout only, signed with an image**: the same documents in one process, each bearing an
+   800 × 320 PNG signature with transparency instead of the typed name (an organisation may
+   upload one: certificates.pdf.Signature encodes it once per process).
 
 Rates are certificates per second of wall time; CPU is that of this process, of its workers
 (children) and of PostgreSQL's backends, read from /proc. Not a timed test: nothing fails on a
@@ -23,10 +26,11 @@ slow machine; the checks are that every certificate was issued and verifies.
 from __future__ import annotations
 
 import argparse
+import io
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -80,6 +84,7 @@ class CertificatesRun:
     two: Rate
     layout_one: Rate
     layout_two: Rate
+    layout_signed: Rate | None = None  # one process, an image signature on each
     pages: int = 0
     pdf_bytes: int = 0
     ok: bool = True
@@ -120,7 +125,9 @@ def render(run: CertificatesRun) -> list[str]:
         "| per core |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for rate in (run.one, run.two, run.layout_one, run.layout_two):
+    for rate in (run.one, run.two, run.layout_one, run.layout_two, run.layout_signed):
+        if rate is None:
+            continue
         lines.append(
             f"| {rate.label} | {rate.count} | {rate.wall_s:.1f} | {rate.rate:.1f} | "
             f"{rate.ms_cpu:.1f} | {rate.ms_postgres:.1f} | {rate.per_core:.1f} |"
@@ -134,6 +141,14 @@ def render(run: CertificatesRun) -> list[str]:
         f"{run.layout_scaling:.2f} × on this machine). Every certificate issued and recorded "
         f"in the ledger: {'yes' if run.ok else 'NO'}.",
     ]
+    if run.layout_signed is not None:
+        signed, typed = run.layout_signed.per_core, run.layout_one.per_core
+        lines += [
+            "",
+            f"Signed with an image instead of the typed name, the layout alone draws "
+            f"{signed:.1f} certificates/s per core against {typed:.1f} "
+            f"({signed / typed if typed else 0:.2f} ×).",
+        ]
     return lines
 
 
@@ -220,6 +235,23 @@ def documents(app: Flask, outcomes: list[Any], month: str) -> list[Any]:
     return out
 
 
+def signature_png(size: tuple[int, int] = (800, 320)) -> bytes:
+    """A signatory's uploaded image: a dark stroke over a transparent field."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", size, (255, 255, 255, 0))
+    width, height = size
+    stroke = [
+        (width // 40, height * 3 // 4),
+        (width * 3 // 8, height // 5),
+        (width - 10, height * 5 // 8),
+    ]
+    ImageDraw.Draw(image).line(stroke, fill="#102040", width=8)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
 def _render_all(docs: list[Any]) -> int:
     from certificates import pdf
 
@@ -303,6 +335,15 @@ def _measure(app: Flask, groups: int, days: int, say: Any, started: float) -> Ce
     say(line(layout_one))
     layout_two = layout_rate(docs, 2)
     say(line(layout_two))
+    signed = [replace(doc, signature_image=signature_png()) for doc in docs]
+    _render_all(signed[:2])  # the image encoded, as a bulk worker has it after its first
+    layout_signed = timed(
+        "layout only, signed with an image, 1 process",
+        1,
+        len(signed),
+        lambda: _render_all(signed),
+    )
+    say(line(layout_signed))
     from certificates import pdf
 
     sizes = [len(pdf.render(doc)) for doc in docs[:2]]
@@ -314,6 +355,7 @@ def _measure(app: Flask, groups: int, days: int, say: Any, started: float) -> Ce
         two,
         layout_one,
         layout_two,
+        layout_signed,
         pdf_bytes=sum(sizes) // len(sizes),
         ok=verified(app, issued) and verified(app, issued_two),
         seconds=time.perf_counter() - started,

@@ -184,8 +184,8 @@ def run(
 
 def by_group(planned: list[Target]) -> list[list[Target]]:
     """The targets by group, in the order of their groups' first targets: what one process
-    issues together (a group's issue locks its sessions' rows until it commits, so a group
-    is never split between two processes)."""
+    issues together (`balanced` cuts a group into parts of whole trainees only when there are
+    too few groups to keep every process busy)."""
     batches: dict[str, list[Target]] = {}
     for target in planned:
         batches.setdefault(target.group_id, []).append(target)

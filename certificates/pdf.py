@@ -15,6 +15,7 @@ platypus' layout did (docs/benchmarks.md, "Certificates in bulk").
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import re
@@ -27,12 +28,12 @@ from typing import Any
 import reportlab
 import segno
 from reportlab.lib import colors
-from reportlab.lib.enums import TA_CENTER
+from reportlab.lib.enums import TA_CENTER, TA_LEFT
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.lib.utils import ImageReader
+from reportlab.lib.utils import ImageReader, _digester
 from reportlab.pdfbase import pdfdoc, pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
 from reportlab.pdfgen.canvas import Canvas
@@ -209,24 +210,6 @@ def fonts() -> tuple[str, str]:
     raise RuntimeError("No TrueType font to embed: install fonts-dejavu-core.")
 
 
-@cache
-def styles() -> dict[str, ParagraphStyle]:
-    regular, bold = fonts()
-    base = ParagraphStyle("body", fontName=regular, fontSize=9.5, leading=12.5)
-    return {
-        "body": base,
-        "small": ParagraphStyle("small", parent=base, fontSize=7.5, leading=9.5),
-        "title": ParagraphStyle(
-            "title", parent=base, fontName=bold, fontSize=15, leading=19, alignment=TA_CENTER
-        ),
-        "subtitle": ParagraphStyle("subtitle", parent=base, alignment=TA_CENTER),
-        "heading": ParagraphStyle(
-            "heading", parent=base, fontName=bold, fontSize=10.5, spaceBefore=6, spaceAfter=3
-        ),
-        "cell": ParagraphStyle("cell", parent=base, fontSize=8.5, leading=10.5),
-    }
-
-
 # The page: A4, the margins and the 6 pt padding of the frame the certificates were first laid
 # out in (platypus' SimpleDocTemplate), so that they look as they did.
 PAGE_WIDTH, PAGE_HEIGHT = A4
@@ -255,6 +238,34 @@ TITLE = Style(15, 19, centred=True)
 SUBTITLE = Style(9.5, 12.5, centred=True)
 HEADING = Style(10.5, 12.5, space_before=6, space_after=3)
 CELL = Style(CELL_SIZE, CELL_LEADING)
+
+
+@cache
+def styles() -> dict[str, ParagraphStyle]:
+    """The certificates' styles as platypus paragraph styles (the personal-data export draws
+    with platypus): the same sizes and leadings as the canvas's own (BODY, SMALL…)."""
+    regular, bold = fonts()
+
+    def style(name: str, font: str, look: Style) -> ParagraphStyle:
+        return ParagraphStyle(
+            name,
+            fontName=font,
+            fontSize=look.size,
+            leading=look.leading,
+            alignment=TA_CENTER if look.centred else TA_LEFT,
+            spaceBefore=look.space_before,
+            spaceAfter=look.space_after,
+        )
+
+    return {
+        "body": style("body", regular, BODY),
+        "small": style("small", regular, SMALL),
+        "title": style("title", bold, TITLE),
+        "subtitle": style("subtitle", regular, SUBTITLE),
+        "heading": style("heading", bold, HEADING),
+        "cell": style("cell", regular, CELL),
+    }
+
 
 Run = tuple[str, bool]  # some text, and whether it is bold
 Segments = tuple[Run, ...]
@@ -811,14 +822,55 @@ def absences_part(pages: Pages, lines: tuple[rules.Line, ...]) -> None:
 SIGNATURE_ROOM = (50 * mm, 20 * mm)
 
 
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """The signatory's image, encoded for PDF once per process (the same for all an
+    organisation's certificates), and its size on the page: its pixels as points, shrunk to
+    fit 50 × 20 mm. `canvas.drawImage` would read, hash and compress its pixels (and its
+    transparency) again in every certificate: two thirds of drawing one with a PNG signature.
+    The decoded pixels are not kept, only the compressed ones."""
+
+    name: str  # as drawImage names it: the digest of its pixels and transparency
+    image: pdfdoc.PDFImageXObject  # never registered itself: each document takes a copy
+    mask: pdfdoc.PDFImageXObject | None  # its transparency (a soft mask), if any
+    wide: float
+    high: float
+
+    def draw(self, canvas: Canvas, x: float, y: float) -> None:
+        """What `canvas.drawImage(reader, x, y, wide, high, mask="auto")` writes, with the
+        objects encoded once, registered in the same order (the same PDF)."""
+        doc = canvas._doc  # noqa: SLF001 - reportlab's document, as drawImage uses it
+        registered = pdfdoc.xObjectName(self.name)
+        if registered not in doc.idToObject:
+            image = copy.copy(self.image)
+            doc.Reference(image, registered)
+            doc.addForm(self.name, image)
+            if self.mask is not None:
+                doc.Reference(copy.copy(self.mask), pdfdoc.xObjectName(self.mask.name))
+        canvas._currentPageHasImages = 1  # noqa: SLF001
+        canvas.saveState()
+        canvas.translate(x, y)
+        canvas.scale(self.wide, self.high)
+        canvas._code.append(f"/{registered} Do")  # noqa: SLF001
+        canvas.restoreState()
+        canvas._formsinuse.append(self.name)  # noqa: SLF001
+
+
 @lru_cache(maxsize=8)
-def signature_image(data: bytes) -> tuple[ImageReader, float, float]:
-    """The signatory's image, read once per process (the same for all an organisation's
-    certificates), and its size on the page: its pixels as points, shrunk to fit 50 × 20 mm."""
+def signature_image(data: bytes) -> Signature:
+    """The signatory's image, read and encoded once per process."""
     reader = ImageReader(io.BytesIO(data))
     wide, high = reader.getSize()
     scale = min(1.0, SIGNATURE_ROOM[0] / wide, SIGNATURE_ROOM[1] / high)
-    return reader, wide * scale, high * scale
+    pixels = reader.getRGBData()  # which also reads its transparency, as drawImage does
+    alpha = reader._dataA  # noqa: SLF001
+    name = _digester(pixels + (alpha.getRGBData() if alpha else b"auto"))
+    image = pdfdoc.PDFImageXObject(name, reader, mask="auto")
+    mask = getattr(image, "_smask", None)
+    if mask is not None:
+        image.smask = pdfdoc.PDFObjectReference(pdfdoc.xObjectName(mask.name))
+        del image._smask
+    return Signature(name, image, mask, wide * scale, high * scale)
 
 
 def signature_block(pages: Pages, doc: Document) -> None:
@@ -829,15 +881,14 @@ def signature_block(pages: Pages, doc: Document) -> None:
     name = para(who if doc.signatory_title else who[:1])
     image = signature_image(doc.signature_image) if doc.signature_image else None
     under = para("Signature du représentant légal de l'organisme", SMALL)
-    height = place.height + 2 * mm + name.height + (image[2] if image else under.height)
+    height = place.height + 2 * mm + name.height + (image.high if image else under.height)
     pages.need(height)
     pages.paras(place)
     pages.y -= 2 * mm
     pages.para(name)
     if image:
-        reader, wide, high = image
-        pages.canvas.drawImage(reader, LEFT, pages.y - high, wide, high, mask="auto")
-        pages.y -= high
+        image.draw(pages.canvas, LEFT, pages.y - image.high)
+        pages.y -= image.high
     else:
         pages.para(under)
 

@@ -59,6 +59,11 @@ def test_the_certificates_report_states_each_target_met_or_not() -> None:
     text = "\n".join(render_certificates(run))
     assert "≥ 60 certificates/s per core in bulk (50.0: not met" in text
     assert "two processes ≥ 1.8 × one (2.00 ×: met" in text
+    assert "signed with an image" not in text  # not measured: not reported
+    run.layout_signed = rate("layout only, signed with an image, 1 process", 40, 0.5, 1, 12.5)
+    text = "\n".join(render_certificates(run))
+    assert "| layout only, signed with an image, 1 process | 40 | 0.5 | 80.0 |" in text
+    assert "the layout alone draws 80.0 certificates/s per core against 100.0 (0.80 ×)" in text
 
 
 def test_the_billing_report_compares_the_year_with_its_floor() -> None:

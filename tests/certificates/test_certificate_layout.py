@@ -8,7 +8,9 @@ import io
 import re
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
 from pypdf import PdfReader
+from reportlab.lib.utils import ImageReader
 from reportlab.platypus import Paragraph
 
 from certificates import pdf, rules
@@ -119,3 +121,47 @@ def test_a_word_wider_than_its_cell_is_cut_to_fit() -> None:
     assert "".join(t for _, segments in wrapped for t, _ in segments) == (
         "Anticonstitutionnellement" * 3
     )
+
+
+def png(mode: str, size: tuple[int, int] = (400, 160)) -> bytes:
+    """A signature: a dark stroke over a transparent (RGBA) or white (RGB) field."""
+    from PIL import Image, ImageDraw
+
+    field = (255, 255, 255, 0) if mode == "RGBA" else (255, 255, 255)
+    image = Image.new(mode, size, field)
+    ImageDraw.Draw(image).line([(10, 120), (150, 30), (390, 100)], fill="#102040", width=6)
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("mode", ["RGBA", "RGB"])
+def test_r17_the_signature_image_encoded_once_writes_the_pdf_drawimage_writes(
+    mode, monkeypatch
+) -> None:
+    """The signatory's image is encoded once per process (pdf.Signature), not in every
+    certificate; each certificate is the same PDF, byte for byte, as reportlab's drawImage
+    makes, and a second certificate drawn from the cached image is too."""
+    from reportlab import rl_config
+    from reportlab.pdfgen.canvas import Canvas
+
+    monkeypatch.setattr(rl_config, "invariant", 1)  # no date nor random id in the PDF
+    signature = png(mode)
+    doc = document(rules.REALISATION, signature_image=signature)
+    pdf.signature_image.cache_clear()
+    drawn = [pdf.render(doc), pdf.render(doc)]  # the second from the cache
+    assert pdf.signature_image.cache_info().hits >= 1
+
+    def as_drawimage(self: pdf.Signature, canvas: Canvas, x: float, y: float) -> None:
+        reader = ImageReader(io.BytesIO(signature))
+        canvas.drawImage(reader, x, y, self.wide, self.high, mask="auto")
+
+    monkeypatch.setattr(pdf.Signature, "draw", as_drawimage)
+    assert drawn == [pdf.render(doc)] * 2
+    page = PdfReader(io.BytesIO(drawn[1])).pages[-1]
+    (image,) = page.images
+    assert image.image is not None
+    assert image.image.size == (400, 160)
+    assert image.indirect_reference is not None
+    stream = image.indirect_reference.get_object()
+    assert ("/SMask" in stream) == (mode == "RGBA")  # type: ignore[operator]
