@@ -456,13 +456,18 @@ def _said(o: Outcome) -> str:
 def capacity(
     outcomes: list[Outcome], processes: int, server: str = "service", cap: float = 0.0
 ) -> Outcome | None:
-    """The largest load of the capacity steps that `processes` carried within the target."""
-    carried = [
-        o
-        for o in outcomes
-        if o.processes == processes and o.server == server and o.cap == cap and o.ok
-    ]
-    return max(carried, key=lambda o: o.rooms, default=None)
+    """The largest load that `processes` carried within the target, every smaller step
+    included (a step that passes above one that failed is noise, not capacity)."""
+    steps = sorted(
+        (o for o in outcomes if o.processes == processes and o.server == server and o.cap == cap),
+        key=lambda o: o.rooms,
+    )
+    carried = None
+    for outcome in steps:
+        if not outcome.ok:
+            break
+        carried = outcome
+    return carried
 
 
 def _pair(outcomes: list[Outcome]) -> list[tuple[Outcome | None, Outcome | None]]:
