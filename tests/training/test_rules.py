@@ -203,7 +203,7 @@ def test_order_ending_before_it_starts_is_invalid_input():
 
 
 def rules_modules() -> list[Path]:
-    skip = {".venv", "node_modules", ".git"}
+    skip = {".venv", ".venv-prod", "node_modules", ".git"}  # .venv-prod: `make bench-venv`
     return sorted(
         path
         for path in PROJECT.rglob("rules.py")
